@@ -1,0 +1,25 @@
+"""Layer 5, actions: idempotent effects through an outbox, with a human approval queue.
+
+The same output never acts twice, even across crashes and retries.
+"""
+
+from seamline.actions._outbox import (
+    AWAITING,
+    DONE,
+    FAILED,
+    PENDING,
+    REJECTED,
+    ActionOutcome,
+    ActionRunner,
+    decide,
+    list_awaiting,
+    outbox_row,
+    write_outbox,
+)
+from seamline.actions._plan import PlannedAction, action_key, approval_reason, plan_actions
+
+__all__ = [
+    "AWAITING", "DONE", "FAILED", "PENDING", "REJECTED", "ActionOutcome", "ActionRunner",
+    "PlannedAction", "action_key", "approval_reason", "decide", "list_awaiting", "outbox_row",
+    "plan_actions", "write_outbox",
+]

@@ -1,0 +1,44 @@
+"""The command line: a thin layer over the library (Typer + Rich).
+
+Every failure a user can cause ends in a sentence and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from seamline.cli._common import err_console
+from seamline.cli._inspect import approvals_app, audit_app, dlq_app, flag_app, replay_cmd
+from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
+from seamline.errors import ConfigError, SeamlineError
+
+app = typer.Typer(
+    name="seamline", no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Seamline: LLM integrations you can trust, debug and pay for.",
+)
+app.command("check")(check_cmd)
+app.command("run")(run_cmd)
+app.command("eval")(eval_cmd)
+app.command("demo")(demo_cmd)
+app.command("replay")(replay_cmd)
+app.add_typer(audit_app, name="audit")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(flag_app, name="flag")
+
+
+def main() -> None:
+    # Like `python -m`, user modules named as 'module:attr' resolve from the current folder.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        app()
+    except SeamlineError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; events already processed are recorded.")
+        sys.exit(130)

@@ -1,0 +1,35 @@
+"""What every command shares: the console, the store option, plain-sentence errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from seamline.store import Store, open_store
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option("--db", envvar="SEAMLINE_DB",
+                 help="Store path or SQLAlchemy URL (default .seamline/seamline.db)."),
+]
+
+
+def store_for(db: str | None) -> Store:
+    return open_store(db)
+
+
+def fail(sentence: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {sentence}")
+    raise typer.Exit(code)
+
+
+def existing_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        fail(f"The {what} {path} does not exist.", 2)
+    return path

@@ -1,0 +1,195 @@
+"""Commands that look at and act on what is stored: audit, replay, approvals, dead letters, flags."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from seamline.actions._outbox import list_event_statuses
+from seamline.actions import decide, list_awaiting, outbox_row
+from seamline.audit import story, verify
+from seamline.cli._common import DbOption, console, fail, store_for
+from seamline.errors import NotFound
+from seamline.integration import load_integration
+from seamline.rollout import Flags
+from seamline.runtime import REJECTED, Pipeline
+from seamline.runtime._replay import replay
+from seamline.store._tables import dead_letters, events, integrations
+
+audit_app = typer.Typer(help="Verify the audit chain and read an event's story.", no_args_is_help=True)
+approvals_app = typer.Typer(help="The human approval queue.", no_args_is_help=True)
+dlq_app = typer.Typer(help="The dead-letter queue.", no_args_is_help=True)
+flag_app = typer.Typer(help="Rollout flags: on, off or a sticky percentage.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None):
+    """Recompute the hash chain; name every edited, deleted or reordered row (exit 1 if any)."""
+    report = verify(store_for(db))
+    if report.ok:
+        console.print(f"[green]✓[/] audit chain verified: {report.rows} rows.")
+        return
+    for p in report.problems:
+        console.print(f"[red]✗[/] {p.what}")
+    fail(f"The audit chain does not verify: {len(report.problems)} problem(s).", 1)
+
+
+@audit_app.command("show")
+def audit_show(event: Annotated[str, typer.Argument(help="Event id")], db: DbOption = None):
+    """Tell the whole story of one event, from ingest to its last action."""
+    rows = story(store_for(db), event)
+    if not rows:
+        fail(f"There is no audit record of event {event}.", 1)
+    for r in rows:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["at"]))
+        console.rule(f"#{r['seq']} {r['kind']}  [dim]{stamp} UTC")
+        console.print_json(json.dumps(r["payload"], ensure_ascii=False))
+
+
+def _integration_for(store, name: str, given: str | None):
+    if given:
+        return load_integration(given)
+    with store.read() as conn:
+        src = conn.execute(select(integrations.c.source).where(integrations.c.name == name)).scalar()
+    if not src:
+        fail(f"Integration {name!r} was declared in Python; pass --integration module:attr.", 2)
+    return load_integration(src)
+
+
+def replay_cmd(
+    event: Annotated[str, typer.Argument(help="Event id")],
+    integration: Annotated[Optional[str], typer.Option(
+        help="The integration to replay with (another prompt version or model route)")] = None,
+    db: DbOption = None,
+):
+    """Rerun a recorded event with another prompt version or model, without acting; show the difference."""
+    store = store_for(db)
+    with store.read() as conn:
+        name = conn.execute(select(events.c.integration).where(events.c.id == event)).scalar()
+    if name is None:
+        fail(f"There is no event {event}.", 1)
+    result = replay(store, event, _integration_for(store, name, integration))
+    table = Table(title=f"Replay of {event}")
+    table.add_column("")
+    table.add_column("recorded")
+    table.add_column("replayed")
+    table.add_row("prompt version", result.old_version, result.new_version)
+    table.add_row("model", result.old_model, result.new_model)
+    old, new = result.old_output or {}, result.new_output or {}
+    for key in sorted(set(old) | set(new)):
+        mark = "[yellow]" if key in result.changed_fields else ""
+        table.add_row(f"{mark}{key}", json.dumps(old.get(key), ensure_ascii=False),
+                      json.dumps(new.get(key), ensure_ascii=False))
+    console.print(table)
+    if result.error:
+        console.print(f"[red]The replay produced no valid output:[/] {result.error}")
+    console.print(f"{len(result.changed_fields)} field(s) changed; nothing was acted on.")
+
+
+@approvals_app.command("list")
+def approvals_list(db: DbOption = None):
+    """Actions waiting for a person, with what they will do and why they wait."""
+    rows = list_awaiting(store_for(db))
+    table = Table(title=f"{len(rows)} action(s) awaiting approval")
+    for col in ("id", "event", "action", "params", "why it waits", "output"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        out = json.loads(r.output) if r.output else {}
+        brief = {k: out[k] for k in ("intent", "urgency", "confidence", "summary") if k in out}
+        table.add_row(str(r.id), r.event_id, r.action, r.params, r.approval_reason,
+                      json.dumps(brief, ensure_ascii=False))
+    console.print(table)
+
+
+def _reviewer(reviewer: str | None) -> str:
+    import getpass
+
+    return reviewer or getpass.getuser()
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    id: Annotated[int, typer.Argument(help="Action id from `approvals list`")],
+    reviewer: Annotated[Optional[str], typer.Option(help="Who decides (default: you)")] = None,
+    comment: Annotated[str, typer.Option(help="Why")] = "",
+    db: DbOption = None,
+):
+    """Approve a waiting action and run it now."""
+    store = store_for(db)
+    try:
+        row = decide(store, id, approve=True, reviewer=_reviewer(reviewer), comment=comment)
+    except NotFound as exc:
+        fail(str(exc), 1)
+    spec = _integration_for(store, row.integration, None)
+    pipeline = Pipeline(spec, store)
+    with store.read() as conn:
+        path = conn.execute(select(events.c.path).where(events.c.id == row.event_id)).scalar()
+    state, _, reason = pipeline.finish_actions(row.event_id, path or "ai")
+    done = outbox_row(store, id)
+    console.print(f"Action {id} ({row.action}) approved: it is {done.status}; event "
+                  f"{row.event_id} is {state}{': ' + reason if reason else ''}.")
+
+
+@approvals_app.command("reject")
+def approvals_reject(
+    id: Annotated[int, typer.Argument(help="Action id from `approvals list`")],
+    comment: Annotated[str, typer.Option("--comment", "-c", help="Why it was rejected")] = "",
+    reviewer: Annotated[Optional[str], typer.Option(help="Who decides (default: you)")] = None,
+    db: DbOption = None,
+):
+    """Reject a waiting action; it will never run. The comment goes to the audit trail."""
+    store = store_for(db)
+    if not comment.strip():
+        fail("A rejection needs a --comment saying why.", 2)
+    try:
+        row = decide(store, id, approve=False, reviewer=_reviewer(reviewer), comment=comment)
+    except NotFound as exc:
+        fail(str(exc), 1)
+    if "awaiting_approval" not in list_event_statuses(store, row.event_id):
+        with store.write() as conn:
+            conn.execute(events.update().where(events.c.id == row.event_id)
+                         .values(state=REJECTED, reason=f"rejected by {row.decided_by}: {comment}",
+                                 updated_at=time.time()))
+    console.print(f"Action {id} ({row.action}) rejected by {row.decided_by}.")
+
+
+@dlq_app.command("list")
+def dlq_list(db: DbOption = None, limit: Annotated[int, typer.Option(help="Show at most")] = 50):
+    """Dead letters, newest first, with their stage and reason."""
+    with store_for(db).read() as conn:
+        rows = conn.execute(select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)).all()
+    table = Table(title=f"Dead letters (newest {len(rows)})")
+    for col in ("id", "event", "stage", "reason"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(str(r.id), r.event_id, r.stage, r.reason)
+    console.print(table)
+
+
+@flag_app.command("show")
+def flag_show(db: DbOption = None):
+    """Every flag that was set, with its reason."""
+    table = Table(title="Flags")
+    for col in ("flag", "mode", "percent", "reason"):
+        table.add_column(col)
+    for name, mode, pct, reason, _ in Flags(store_for(db)).all():
+        table.add_row(name, mode, f"{pct:g}", reason)
+    console.print(table)
+
+
+@flag_app.command("set")
+def flag_set(
+    name: Annotated[str, typer.Argument(help="Flag name, e.g. support_triage.ai")],
+    value: Annotated[str, typer.Argument(help="on, off, or a percentage such as 25")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the audit trail)")],
+    db: DbOption = None,
+):
+    """Flip a flag; it takes effect at once, without a deploy."""
+    state = Flags(store_for(db)).set(name, value, reason=reason)
+    console.print(f"Flag {name} is now {state.mode}"
+                  + (f" at {state.percent:g}%" if state.mode == "percent" else "") + ".")

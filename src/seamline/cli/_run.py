@@ -1,0 +1,180 @@
+"""``seamline check``, ``run``, ``eval`` and ``demo``: the commands that run integrations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from seamline.audit import verify
+from seamline.cli._common import DbOption, console, existing_file, fail, store_for
+from seamline.eval import GoldenScore, categorical_fields, score_golden
+from seamline.integration import Integration, check, load_integration
+from seamline.runtime import Pipeline
+from seamline.runtime._batch import RunSummary, count_lines, run_file
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def show_problems(integration: Integration) -> bool:
+    """Print the check's findings; True when nothing blocks going live."""
+    problems = check(integration)
+    errors = [p for p in problems if p.level == "error"]
+    for p in problems:
+        colour = "red" if p.level == "error" else "yellow"
+        console.print(f"  [{colour}]{p.level}[/] [dim]{p.part}:[/] {p.sentence}")
+    if not errors:
+        console.print(f"[green]✓[/] {integration.name} is ready to go live"
+                      + (f" ({len(problems)} warnings)" if problems else "") + ".")
+    else:
+        console.print(f"[red]✗[/] {integration.name} is not ready: {len(errors)} problem(s) to fix.")
+    return not errors
+
+
+def check_cmd(integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")]):
+    """Name every missing or inconsistent part of an integration; exit 1 if it cannot go live."""
+    if not show_problems(load_integration(integration)):
+        raise typer.Exit(1)
+
+
+def summary_tables(summary: RunSummary) -> None:
+    states = Table(title="Terminal states")
+    states.add_column("state")
+    states.add_column("events", justify="right")
+    for state, n in summary.states.most_common():
+        states.add_row(state, str(n))
+    states.add_row("[bold]total", f"[bold]{len(summary.results)}")
+    console.print(states)
+    reasons = summary.dead_letter_reasons
+    if reasons:
+        dl = Table(title="Dead letters by reason")
+        dl.add_column("stage: reason")
+        dl.add_column("events", justify="right")
+        for reason, n in reasons.most_common():
+            dl.add_row(reason, str(n))
+        console.print(dl)
+    lat = Table(title="Latency per layer (ms)")
+    lat.add_column("layer")
+    lat.add_column("p50", justify="right")
+    lat.add_column("p95", justify="right")
+    for layer, (p50, p95) in summary.latency_percentiles().items():
+        lat.add_row(layer, f"{p50:.3f}", f"{p95:.3f}")
+    console.print(lat)
+    n = len(summary.results) or 1
+    console.print(f"Cost: total ${summary.total_cost:.6f}, per event ${summary.total_cost / n:.6f}")
+
+
+def run_integration(integration: Integration, input_path: Path, db: str | None,
+                    limit: int | None = None) -> RunSummary:
+    store = store_for(db)
+    try:
+        pipeline = Pipeline(integration, store)
+        total = count_lines(input_path)
+        if limit is not None:
+            total = min(total, limit)
+        with _progress() as progress:
+            task = progress.add_task(f"{integration.name}", total=total)
+            summary = run_file(pipeline, input_path, limit=limit,
+                               on_event=lambda _r: progress.advance(task))
+    finally:
+        store.close()
+    summary_tables(summary)
+    return summary
+
+
+def run_cmd(
+    integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="JSONL file, one event per line")],
+    db: DbOption = None,
+    limit: Annotated[Optional[int], typer.Option(help="Process at most this many lines")] = None,
+):
+    """Run every event of a JSONL file through the integration and summarise the outcome."""
+    existing_file(input, "input file")
+    spec = load_integration(integration)
+    if any(p.level == "error" for p in check(spec)):
+        show_problems(spec)
+        fail(f"{spec.name} cannot go live until the problems above are fixed "
+             f"(see `seamline check {integration}`).", 2)
+    run_integration(spec, input, db, limit)
+
+
+def golden_table(model: GoldenScore, baseline: GoldenScore | None, fields: list[str]) -> Table:
+    table = Table(title="Golden set")
+    table.add_column("metric")
+    table.add_column("integration", justify="right")
+    if baseline:
+        table.add_column("baseline", justify="right")
+    for f in fields:
+        row = [f"{f} accuracy", f"{model.accuracy(f):.1%}"]
+        table.add_row(*row, *([f"{baseline.accuracy(f):.1%}"] if baseline else []))
+    table.add_row("all fields right", f"{model.exact:.1%}", *([f"{baseline.exact:.1%}"] if baseline else []))
+    table.add_row("answered", f"{model.answered}/{model.examples}",
+                  *([f"{baseline.answered}/{baseline.examples}"] if baseline else []))
+    return table
+
+
+def evaluate(spec: Integration, golden: Path) -> tuple[GoldenScore, GoldenScore]:
+    total = count_lines(golden)
+    with _progress() as progress:
+        t1 = progress.add_task("golden: integration", total=total)
+        model = score_golden(spec, golden, on_example=lambda: progress.advance(t1))
+        t2 = progress.add_task("golden: baseline", total=total)
+        base = score_golden(spec, golden, baseline_only=True, on_example=lambda: progress.advance(t2))
+    console.print(golden_table(model, base, categorical_fields(spec.output_schema)))
+    return model, base
+
+
+def eval_cmd(
+    integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")],
+    golden: Annotated[Path, typer.Option("--golden", "-g", help="JSONL of {input, output}")],
+    min_score: Annotated[Optional[float], typer.Option(help="Exit 1 if all-fields accuracy is below")] = None,
+):
+    """Score the integration (every layer, actions in dry run) on a golden set, beside the baseline."""
+    existing_file(golden, "golden file")
+    model, _ = evaluate(load_integration(integration), golden)
+    if min_score is not None and model.exact < min_score:
+        fail(f"The golden score {model.exact:.1%} is below the bar of {min_score:.1%}.", 1)
+
+
+def demo_cmd(
+    example: Annotated[Path, typer.Option(help="The example's folder")] = Path("examples/support_triage"),
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its store; wiped first")] = Path(
+        ".seamline/demo"),
+):
+    """Run the support-triage demo: check, the inbox, the golden set, and audit verification."""
+    yaml_path = existing_file(example / "integration.yaml", "demo integration")
+    # A fresh store each time, so a second run shows the same story instead of duplicates.
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    db = str(workdir / "seamline.db")
+    os.environ["SUPPORT_TRIAGE_HELPDESK_DB"] = str(workdir / "helpdesk.db")
+    spec = load_integration(yaml_path)
+    console.rule(f"[bold]1. check {spec.name}")
+    if not show_problems(spec):
+        fail("The demo integration is incomplete.", 2)
+    console.rule("[bold]2. run the inbox through all seven layers (local model, SQLite)")
+    run_integration(spec, existing_file(example / "data" / "inbox.jsonl", "inbox"), db)
+    console.rule("[bold]3. score the golden set (kept apart from what the model learned)")
+    evaluate(spec, existing_file(example / "data" / "golden.jsonl", "golden set"))
+    console.rule("[bold]4. verify the audit chain")
+    store = store_for(db)
+    try:
+        report = verify(store)
+    finally:
+        store.close()
+    if report.ok:
+        console.print(f"[green]✓[/] audit chain verified: {report.rows} rows, no edits, gaps or reorders.")
+    else:
+        for p in report.problems:
+            console.print(f"[red]✗[/] {p.what}")
+        fail("The audit chain does not verify.", 1)
+    console.print(f"Look around: [bold]seamline approvals list --db {db}[/], "
+                  f"[bold]seamline dlq list --db {db}[/], [bold]seamline audit show EVENT --db {db}[/].")

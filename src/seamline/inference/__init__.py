@@ -1,0 +1,14 @@
+"""Layer 3, inference: one interface for every model, with budgets checked before the call.
+
+``scripted`` drives a model by a function (tests); ``local`` is an on-device model.
+"""
+
+from seamline.inference._budget import BudgetLedger, BudgetRefusal, CostReservation, price
+from seamline.inference._route import build_provider, text_fields
+from seamline.inference._types import Message, ModelReply, ModelRequest, Provider, Usage
+from seamline.inference.scripted import ScriptedModel
+
+__all__ = [
+    "BudgetLedger", "BudgetRefusal", "CostReservation", "Message", "ModelReply", "ModelRequest",
+    "Provider", "ScriptedModel", "Usage", "build_provider", "price", "text_fields",
+]

@@ -1,0 +1,71 @@
+"""What crosses the inference seam: a request, a reply, and the usage it cost.
+
+Providers see only these types; the runtime never hands a provider anything
+that was not redacted first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """One call to a model.
+
+    ``source`` is the redacted event data the prompt was rendered from. Remote
+    providers ignore it (they read ``messages``); the on-device model learns
+    and predicts from it, so its evidence quotes are real sentences of the input.
+    """
+
+    messages: tuple[Message, ...]
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    output_schema: dict[str, Any] | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 0  # 0 for the first call, 1.. for repair retries
+
+    @property
+    def system(self) -> str:
+        return "\n".join(m.content for m in self.messages if m.role == "system")
+
+    @property
+    def user(self) -> str:
+        return "\n".join(m.content for m in self.messages if m.role == "user")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReply:
+    text: str
+    usage: Usage = Usage()
+    model: str = ""
+    stop_reason: str = "end"
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """Anything that turns a request into a reply.
+
+    Raise :class:`seamline.errors.InferenceError` (or a subclass) on failure.
+    """
+
+    name: str
+
+    def complete(self, request: ModelRequest) -> ModelReply: ...

@@ -1,0 +1,214 @@
+"""PII redaction for the ingest layer: real values become placeholders before an event goes further.
+
+Detection lives in ``_pii.py``; the real values go to the vault through :class:`RedactionSession`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from seamline.errors import ConfigError
+from seamline.ingest._pii import PII_KINDS, find_pii
+
+__all__ = ["PII_KINDS", "Entity", "Redaction", "RedactionSession", "mask", "redact"]
+
+_ALL_KINDS = frozenset(PII_KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One redacted value: where it was in the original text and what replaced it."""
+
+    kind: str
+    placeholder: str
+    start: int
+    end: int
+    # Hidden from repr so that logging an entity cannot leak what it hides.
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """A redacted text and the entities taken out of it."""
+
+    text: str
+    entities: tuple[Entity, ...]
+
+    def __repr__(self) -> str:
+        counts = Counter(e.kind for e in self.entities)
+        kinds = ", ".join(f"{k}={counts[k]}" for k in PII_KINDS if counts[k])
+        return f"Redaction(text={self.text!r}, entities={len(self.entities)}{' [' + kinds + ']' if kinds else ''})"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class RedactionSession:
+    """Shares placeholder numbering across the fields of one event.
+
+    The same real value always gets the same placeholder (``<EMAIL_1>`` in the
+    subject and in the body); different values get ``<EMAIL_1>``,
+    ``<EMAIL_2>`` ... in order of first appearance. Values are compared in a
+    normalised form, so ``+1 415-555-0132`` and ``(415) 555-0132`` share a
+    placeholder; :attr:`mapping` keeps the first spelling seen. One session
+    belongs to one event and is not meant to be shared between threads.
+    """
+
+    __slots__ = ("_by_key", "_counts", "_values")
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._counts: dict[str, int] = {}
+        self._values: dict[str, str] = {}
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Placeholder -> real value (a copy; this is what the vault stores)."""
+        return dict(self._values)
+
+    def placeholder(self, kind: str, key: str, value: str) -> str:
+        ph = self._by_key.get((kind, key))
+        if ph is None:
+            n = self._counts.get(kind, 0) + 1
+            self._counts[kind] = n
+            ph = f"<{kind}_{n}>"
+            self._by_key[(kind, key)] = ph
+            self._values[ph] = value
+        return ph
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={n}" for k, n in self._counts.items())
+        return f"RedactionSession({counts})"
+
+
+def redact(
+    text: str,
+    *,
+    kinds: Iterable[str] | None = None,
+    session: RedactionSession | None = None,
+    region: str = "US",
+) -> Redaction:
+    """Replace PII in ``text`` with ``<KIND_N>`` placeholders.
+
+    ``kinds`` limits the kinds looked for; None or an empty iterable means all
+    of :data:`PII_KINDS` (an empty ``pii_kinds`` in an integration means every
+    kind, and failing open would leak). ``region`` is the default country for
+    phone numbers written without ``+``. Pass one ``session`` for all fields
+    of an event so they share placeholders.
+    """
+    wanted = _kinds(kinds)
+    region = _region(region)
+    if session is None:
+        session = RedactionSession()
+    spans = find_pii(text, wanted, region)
+    if not spans:
+        return Redaction(text, ())
+    parts: list[str] = []
+    entities: list[Entity] = []
+    pos = 0
+    for s in spans:
+        value = text[s.start : s.end]
+        ph = session.placeholder(s.kind, s.key, value)
+        parts.append(text[pos : s.start])
+        parts.append(ph)
+        entities.append(Entity(s.kind, ph, s.start, s.end, value))
+        pos = s.end
+    parts.append(text[pos:])
+    return Redaction("".join(parts), tuple(entities))
+
+
+def mask(text: str, *, kinds: Iterable[str] | None = None, region: str = "US") -> str:
+    """Replace PII in ``text`` with partial masks that keep its shape.
+
+    For humans who need to recognise a value without seeing it
+    ("card ending 4242"); nothing is kept for restoring it.
+    """
+    wanted = _kinds(kinds)
+    region = _region(region)
+    spans = find_pii(text, wanted, region)
+    if not spans:
+        return text
+    parts: list[str] = []
+    pos = 0
+    for s in spans:
+        parts.append(text[pos : s.start])
+        parts.append(_MASKERS[s.kind](text[s.start : s.end]))
+        pos = s.end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _kinds(kinds: Iterable[str] | None) -> frozenset[str]:
+    if kinds is None:
+        return _ALL_KINDS
+    if isinstance(kinds, str):
+        # A bare "EMAIL" would otherwise be read as the kinds E, M, A, I, L.
+        kinds = (kinds,)
+    wanted = frozenset(k.upper() for k in kinds)
+    unknown = wanted - _ALL_KINDS
+    if unknown:
+        raise ConfigError(f"unknown PII kind(s) {sorted(unknown)}; known: {', '.join(PII_KINDS)}")
+    return wanted or _ALL_KINDS
+
+
+def _region(region: str) -> str:
+    code = region.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"unknown phone region {region!r}; use an ISO 3166 alpha-2 code like 'US'")
+    return code
+
+
+def _keep_last(value: str, keep: int, hidden: str = "0123456789") -> str:
+    # Only characters in `hidden` are starred, so separators keep the shape.
+    total = sum(c in hidden for c in value)
+    out, seen = [], 0
+    for c in value:
+        if c in hidden:
+            seen += 1
+            out.append(c if seen > total - keep else "*")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _mask_email(v: str) -> str:
+    local, _, domain = v.partition("@")
+    return f"{local[0]}***@{domain}"
+
+
+def _mask_phone(v: str) -> str:
+    n = sum(c.isdigit() for c in v)
+    return _keep_last(v, 4 if n >= 10 else 3 if n >= 8 else 2, hidden="0123456789０１２３４５６７８９")
+
+
+def _mask_iban(v: str) -> str:
+    alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return v[:2] + _keep_last(v[2:], 4, hidden=alnum)
+
+
+def _mask_ip(v: str) -> str:
+    addr = ipaddress.ip_address(v)
+    if addr.version == 4:
+        return v.rsplit(".", 1)[0] + ".*"
+    # Keep the /48 routing prefix, like the first three octets of IPv4.
+    head = addr.exploded.split(":")[:3]
+    return ":".join(h.lstrip("0") or "0" for h in head) + ":*"
+
+
+_MASKERS = {
+    "EMAIL": _mask_email,
+    "PHONE": _mask_phone,
+    "CARD": lambda v: _keep_last(v, 4),
+    "IBAN": _mask_iban,
+    "SSN": lambda v: _keep_last(v, 4),
+    "IP": _mask_ip,
+    "SECRET": lambda v: "****",
+}

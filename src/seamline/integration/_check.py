@@ -1,0 +1,133 @@
+"""``seamline check``: every missing or inconsistent part of a declaration, in sentences.
+
+Errors block going live; warnings are worth reading but do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from seamline.errors import ConfigError, PromptError
+from seamline.integration._refs import resolve
+from seamline.integration._spec import Integration
+
+KNOWN_PROVIDERS = ("local", "scripted")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    level: Literal["error", "warning"]
+    part: str
+    sentence: str
+
+
+def _base(integration: Integration) -> Path:
+    return integration.source_path.parent if integration.source_path else Path.cwd()
+
+
+def check(integration: Integration) -> list[Problem]:
+    """All problems found; an empty list means ready to go live."""
+    out: list[Problem] = []
+
+    def err(part: str, sentence: str) -> None:
+        out.append(Problem("error", part, sentence))
+
+    def warn(part: str, sentence: str) -> None:
+        out.append(Problem("warning", part, sentence))
+
+    c = integration.checklist
+    if not c.workflow.strip():
+        err("checklist", "The checklist has no workflow: say in one sentence what it does for whom.")
+    if not c.owner.strip():
+        err("checklist", "The checklist has no owner: name who is paged when it breaks.")
+    if not c.baseline_metric.strip():
+        err("checklist", "The checklist has no baseline metric: say what is measured today without the model.")
+    if c.monthly_cost_ceiling_usd is None:
+        err("checklist", "The checklist has no monthly cost ceiling in USD.")
+
+    in_fields = integration.input_schema.model_fields
+    out_fields = integration.output_schema.model_fields
+    for field in integration.pii:
+        if field not in in_fields:
+            err("pii", f"The PII policy names field {field!r}, which the input schema does not have.")
+    for name, info in in_fields.items():
+        if name not in integration.pii and info.annotation in (str, str | None):
+            warn("pii", f"Input field {name!r} has no PII policy; it will be redacted by default.")
+    for key, label in ((integration.idempotency_key, "idempotency key"),
+                       (integration.tenant_key, "tenant key"),
+                       (integration.rollout.sticky_key, "rollout sticky key")):
+        if key and key not in in_fields:
+            err("input", f"The {label} {key!r} is not a field of the input schema.")
+    if not integration.idempotency_key:
+        warn("input", "No idempotency key field: events are deduped by a hash of their whole content.")
+    for f in integration.text_fields:
+        if f not in in_fields:
+            err("model", f"Text field {f!r} is not a field of the input schema.")
+
+    from seamline.prompt import PromptTemplate
+
+    try:
+        template = PromptTemplate(integration.prompt.user, integration.prompt.system,
+                                  integration.prompt.params)
+        allowed = set(in_fields) | set(integration.prompt.params) | {"input", "output_schema", "event"}
+        for var in sorted(template.variables() - allowed):
+            err("prompt", f"The prompt uses {{{{ {var} }}}}, which is neither an input field nor a prompt parameter.")
+    except (ConfigError, PromptError) as exc:
+        err("prompt", str(exc))
+    if not integration.prompt.user.strip():
+        err("prompt", "The prompt's user template is empty.")
+
+    m = integration.model
+    if m.provider not in KNOWN_PROVIDERS:
+        err("model", f"Provider {m.provider!r} is unknown; use one of {', '.join(KNOWN_PROVIDERS)}.")
+    if m.provider == "local":
+        if m.examples is None:
+            err("model", "The local model needs labelled examples (model.examples) to learn from.")
+        elif not Path(m.examples).is_file():
+            err("model", f"The examples file {m.examples} does not exist.")
+    if m.max_output_tokens >= m.context_window:
+        err("model", "max_output_tokens leaves no room for the prompt in the context window.")
+    b = m.budgets
+    if b.per_call_usd is None and b.daily_usd is None and b.per_tenant_daily_usd is None:
+        warn("model", "No budgets are set: only the monthly ceiling caps spending.")
+    if integration.tenant_key == "" and b.per_tenant_daily_usd is not None:
+        err("model", "A per-tenant budget is set but no tenant_key names the tenant field.")
+
+    names = set()
+    for action in integration.actions:
+        if action.name in names:
+            err("actions", f"Two actions are named {action.name!r}.")
+        names.add(action.name)
+        try:
+            handler = resolve(action.handler, base=_base(integration), what=f"handler of {action.name}")
+            if not callable(handler):
+                err("actions", f"The handler of action {action.name!r} is not callable.")
+        except ConfigError as exc:
+            err("actions", str(exc))
+        p = action.approval
+        if p.below_confidence is not None and "confidence" not in out_fields:
+            err("actions", f"Action {action.name!r} asks for approval below a confidence, "
+                           "but the output schema has no confidence field.")
+        if p.above_amount is not None and (not p.amount_field or p.amount_field not in out_fields):
+            err("actions", f"Action {action.name!r} asks for approval above an amount, "
+                           "but amount_field does not name an output field.")
+    if not integration.actions:
+        warn("actions", "No actions are declared: outputs are recorded but nothing acts on them.")
+
+    r = integration.rollout
+    if r.baseline is None:
+        err("rollout", "No baseline function: when the AI path is off or fails, nothing answers.")
+    else:
+        try:
+            fn = resolve(r.baseline, base=_base(integration), what="baseline")
+            if not callable(fn):
+                err("rollout", "The baseline is not callable.")
+        except ConfigError as exc:
+            err("rollout", str(exc))
+    if isinstance(r.default, float | int) and not 0 <= float(r.default) <= 100:
+        err("rollout", "The rollout percentage must be between 0 and 100.")
+    if isinstance(r.default, float | int) and not r.sticky_key:
+        warn("rollout", "A percentage rollout without a sticky key is sticky per event id only.")
+    return out

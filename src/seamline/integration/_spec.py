@@ -1,0 +1,124 @@
+"""The one place that names everything about an integration.
+
+An :class:`Integration` is declared in Python or loaded from YAML/TOML (see
+``_files.py``); both produce this same object, which every layer reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PIIAction = Literal["redact", "mask", "drop", "allow"]
+OversizePolicy = Literal["truncate", "dead_letter"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Checklist(_Frozen):
+    """The pre-build checklist: nobody goes live with a blank here."""
+
+    workflow: str = Field("", description="One sentence: what the integration does for whom.")
+    owner: str = Field("", description="The person or team paged when it breaks.")
+    baseline_metric: str = Field("", description="What is measured today without the model.")
+    monthly_cost_ceiling_usd: float | None = Field(None, ge=0)
+
+
+class PromptSpec(_Frozen):
+    user: str
+    system: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Budgets(_Frozen):
+    """Hard caps in US dollars, checked before each call by reserving its estimate."""
+
+    per_call_usd: float | None = Field(None, ge=0)
+    per_tenant_daily_usd: float | None = Field(None, ge=0)
+    daily_usd: float | None = Field(None, ge=0)
+
+
+class ModelRoute(_Frozen):
+    provider: str = "local"
+    model: str = "local-linear"
+    params: dict[str, Any] = Field(default_factory=dict)
+    # Prices per million tokens; the on-device model costs nothing.
+    input_usd_per_mtok: float = Field(0.0, ge=0)
+    output_usd_per_mtok: float = Field(0.0, ge=0)
+    max_output_tokens: int = Field(512, gt=0)
+    context_window: int = Field(8192, gt=0)
+    oversize: OversizePolicy = "truncate"
+    budgets: Budgets = Budgets()
+    # Labelled examples the on-device model learns from (JSONL of {"input", "output"}).
+    examples: Path | None = None
+    max_repairs: int = Field(2, ge=0, le=2)
+
+
+class ApprovalPolicy(_Frozen):
+    """When an action waits for a person instead of running."""
+
+    always: bool = False
+    below_confidence: float | None = Field(None, ge=0, le=1)
+    amount_field: str | None = None
+    above_amount: float | None = None
+
+    @property
+    def is_auto(self) -> bool:
+        return not self.always and self.below_confidence is None and self.above_amount is None
+
+
+class ActionSpec(_Frozen):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    handler: str | Callable[..., Any]
+    # A sandboxed Jinja2 expression over ``input`` and ``output``; empty means always.
+    when: str = ""
+    # Parameter name -> sandboxed Jinja2 expression over ``input`` and ``output``.
+    params: dict[str, str] = Field(default_factory=dict)
+    # Whether the handler receives real values in place of PII placeholders.
+    reveal_pii: bool = False
+    approval: ApprovalPolicy = ApprovalPolicy()
+
+
+class RolloutSpec(_Frozen):
+    flag: str = ""
+    # "on", "off" or a percentage 0..100 of sticky keys sent down the AI path.
+    default: Literal["on", "off"] | float = "on"
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted on/off as true/false; never let that become a 1% canary.
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
+
+    sticky_key: str = ""
+    baseline: str | Callable[..., Any] | None = None
+    baseline_on_failure: bool = True
+
+
+class Integration(_Frozen):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$")
+    checklist: Checklist = Checklist()
+    input_schema: type[BaseModel]
+    output_schema: type[BaseModel]
+    pii: dict[str, PIIAction] = Field(default_factory=dict)
+    # PII kinds redacted in fields whose policy is "redact"; empty means every kind.
+    pii_kinds: tuple[str, ...] = ()
+    prompt: PromptSpec
+    model: ModelRoute = ModelRoute()
+    actions: tuple[ActionSpec, ...] = ()
+    rollout: RolloutSpec = RolloutSpec()
+    idempotency_key: str = Field("", description="Input field whose value dedupes events.")
+    tenant_key: str = Field("", description="Input field naming the tenant, for budgets.")
+    # Fields the on-device model reads, in order; default: every string field.
+    text_fields: tuple[str, ...] = ()
+    source_path: Path | None = Field(None, description="Where the file form was loaded from.")
+
+    @property
+    def flag_name(self) -> str:
+        return self.rollout.flag or f"{self.name}.ai"

@@ -1,0 +1,84 @@
+"""Running a JSONL file of events through a pipeline, with the numbers people compare."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from seamline.errors import ConfigError
+from seamline.runtime._pipeline import Pipeline
+from seamline.runtime._results import LAYERS, EventResult
+
+
+@dataclass
+class RunSummary:
+    results: list[EventResult] = field(default_factory=list)
+
+    @property
+    def states(self) -> Counter:
+        return Counter(r.state for r in self.results)
+
+    @property
+    def dead_letter_reasons(self) -> Counter:
+        return Counter(f"{r.stage}: {_reason_kind(r.reason)}" for r in self.results
+                       if r.state == "dead_lettered")
+
+    @property
+    def total_cost(self) -> float:
+        return sum(r.cost_usd for r in self.results)
+
+    def latency_percentiles(self) -> dict[str, tuple[float, float]]:
+        """Per layer (and in all): p50 and p95 in milliseconds, over events that reached it."""
+        out: dict[str, tuple[float, float]] = {}
+        for layer in (*LAYERS, "total"):
+            values = sorted(
+                (sum(r.timings_ms.values()) if layer == "total" else r.timings_ms[layer])
+                for r in self.results if (layer == "total" and r.timings_ms) or layer in r.timings_ms)
+            if values:
+                out[layer] = (_pct(values, 0.5), _pct(values, 0.95))
+        return out
+
+
+def _pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _reason_kind(reason: str) -> str:
+    # Group reasons by their first clause so the table stays short.
+    head = reason.split(" (", 1)[0].split(": ", 1)[0]
+    return head[:90]
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every non-blank line; a missing file is a ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"The input file {path} does not exist.")
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                yield n, line
+
+
+def count_lines(path: Path) -> int:
+    return sum(1 for _ in read_jsonl(path))
+
+
+def run_file(pipeline: Pipeline, path: Path, *,
+             on_event: Callable[[EventResult], None] | None = None, limit: int | None = None) -> RunSummary:
+    summary = RunSummary()
+    for i, (n, line) in enumerate(read_jsonl(path)):
+        if limit is not None and i >= limit:
+            break
+        try:
+            raw = json.loads(line)
+        except ValueError as exc:
+            result = pipeline.refuse(line, f"line {n} is not valid JSON: {exc}")
+        else:
+            result = pipeline.process(raw)
+        summary.results.append(result)
+        if on_event:
+            on_event(result)
+    return summary

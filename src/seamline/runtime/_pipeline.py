@@ -1,0 +1,468 @@
+"""The path of one event through the seven layers, top to bottom in one place.
+
+Each layer returns a result or a typed failure; this module decides what happens
+next (retry, dead-letter, approval, baseline) and records it. Writes are grouped
+into three transactions per event: received, decided, acted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, update
+
+from seamline.actions import AWAITING, DONE, FAILED, PENDING, ActionRunner, plan_actions, write_outbox
+from seamline.actions import REJECTED as REJECTED_ACTION
+from seamline.actions._outbox import OutboxItem
+from seamline.audit import AuditEntry, append
+from seamline.errors import (
+    ConfigError,
+    InferenceError,
+    IngestError,
+    InputInvalid,
+    OutputError,
+    PromptError,
+)
+from seamline.inference import (
+    BudgetLedger,
+    BudgetRefusal,
+    CostReservation,
+    Message,
+    ModelRequest,
+    Provider,
+    build_provider,
+    price,
+    text_fields,
+)
+from seamline.ingest import IngestedEvent, Vault, default_counter, fit_context, ingest_event, redact, redact_fields
+from seamline.ingest._event import describe_validation
+from seamline.integration import Integration, resolve
+from seamline.outputs import parse_output, repair_instruction
+from seamline.prompt import PromptTemplate, RenderedPrompt
+from seamline.rollout import Flags
+from seamline.runtime._results import (
+    ACTING,
+    AWAITING_APPROVAL,
+    BASELINE,
+    DEAD_LETTERED,
+    DUPLICATE,
+    OVER_BUDGET,
+    PROCESSING,
+    REJECTED,
+    SUCCEEDED,
+    EventResult,
+    new_event_id,
+)
+from seamline.store import Store
+from seamline.store._fast import FastStatement
+from seamline.store._sql import insert_ignore
+from seamline.store._tables import dead_letters, dedupe_keys, events, integrations, prompt_versions
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@dataclass(slots=True)
+class _Inference:
+    """What the model calls of one event produced, failures included."""
+
+    output: dict[str, Any] | None = None
+    error: str = ""
+    stage: str = ""
+    cost_usd: float = 0.0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    model: str = ""
+
+
+class Pipeline:
+    """Runs events of one integration through every layer against one store."""
+
+    def __init__(self, integration: Integration, store: Store, *, provider: Provider | None = None,
+                 vault: Vault | None = None, flags: Flags | None = None, counter=None,
+                 dry_run: bool = False) -> None:
+        self.integration, self.store, self.dry_run = integration, store, dry_run
+        self.provider = provider or build_provider(integration)
+        warm = getattr(self.provider, "warm", None)
+        if callable(warm):
+            warm()  # train an on-device model now, not inside the first event
+        self.vault = vault or Vault(store)
+        self.flags = flags or Flags(store)
+        self.counter = counter or default_counter()
+        self.ledger = BudgetLedger(integration)
+        self.template = PromptTemplate(integration.prompt.user, integration.prompt.system,
+                                       integration.prompt.params)
+        self.actions = ActionRunner(store, integration, self.vault)
+        self.text_fields = text_fields(integration)
+        self._output_schema_json = integration.output_schema.model_json_schema()
+        base = integration.source_path.parent if integration.source_path else Path.cwd()
+        self._baseline = (resolve(integration.rollout.baseline, base=base, what="baseline")
+                          if integration.rollout.baseline is not None else None)
+        self._known_versions: set[str] = set()
+        m = integration.model
+        self._prompt_budget = m.context_window - m.max_output_tokens
+        self._register()
+
+    def _register(self) -> None:
+        src = str(self.integration.source_path or "")
+        with self.store.write() as conn:
+            if conn.execute(update(integrations).where(integrations.c.name == self.integration.name)
+                            .values(source=src, updated_at=time.time())).rowcount == 0:
+                insert_ignore(conn, integrations, {"name": self.integration.name, "source": src,
+                                                   "updated_at": time.time()})
+
+    # ---- the path of one event -------------------------------------------------------------
+
+    def process(self, raw: Any) -> EventResult:
+        """Run one event (a dict, or a JSON text) to exactly one terminal state."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        event_id = new_event_id()
+        name = self.integration.name
+        if isinstance(raw, str | bytes):
+            try:
+                raw = json.loads(raw)
+            except ValueError as exc:
+                return self._refuse(event_id, raw, "ingest", f"the event is not valid JSON: {exc}")
+        try:
+            ev = ingest_event(raw, schema=self.integration.input_schema, pii=self.integration.pii,
+                              kinds=self.integration.pii_kinds,
+                              idempotency_key=self.integration.idempotency_key,
+                              tenant_key=self.integration.tenant_key,
+                              sticky_key=self.integration.rollout.sticky_key)
+        except InputInvalid as exc:
+            return self._refuse(event_id, raw, "ingest", str(exc))
+        flag = self.flags.get(self.integration.flag_name, self.integration.rollout.default)
+        use_ai = flag.admits(ev.sticky or ev.idempotency_key)
+        timings["ingest"] = _ms(t)
+
+        t = time.perf_counter()
+        rendered: RenderedPrompt | None = None
+        data, tokens = ev.data, 0
+        if use_ai:
+            try:
+                rendered, data, tokens = fit_context(
+                    ev.data, self._render, counter=self.counter, budget=self._prompt_budget,
+                    policy=self.integration.model.oversize, fields=self.text_fields)
+            except (IngestError, PromptError) as exc:
+                stage = "prompt" if isinstance(exc, PromptError) else "ingest"
+                return self._refuse(event_id, raw, stage, str(exc), ev=ev)
+        timings["prompt"] = _ms(t)
+
+        t = time.perf_counter()
+        now = time.time()
+        reservation: CostReservation | BudgetRefusal | None = None
+        with self.store.write() as conn:
+            if not insert_ignore(conn, dedupe_keys, {"integration": name,
+                                                     "idempotency_key": ev.idempotency_key,
+                                                     "event_id": event_id}):
+                return self._duplicate(conn, event_id, ev, now)
+            _INSERT_EVENT.run(conn, {
+                "id": event_id, "integration": name, "idempotency_key": ev.idempotency_key,
+                "tenant": ev.tenant, "state": PROCESSING, "stage": "", "reason": "",
+                "path": "ai" if use_ai else "baseline", "duplicate_of": None,
+                "input": _dumps(data), "output": None, "fallback_output": None,
+                "prompt_version": rendered.version if rendered else "",
+                "model": self.integration.model.model if use_ai else "", "cost_usd": 0.0,
+                "timings": None, "created_at": now, "updated_at": now})
+            self.vault.put(conn, event_id, ev.secrets)
+            entries = [
+                AuditEntry(event_id, name, "ingest", {
+                    "input": data, "idempotency_key": ev.idempotency_key, "tenant": ev.tenant,
+                    "pii_redacted": _kinds(ev.secrets), "truncated": data is not ev.data}),
+                AuditEntry(event_id, name, "rollout", {
+                    "flag": flag.name, "mode": flag.mode, "percent": flag.percent,
+                    "path": "ai" if use_ai else "baseline"}),
+            ]
+            if rendered is not None:
+                self._record_prompt(conn, event_id, rendered, now)
+                entries.append(AuditEntry(event_id, name, "prompt", {
+                    "version": rendered.version, "system": rendered.system, "user": rendered.user,
+                    "sha256": rendered.sha256, "tokens": tokens}))
+                reservation = self.ledger.reserve(conn, self.ledger.estimate(tokens), ev.tenant, now)
+                if isinstance(reservation, BudgetRefusal):
+                    entries.append(AuditEntry(event_id, name, "budget", {
+                        "decision": "refused", "cap": reservation.cap, "cap_usd": reservation.cap_usd,
+                        "estimate_usd": reservation.estimate_usd}))
+                    self._set_state(conn, event_id, OVER_BUDGET, "inference", reservation.reason, now)
+                    append(conn, entries, now=now)
+                    timings["store"] = _ms(t)
+                    return EventResult(event_id, OVER_BUDGET, reservation.reason, "inference",
+                                       "ai", timings_ms=timings)
+                entries.append(AuditEntry(event_id, name, "budget", {
+                    "decision": "reserved", "estimate_usd": reservation.amount_usd}))
+            append(conn, entries, now=now)
+        timings["store"] = _ms(t)
+
+        if use_ai:
+            assert rendered is not None and isinstance(reservation, CostReservation)
+            inf = self._infer(event_id, ev, data, rendered, timings)
+            output, path = inf.output, "ai"
+        else:
+            inf, path = _Inference(), "baseline"
+            t = time.perf_counter()
+            output, error = self._run_baseline(data)
+            if output is None:
+                inf.error, inf.stage = error, "baseline"
+            timings["outputs"] = _ms(t)
+        return self._decide(event_id, ev, data, inf, output, path, reservation, timings)
+
+    def refuse(self, raw: Any, reason: str, stage: str = "ingest") -> EventResult:
+        """Dead-letter something that cannot even be read as an event (a bad JSON line)."""
+        return self._refuse(new_event_id(), raw, stage, reason)
+
+    def _render(self, data: dict[str, Any]) -> RenderedPrompt:
+        return self.template.render(**data, input=data, output_schema=self._output_schema_json)
+
+    def _infer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
+               rendered: RenderedPrompt, timings: dict[str, float]) -> _Inference:
+        """Call the model, parse, and repair at most ``max_repairs`` times."""
+        inf = _Inference(model=self.integration.model.model)
+        messages: list[Message] = []
+        if rendered.system:
+            messages.append(Message("system", rendered.system))
+        messages.append(Message("user", rendered.user))
+        route = self.integration.model
+        t_inf = t_out = 0.0
+        for attempt in range(route.max_repairs + 1):
+            if attempt:  # every repair is a paid call: it must fit the caps too
+                refusal = self._reserve_repair(ev, messages)
+                if refusal is not None:
+                    inf.error, inf.stage = refusal, "inference"
+                    break
+            request = ModelRequest(tuple(messages), route.model, dict(route.params),
+                                   self._output_schema_json, data, attempt)
+            t = time.perf_counter()
+            try:
+                reply = self.provider.complete(request)
+            except InferenceError as exc:
+                t_inf += _ms(t)
+                inf.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"})
+                inf.error, inf.stage = f"the model call failed: {exc}", "inference"
+                break
+            t_inf += _ms(t)
+            cost = price(self.integration, reply.usage.input_tokens, reply.usage.output_tokens)
+            inf.cost_usd += cost
+            call = {"attempt": attempt, "model": reply.model or route.model, "params": route.params,
+                    "reply": reply.text, "stop_reason": reply.stop_reason,
+                    "input_tokens": reply.usage.input_tokens,
+                    "output_tokens": reply.usage.output_tokens, "cost_usd": cost,
+                    "latency_ms": round(t_inf, 3)}
+            t = time.perf_counter()
+            try:
+                inf.output = parse_output(reply.text, self.integration.output_schema)
+                inf.error = ""
+                call["valid"] = True
+                inf.calls.append(call)
+                t_out += _ms(t)
+                break
+            except OutputError as exc:
+                t_out += _ms(t)
+                call["valid"], call["error"] = False, str(exc)
+                inf.calls.append(call)
+                inf.error, inf.stage = (f"no valid output after {attempt + 1} replies: {exc}", "outputs")
+                messages += [Message("assistant", reply.text),
+                             Message("user", repair_instruction(exc, self.integration.output_schema))]
+        timings["inference"] = t_inf
+        timings["outputs"] = t_out
+        return inf
+
+    def _reserve_repair(self, ev: IngestedEvent, messages: list[Message]) -> str | None:
+        tokens = sum(self.counter.count(m.content) for m in messages)
+        with self.store.write() as conn:
+            got = self.ledger.reserve(conn, self.ledger.estimate(tokens), ev.tenant)
+        return got.reason if isinstance(got, BudgetRefusal) else None
+
+    def _run_baseline(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        if self._baseline is None:
+            return None, "the AI path is off and the integration declares no baseline"
+        try:
+            out = self._baseline(data)
+            return self.integration.output_schema.model_validate(out).model_dump(mode="json"), ""
+        except ValidationError as exc:
+            return None, "the baseline's answer " + describe_validation(exc).removeprefix("the event ")
+        except Exception as exc:  # noqa: BLE001 - user code: its failure is recorded, not raised
+            return None, f"the baseline failed: {type(exc).__name__}: {exc}"
+
+    def _decide(self, event_id: str, ev: IngestedEvent, data: dict[str, Any], inf: _Inference,
+                output: dict[str, Any] | None, path: str,
+                reservation: CostReservation | BudgetRefusal | None,
+                timings: dict[str, float]) -> EventResult:
+        """Write the outcome and the outbox in one transaction, then act."""
+        name = self.integration.name
+        planned, fallback, items = [], None, None
+        if output is not None:
+            try:
+                planned = plan_actions(self.integration.actions, integration=name,
+                                       event_key=ev.idempotency_key, data=data, output=output)
+            except ConfigError as exc:
+                output, inf.error, inf.stage = None, str(exc), "actions"
+        if output is None and path == "ai" and self.integration.rollout.baseline_on_failure:
+            # The caller still gets an answer; no action runs on it, since redriving the
+            # dead letter later will act on the real output.
+            fallback, _ = self._run_baseline(data)
+        t = time.perf_counter()
+        now = time.time()
+        awaiting = sum(1 for p in planned if p.approval_reason)
+        pending = len(planned) - awaiting
+        if output is None:
+            state, stage, reason = DEAD_LETTERED, inf.stage, inf.error
+        elif self.dry_run or pending == 0:
+            state = AWAITING_APPROVAL if awaiting and not self.dry_run else (
+                SUCCEEDED if path == "ai" else BASELINE)
+            stage, reason = "", ""
+        else:
+            state, stage, reason = ACTING, "", ""
+        with self.store.write() as conn:
+            if isinstance(reservation, CostReservation):
+                self.ledger.reconcile(conn, reservation, inf.cost_usd, now)
+            _DECIDED.run(conn, {
+                "eid": event_id, "new_state": state, "new_stage": stage, "new_reason": reason,
+                "new_output": _dumps(output) if output is not None else None,
+                "fallback": _dumps(fallback) if fallback is not None else None,
+                "cost": inf.cost_usd, "new_timings": _dumps(timings), "ts": now})
+            entries = [AuditEntry(event_id, name, "model_call", c) for c in inf.calls]
+            if path == "baseline":
+                entries.append(AuditEntry(event_id, name, "baseline", {"output": output,
+                                                                       "error": inf.error}))
+            entries.append(AuditEntry(event_id, name, "output", {
+                "output": output, "valid": output is not None, "error": inf.error,
+                "cost_usd": inf.cost_usd, "path": path}))
+            if output is None:
+                conn.execute(dead_letters.insert(), {
+                    "event_id": event_id, "integration": name, "stage": stage, "reason": reason,
+                    "detail": _dumps(inf.calls[-1]) if inf.calls else "", "payload": _dumps(data),
+                    "created_at": now})
+                entries.append(AuditEntry(event_id, name, "dead_letter", {"stage": stage, "reason": reason}))
+                if fallback is not None:
+                    entries.append(AuditEntry(event_id, name, "baseline", {"output": fallback,
+                                                                           "role": "fallback"}))
+            elif planned:
+                entries.append(AuditEntry(event_id, name, "actions_planned", {
+                    "dry_run": self.dry_run,
+                    "actions": [{"action": p.name, "idempotency_key": p.key, "params": p.params,
+                                 "status": AWAITING if p.approval_reason else PENDING,
+                                 "approval_reason": p.approval_reason} for p in planned]}))
+                if not self.dry_run:
+                    items = write_outbox(conn, event_id=event_id, integration=name,
+                                         planned=planned, now=now)
+            entries.append(AuditEntry(event_id, name, "state", {"state": state, "reason": reason,
+                                                                "timings_ms": timings}))
+            append(conn, entries, now=now)
+        timings["store"] = timings.get("store", 0.0) + _ms(t)
+        if state == ACTING:
+            t = time.perf_counter()
+            state, stage, reason = self.finish_actions(event_id, path, items)
+            timings["actions"] = _ms(t)
+        return EventResult(event_id, state, reason, stage, path, output, fallback, None,
+                           inf.cost_usd, timings, awaiting)
+
+    def finish_actions(self, event_id: str, path: str,
+                       items: list[OutboxItem] | None = None) -> tuple[str, str, str]:
+        """Run the event's pending actions and settle its state (also after a crash or approval)."""
+        settled: list[tuple[str, str, str]] = []
+
+        def finalize(conn, statuses: list[str]) -> list[AuditEntry]:
+            if FAILED in statuses:
+                state, stage, reason = DEAD_LETTERED, "actions", "an action kept failing (see the outbox)"
+            elif AWAITING in statuses:
+                state, stage, reason = AWAITING_APPROVAL, "", ""
+            elif REJECTED_ACTION in statuses and DONE not in statuses:
+                state, stage, reason = REJECTED, "", "every action was rejected by a reviewer"
+            else:
+                state, stage, reason = (SUCCEEDED if path == "ai" else BASELINE), "", ""
+            now = time.time()
+            self._set_state(conn, event_id, state, stage, reason, now)
+            if state == DEAD_LETTERED:
+                conn.execute(dead_letters.insert(), {
+                    "event_id": event_id, "integration": self.integration.name, "stage": stage,
+                    "reason": reason, "detail": "", "payload": None, "created_at": now})
+            settled.append((state, stage, reason))
+            return [AuditEntry(event_id, self.integration.name, "state",
+                               {"state": state, "reason": reason})]
+
+        self.actions.run_event(event_id, items, finalize=finalize)
+        return settled[-1]
+
+    # ---- recording ----------------------------------------------------------------------------
+
+    def _record_prompt(self, conn, event_id: str, rendered: RenderedPrompt, now: float) -> None:
+        if rendered.version not in self._known_versions:
+            insert_ignore(conn, prompt_versions, {
+                "version": rendered.version, "integration": self.integration.name,
+                "system": self.template.system_source, "user": self.template.user_source,
+                "params": _dumps(self.template.params), "created_at": now})
+            self._known_versions.add(rendered.version)
+
+
+    @staticmethod
+    def _set_state(conn, event_id: str, state: str, stage: str, reason: str, now: float) -> None:
+        _SET_STATE.run(conn, {"eid": event_id, "new_state": state, "new_stage": stage,
+                                  "new_reason": reason, "ts": now})
+
+    def _duplicate(self, conn, event_id: str, ev: IngestedEvent, now: float) -> EventResult:
+        first = conn.execute(dedupe_keys.select().where(
+            dedupe_keys.c.integration == self.integration.name,
+            dedupe_keys.c.idempotency_key == ev.idempotency_key)).one().event_id
+        reason = f"same idempotency key as event {first}"
+        conn.execute(events.insert().values(
+            id=event_id, integration=self.integration.name, idempotency_key=ev.idempotency_key,
+            tenant=ev.tenant, state=DUPLICATE, stage="ingest", reason=reason, path="",
+            duplicate_of=first, input=None, created_at=now, updated_at=now))
+        append(conn, [AuditEntry(event_id, self.integration.name, "duplicate",
+                                 {"duplicate_of": first, "idempotency_key": ev.idempotency_key})], now=now)
+        return EventResult(event_id, DUPLICATE, reason, "ingest", duplicate_of=first)
+
+    def _refuse(self, event_id: str, raw: Any, stage: str, reason: str,
+                ev: IngestedEvent | None = None) -> EventResult:
+        """Dead-letter an event that must not reach the model, keeping it (redacted) for redrive."""
+        if ev is not None:
+            payload, secrets = ev.data, ev.secrets
+        elif isinstance(raw, dict):
+            payload, secrets = redact_fields(raw, self.integration.pii)
+        else:
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            red = redact(text[:1_000_000])
+            payload, secrets = red.text, {e.placeholder: e.value for e in red.entities}
+        now = time.time()
+        name = self.integration.name
+        with self.store.write() as conn:
+            conn.execute(events.insert().values(
+                id=event_id, integration=name, idempotency_key=ev.idempotency_key if ev else "",
+                tenant=ev.tenant if ev else "", state=DEAD_LETTERED, stage=stage, reason=reason,
+                path="", input=_dumps(payload), created_at=now, updated_at=now))
+            self.vault.put(conn, event_id, secrets)
+            conn.execute(dead_letters.insert().values(
+                event_id=event_id, integration=name, stage=stage, reason=reason, detail="",
+                payload=_dumps(payload), created_at=now))
+            append(conn, [AuditEntry(event_id, name, "dead_letter", {
+                "stage": stage, "reason": reason, "input": payload})], now=now)
+        return EventResult(event_id, DEAD_LETTERED, reason, stage)
+
+
+# The hot path's statements, compiled once (see store/_fast.py for why).
+_INSERT_EVENT = FastStatement(events.insert())
+_SET_STATE = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(
+    state=bindparam("new_state"), stage=bindparam("new_stage"), reason=bindparam("new_reason"),
+    updated_at=bindparam("ts")))
+_DECIDED = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(
+    state=bindparam("new_state"), stage=bindparam("new_stage"), reason=bindparam("new_reason"),
+    output=bindparam("new_output"), fallback_output=bindparam("fallback"),
+    cost_usd=bindparam("cost"), timings=bindparam("new_timings"), updated_at=bindparam("ts")))
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def _kinds(secrets: dict[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for placeholder in secrets:
+        kind = placeholder.strip("<>").rsplit("_", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts

@@ -1,0 +1,59 @@
+"""Replaying a recorded event with another prompt version or model, without acting."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from seamline.audit import AuditEntry, append
+from seamline.errors import NotFound
+from seamline.ingest import IngestedEvent
+from seamline.integration import Integration
+from seamline.runtime._pipeline import Pipeline
+from seamline.store import Store
+from seamline.store._tables import events
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    event_id: str
+    old_version: str
+    new_version: str
+    old_model: str
+    new_model: str
+    old_output: dict[str, Any] | None
+    new_output: dict[str, Any] | None
+    error: str
+
+    @property
+    def changed_fields(self) -> list[str]:
+        old, new = self.old_output or {}, self.new_output or {}
+        return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def replay(store: Store, event_id: str, integration: Integration, *, provider=None) -> ReplayResult:
+    with store.read() as conn:
+        row = conn.execute(select(events).where(events.c.id == event_id)).first()
+    if row is None:
+        raise NotFound(f"There is no event {event_id}.")
+    if row.input is None or not row.path:
+        raise NotFound(f"Event {event_id} is {row.state} ({row.reason or 'no reason'}); only "
+                       "events that passed ingest can be replayed.")
+    data = json.loads(row.input)
+    pipeline = Pipeline(integration, store, provider=provider, dry_run=True)
+    rendered = pipeline._render(data)
+    ev = IngestedEvent(data=data, secrets={}, idempotency_key=row.idempotency_key, tenant=row.tenant)
+    inf = pipeline._infer(event_id, ev, data, rendered, {})
+    old_output = json.loads(row.output) if row.output else None
+    result = ReplayResult(event_id, row.prompt_version, rendered.version, row.model,
+                          integration.model.model, old_output, inf.output, inf.error)
+    with store.write() as conn:
+        append(conn, [AuditEntry(event_id, integration.name, "replay", {
+            "prompt_version": rendered.version, "model": integration.model.model,
+            "output": inf.output, "error": inf.error, "changed_fields": result.changed_fields,
+            "calls": inf.calls})], now=time.time())
+    return result

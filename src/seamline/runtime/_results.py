@@ -1,0 +1,47 @@
+"""The runtime's vocabulary: terminal states and what processing one event returns."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+SUCCEEDED = "succeeded"
+DEAD_LETTERED = "dead_lettered"
+AWAITING_APPROVAL = "awaiting_approval"
+OVER_BUDGET = "over_budget"
+BASELINE = "baseline"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+# Not terminal: an event is here only while a process works on it (or crashed doing so).
+PROCESSING = "processing"
+ACTING = "acting"
+
+TERMINAL = (SUCCEEDED, DEAD_LETTERED, AWAITING_APPROVAL, OVER_BUDGET, BASELINE, DUPLICATE, REJECTED)
+LAYERS = ("ingest", "prompt", "inference", "outputs", "actions", "store")
+
+
+def new_event_id() -> str:
+    """Time-ordered and unique across processes: milliseconds, then 48 random bits."""
+    return f"evt_{int(time.time() * 1000):011x}{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    event_id: str
+    state: str
+    reason: str = ""
+    stage: str = ""
+    path: str = ""  # "ai" or "baseline"
+    output: dict[str, Any] | None = None
+    fallback_output: dict[str, Any] | None = None
+    duplicate_of: str | None = None
+    cost_usd: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    awaiting: int = 0
+
+    @property
+    def answer(self) -> dict[str, Any] | None:
+        """What a caller is told: the output, or the baseline's answer after a failure."""
+        return self.output if self.output is not None else self.fallback_output

@@ -1,0 +1,9 @@
+"""Persistence for every layer: one SQLAlchemy engine, Alembic migrations.
+
+SQLite (WAL) is the embedded default; the same tables run on PostgreSQL.
+"""
+
+from seamline.store._engine import DEFAULT_PATH, Store, open_store
+from seamline.store._tables import metadata
+
+__all__ = ["DEFAULT_PATH", "Store", "metadata", "open_store"]

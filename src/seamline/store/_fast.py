@@ -1,0 +1,66 @@
+"""Hot-path statements: compiled once per dialect, executed on the DBAPI cursor.
+
+Written by hand because SQLAlchemy's per-execute machinery (cache keys, result
+setup, events) costs ~25 µs a statement, and the pipeline runs ~18 statements
+per event; this runs the same SQL SQLAlchemy compiled, in the same transaction.
+Only for statements whose parameters need no type processing (str, int, float, None).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import Connection
+from sqlalchemy.sql import ClauseElement
+
+
+class FastStatement:
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def _sql(self, conn: Connection) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+        dialect = conn.dialect
+        hit = self._compiled.get(dialect.name)
+        if hit is None:
+            compiled = self.statement.compile(dialect=dialect)
+            order = tuple(compiled.positiontup) if dialect.positional else None
+            # Literals in the statement (``id == 1``) are binds with fixed values.
+            fixed = {k: v for k, v in compiled.params.items() if v is not None}
+            hit = self._compiled[dialect.name] = (compiled.string, order, fixed)
+        return hit
+
+    @staticmethod
+    def _args(order, fixed, params):
+        if fixed:
+            params = {**fixed, **params}
+        return tuple(params[k] for k in order) if order is not None else params
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> int:
+        """Execute with one parameter set; returns the row count."""
+        sql, order, fixed = self._sql(conn)
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            cur.execute(sql, self._args(order, fixed, params))
+            return cur.rowcount
+        finally:
+            cur.close()
+
+    def run_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        sql, order, fixed = self._sql(conn)
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            cur.executemany(sql, [self._args(order, fixed, r) for r in rows])
+        finally:
+            cur.close()
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
+        sql, order, fixed = self._sql(conn)
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            cur.execute(sql, self._args(order, fixed, params))
+            return cur.fetchone()
+        finally:
+            cur.close()

@@ -1,0 +1,99 @@
+"""Shared fixtures: a fresh store per test and a small integration driven by a scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, Field
+
+from seamline.inference import ScriptedModel
+from seamline.integration import (
+    ActionSpec,
+    ApprovalPolicy,
+    Budgets,
+    Checklist,
+    Integration,
+    ModelRoute,
+    PromptSpec,
+    RolloutSpec,
+)
+from seamline.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "support_triage"
+
+
+class Ticket(BaseModel):
+    ticket_id: str = Field(min_length=1)
+    tenant: str = "t1"
+    customer: str = "c1"
+    body: str = Field(min_length=1)
+
+
+class Verdict(BaseModel):
+    label: Literal["refund", "other"]
+    confidence: float = Field(ge=0, le=1)
+    amount: float = 0.0
+    quote: str = ""
+
+
+DOWNSTREAM: list[tuple[str, dict]] = []
+
+
+def record_refund(params: dict, *, idempotency_key: str) -> dict:
+    """A downstream fake that remembers every call, so tests can count effects."""
+    DOWNSTREAM.append((idempotency_key, params))
+    return {"ok": True}
+
+
+def keyword_baseline(data: dict) -> dict:
+    return {"label": "refund" if "refund" in data["body"].lower() else "other", "confidence": 0.5}
+
+
+def make_integration(**overrides) -> Integration:
+    fields = dict(
+        name="refunds",
+        checklist=Checklist(workflow="Route refund requests.", owner="ops", baseline_metric="manual",
+                            monthly_cost_ceiling_usd=100),
+        input_schema=Ticket,
+        output_schema=Verdict,
+        pii={"ticket_id": "allow", "tenant": "allow", "customer": "allow", "body": "redact"},
+        prompt=PromptSpec(system="Classify.", user="Ticket {{ ticket_id }}: {{ body }}"),
+        model=ModelRoute(provider="scripted", model="scripted-1", input_usd_per_mtok=1.0,
+                         output_usd_per_mtok=2.0, max_output_tokens=100, context_window=2000),
+        actions=(
+            ActionSpec(name="refund", handler=record_refund, when="output.label == 'refund'",
+                       params={"ticket": "input.ticket_id", "amount": "output.amount",
+                               "body": "input.body"},
+                       approval=ApprovalPolicy(amount_field="amount", above_amount=100)),
+        ),
+        rollout=RolloutSpec(flag="refunds.ai", sticky_key="customer", baseline=keyword_baseline),
+        idempotency_key="ticket_id",
+        tenant_key="tenant",
+    )
+    fields.update(overrides)
+    return Integration(**fields)
+
+
+def verdict(label: str = "refund", confidence: float = 0.9, amount: float = 20.0, quote: str = ""):
+    """A scripted model that always answers with this verdict."""
+    return ScriptedModel(lambda req: json.dumps(
+        {"label": label, "confidence": confidence, "amount": amount, "quote": quote}))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "seamline.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_downstream(tmp_path, monkeypatch):
+    DOWNSTREAM.clear()
+    monkeypatch.setenv("SUPPORT_TRIAGE_HELPDESK_DB", str(tmp_path / "helpdesk.db"))
+    yield
+    DOWNSTREAM.clear()
