@@ -38,7 +38,8 @@ def reserve(store, led: BudgetLedger, amount: float, tenant: str = "t1", now: fl
 
 def spent(store) -> dict[str, float]:
     with store.read() as conn:
-        return dict(conn.execute(select(budget_counters.c.scope, budget_counters.c.spent_usd)).all())
+        c = budget_counters.c
+        return dict(conn.execute(select(c.scope, c.spent_usd)).all())
 
 
 class _NoDatabase:
@@ -226,3 +227,27 @@ def test_threads_racing_for_the_last_dollar_never_push_spent_above_the_cap(tmp_p
     finally:
         for s in stores:
             s.close()
+
+
+# ------------------------------------------------------------------- rollback
+
+
+def test_a_reservation_rolled_back_with_its_transaction_does_not_block_the_next_call(store):
+    led = ledger(daily=1.0)
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            assert isinstance(led.reserve(conn, 0.25, "t1", NOW), CostReservation)
+            raise RuntimeError("the rest of the event's transaction failed")
+    assert spent(store) == {}
+    assert isinstance(reserve(store, led, 0.25), CostReservation)
+
+
+def test_a_reservation_rolled_back_with_its_transaction_is_not_counted(store):
+    led = ledger(daily=1.0)
+    assert isinstance(reserve(store, led, 0.5), CostReservation)
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            assert isinstance(led.reserve(conn, 0.5, "t1", NOW), CostReservation)
+            raise RuntimeError("the rest of the event's transaction failed")
+    assert list(spent(store).values()) == [pytest.approx(0.5)]
+    assert isinstance(reserve(store, led, 0.5), CostReservation)

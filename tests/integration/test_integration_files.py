@@ -186,9 +186,6 @@ def test_an_inline_enum_field_accepts_only_its_values(toml_file):
         Out.model_validate({"label": "refund", "confidence": 1.5})
 
 
-@pytest.mark.xfail(reason="BUG: integration/_files.py _inline_model makes every non-required field "
-                          "Optional[...], so a field declared with a default also accepts null",
-                   strict=True)
 def test_an_inline_field_with_a_default_is_not_nullable(toml_file):
     Ticket = load_integration(toml_file).input_schema
     with pytest.raises(ValidationError):
@@ -198,7 +195,8 @@ def test_an_inline_field_with_a_default_is_not_nullable(toml_file):
 def test_an_unknown_inline_type_raises_config_error_naming_the_field(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("name: bad\ninput_schema:\n  fields:\n    when: datetime\n"
-                    "output_schema:\n  fields:\n    x: str\nprompt:\n  user: hi\n", encoding="utf-8")
+                    "output_schema:\n  fields:\n    x: str\nprompt:\n  user: hi\n",
+                    encoding="utf-8")
     with pytest.raises(ConfigError, match="'when'.*'datetime'"):
         load_integration(path)
 
@@ -282,9 +280,6 @@ def test_a_python_object_that_is_not_an_integration_is_refused(tmp_path):
         load_integration(mod)
 
 
-@pytest.mark.xfail(reason="BUG: integration/_files.py passes YAML's `on` (parsed as True by YAML 1.1) "
-                          "to RolloutSpec.default, which coerces it to 1.0, a silent 1% canary",
-                   strict=True)
 def test_an_unquoted_on_in_yaml_means_on_not_one_percent(tmp_path):
     path = tmp_path / "x.yaml"
     path.write_text("name: x\ninput_schema: {fields: {a: str}}\noutput_schema: {fields: {b: str}}\n"

@@ -163,10 +163,6 @@ def test_no_html_escaping_is_applied_to_the_data():
 # ---------------------------------------------------- errors stay seamline errors
 
 
-@pytest.mark.xfail(reason="BUG: prompt/_template.py render() catches only UndefinedError and "
-                          "SecurityError; a template that fails on the event's data (TypeError, "
-                          "ZeroDivisionError) escapes as a raw exception and Pipeline.process, "
-                          "which catches PromptError, crashes", strict=True)
 @pytest.mark.parametrize("source, data", [
     ("{{ amount + 1 }}", {"amount": "12"}),
     ("{{ 100 / count }}", {"count": 0}),
@@ -177,9 +173,6 @@ def test_a_template_that_fails_on_the_data_raises_prompt_error(source, data):
         PromptTemplate(source).render(**data)
 
 
-@pytest.mark.xfail(reason="BUG: prompt/_template.py render() lets the sandbox's OverflowError "
-                          "('Range too big ... MAX_RANGE') escape instead of a PromptError",
-                   strict=True)
 def test_a_range_the_sandbox_refuses_raises_prompt_error():
     with pytest.raises(PromptError):
         PromptTemplate("{% for i in range(n) %}.{% endfor %}").render(n=10**7)

@@ -99,9 +99,6 @@ def test_foreign_keys_are_enforced(store):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
 
 
-@pytest.mark.xfail(reason="BUG: _engine.py _sqlite_engine gives ':memory:' URLs a NullPool, so every "
-                          "connection opens a new empty database and the migrated tables vanish",
-                   strict=True)
 def test_an_in_memory_url_is_a_usable_store():
     store = open_store("sqlite:///:memory:")
     try:
@@ -112,6 +109,20 @@ def test_an_in_memory_url_is_a_usable_store():
             assert conn.execute(select(flags.c.name)).scalar_one() == "f"
     finally:
         store.close()
+
+
+def test_the_name_memory_opens_an_in_memory_store_not_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = open_store(":memory:")
+    try:
+        with store.write() as conn:
+            conn.execute(flags.insert().values(name="f", mode="on", percent=100.0, reason="",
+                                               updated_at=1.0))
+        with store.read() as conn:
+            assert conn.execute(select(flags.c.name)).scalar_one() == "f"
+    finally:
+        store.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------- transactions

@@ -36,31 +36,30 @@ def row_hash(prev_hash: str, seq: int, event_id: str, integration: str, kind: st
     return hashlib.sha256(head.encode() + payload.encode()).hexdigest()
 
 
-_secrets_cache: tuple[float, int, tuple[str, ...]] = (0.0, -1, ())
+_names_cache: tuple[float, int, tuple[str, ...]] = (0.0, -1, ())
 
 
 def _environment_secrets() -> tuple[str, ...]:
     """Values of secret-looking environment variables (names with KEY, TOKEN, SECRET...).
 
     A last guard: whatever the layers above did, a secret held in the environment never
-    lands in the trail verbatim. Reading os.environ costs ~0.2 ms, so the answer is kept
-    for a second, or until the number of variables changes.
+    lands in the trail verbatim. Listing os.environ costs ~0.2 ms, so the *names* are
+    kept for a second (or until the count changes); values are read every time, so a
+    rotated secret is caught at once.
     """
-    global _secrets_cache
-    at, size, values = _secrets_cache
+    global _names_cache
+    at, size, names = _names_cache
     now = time.monotonic()
-    if now - at < 1.0 and size == len(os.environ):
-        return values
-    found = {
-        value for name, value in os.environ.items()
-        if len(value) >= 12 and any(m in name.upper() for m in _SECRET_ENV_MARKERS)
-    }
+    if now - at >= 1.0 or size != len(os.environ):
+        names = tuple(n for n in os.environ if any(m in n.upper() for m in _SECRET_ENV_MARKERS))
+        _names_cache = (now, len(os.environ), names)
+    found = {v for n in names if len(v := os.environ.get(n, "")) >= 12}
+    if not found:
+        return ()
     # Longest first, so a secret that contains a shorter one is replaced whole; and
     # each as JSON escapes it too, since it is searched for in the serialised payload.
     forms = {f for v in found for f in (v, json.dumps(v, ensure_ascii=False)[1:-1])}
-    values = tuple(sorted(forms, key=len, reverse=True))
-    _secrets_cache = (now, len(os.environ), values)
-    return values
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 # Built once: constructing statements per call costs more than executing them.

@@ -69,8 +69,6 @@ class BudgetLedger:
             self.caps.append(("daily", name + "|day|{day}", b.daily_usd))
         if b.per_tenant_daily_usd is not None:
             self.caps.append(("per-tenant daily", name + "|tenant|{tenant}|{day}", b.per_tenant_daily_usd))
-        # Counter rows this process knows exist; a scope's row is never deleted.
-        self._known_scopes: set[str] = set()
         ceiling = integration.checklist.monthly_cost_ceiling_usd
         if ceiling is not None:
             self.caps.append(("monthly", name + "|month|{month}", ceiling))
@@ -91,10 +89,8 @@ class BudgetLedger:
         taken: list[str] = []
         for label, template, cap in self.caps:
             scope = template.format(**keys)
-            if scope not in self._known_scopes:
-                insert_ignore(conn, budget_counters,
-                              {"scope": scope, "cap_usd": cap, "spent_usd": 0.0, "updated_at": ts})
-                self._known_scopes.add(scope)
+            insert_ignore(conn, budget_counters,
+                          {"scope": scope, "cap_usd": cap, "spent_usd": 0.0, "updated_at": ts})
             if _RESERVE.run(conn, {"s": scope, "amount": amount, "amount2": amount,
                                    "cap": cap + 1e-12, "new_cap": cap, "ts": ts}) != 1:
                 self._adjust(conn, taken, -amount, ts)

@@ -29,18 +29,22 @@ def fit_context(data: dict[str, Any], render: Callable[[dict[str, Any]], Any], *
     if policy == "dead_letter":
         raise InputTooLarge(f"the prompt needs {tokens} tokens but the context window leaves "
                             f"{budget}; the integration's oversize policy is dead_letter")
+    original = data
     data = dict(data)
+    removed: dict[str, int] = {}
     candidates = [f for f in (fields or tuple(data)) if isinstance(data.get(f), str)]
-    for _ in range(6):
+    for _ in range(8):
         if not candidates:
             break
-        longest = max(candidates, key=lambda f: len(data[f]))
-        text = data[longest]
+        longest = max(candidates, key=lambda f: len(original[f]) - removed.get(f, 0))
+        text = original[longest]
         excess = tokens - budget
-        # Tokens are at most one per character, usually about one per four.
-        cut = min(len(text), max(excess * 4, int(len(text) * excess / max(tokens, 1))) + 64)
-        kept = text[: max(0, len(text) - cut)]
-        data[longest] = kept + TRUNCATION_MARKER.format(n=len(text) - len(kept))
+        # A token is at most one character and usually about four; overshoot a little
+        # rather than loop, since every pass re-renders the prompt.
+        step = max(excess * 4, int(len(text) * excess / max(tokens, 1))) + 64
+        removed[longest] = min(len(text), removed.get(longest, 0) + step)
+        kept = text[: len(text) - removed[longest]]
+        data[longest] = kept + TRUNCATION_MARKER.format(n=removed[longest])
         rendered = render(data)
         tokens = counter.count(rendered.system) + counter.count(rendered.user)
         if tokens <= budget:

@@ -18,8 +18,11 @@ from phonenumbers import Leniency, PhoneNumberMatcher, national_significant_numb
 PII_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET")
 
 # Lower number wins an overlap: a detector with a checksum or a vendor prefix
-# is more trustworthy than one that only recognises a shape.
-_RANK = {"SECRET": 0, "CARD": 1, "IBAN": 2, "SSN": 3, "EMAIL": 4, "IP": 5, "PHONE": 6}
+# is more trustworthy than one that only recognises a shape. IBAN outranks
+# CARD: an IBAN span is cut to its registry length, so a card overlapping a
+# valid IBAN must be made of the IBAN's own digits, and Luhn (1 in 10) passes
+# by chance far more often than mod-97 with country and length (1 in 97+).
+_RANK = {"SECRET": 0, "IBAN": 1, "CARD": 2, "SSN": 3, "EMAIL": 4, "IP": 5, "PHONE": 6}
 
 # Extra regions for national-format phone numbers; see _phones().
 _ALT_REGIONS = ("GB", "DE", "FR")
@@ -154,14 +157,22 @@ _ENOUGH_DIGITS = re.compile(r"(?:\d\D*){7}")
 # phone numbers. Each is checked around a candidate window only: one regex
 # with these alternations run over a whole 1 KB text costs more than all the
 # phone parsing.
-_DATE_TIME = re.compile(
+_NOT_PHONE = re.compile(
+    # dates: 2024-03-15, 15.03.2024, 3/15/24
     r"(?<![0-9])(?:[0-9]{4}[\-/.][0-9]{1,2}[\-/.][0-9]{1,2}"
     r"|[0-9]{1,2}[\-/.][0-9]{1,2}[\-/.](?:[0-9]{4}|[0-9]{2}))(?![0-9])"
+    # times: 10:30, 14:00:00
     r"|(?<![0-9])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
+    # prices, currency first: $1,299.99, € 1.234.567
+    r"|(?:[$€£¥₹]|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD))[ \u00a0]?[0-9](?:[0-9.,']*[0-9])?"
+    # prices, currency last: 1.234,50 €, 1,299 USD (but "0132 $19.99" is two things)
+    r"|(?<![0-9])[0-9](?:[0-9.,']*[0-9])?[ \u00a0]?(?:[$€£¥₹]|(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b)(?![ \u00a0]?[0-9])"
 )
-_CURRENCIES = r"(?:[$€£¥₹]|(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b)"
-_PRICE_BEFORE = re.compile(r"(?:[$€£¥₹]|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD))[ \u00a0]?\Z")
-_PRICE_AFTER = re.compile(r"(?:[.,][0-9]{1,2})?[ \u00a0]?" + _CURRENCIES)
+_NOT_PHONE_BEFORE = 5  # room for "USD " in front of a window
+_NOT_PHONE_AFTER = 6  # room for " USD" or ":00" behind it
+_CHUNK = re.compile(r"[^ \t\u00a0]+")
+_SPLIT_TRIES = 3
+_COUNTRY_CODE_BEFORE = re.compile(r"[+＋]([0-9]{1,3})[ \t\u00a0\-.(]*\Z")
 # "Order #4155550132", "invoice no. 20240042", "version 10.15.7.1234".
 _NUMBER_LABEL = re.compile(
     r"(?i)(?:#|\b(?:order|invoice|ticket|case|ref|reference|tracking|account|acct|sku|po"
@@ -450,12 +461,17 @@ def _phones(text: str, region: str, found: list[Span]) -> list[Span]:
     for w in _PHONE_WINDOW.finditer(masked):
         if w.end() - w.start() < 7:
             continue
-        blocked = [(m.start(), m.end()) for m in _DATE_TIME.finditer(text, w.start(), min(len(text), w.end() + 6))]
+        lo, hi = max(0, w.start() - _NOT_PHONE_BEFORE), min(len(text), w.end() + _NOT_PHONE_AFTER)
+        blocked = [
+            (m.start(), m.end())
+            for m in _NOT_PHONE.finditer(text, lo, hi)
+            if m.end() > w.start() and m.start() < w.end()
+        ]
         if not blocked:
             out += _phones_in(text, masked, w.start(), w.end(), region)
             continue
-        # A date or time next to a number ("2024-03-15 (415) 555-0132") would
-        # be read as part of it: blank it out and look at what is left.
+        # A date, time or price next to a number ("2024-03-15 (415) 555-0132")
+        # would be read as part of it: blank it out and look at what is left.
         masked = _blank(masked, blocked)
         for piece in _PHONE_WINDOW.finditer(masked, w.start(), w.end()):
             if piece.end() - piece.start() >= 7:
@@ -463,7 +479,7 @@ def _phones(text: str, region: str, found: list[Span]) -> list[Span]:
     return out
 
 
-def _phones_in(text: str, masked: str, ws: int, we: int, region: str) -> list[Span]:
+def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: bool = True) -> list[Span]:
     raw = masked[ws:we]
     if sum(c.isdigit() for c in raw) < 7:
         return []
@@ -473,13 +489,11 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str) -> list[Sp
         raw = masked[ws:we]
     # An explicit "+" or "(" marks a phone number whatever word comes before it.
     labelled = raw[0] not in "+＋(（" and _NUMBER_LABEL.search(text, max(0, ws - _LABEL_REACH), ws)
-    if (
-        labelled
-        or _glued_to_code(text, ws)
-        or _PRICE_BEFORE.search(text, max(0, ws - 5), ws)
-        or _PRICE_AFTER.match(text, we)
-    ):
-        return []
+    if labelled or _glued_to_code(text, ws):
+        # Only the first chunk is the order number or "v1.2.3"; a phone
+        # number may follow it in the same window.
+        rest = _CHUNK.match(masked, ws)
+        return _phones_left(text, masked, rest.end(), we, region, retry) if rest else []
     # A character of context on each side lets the matcher reject numbers
     # glued to letters ("A4155550132") as it would in the full text.
     lo, hi = max(0, ws - 1), min(len(text), we + 1)
@@ -487,7 +501,60 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str) -> list[Sp
     hits = _match(window, region, lo)
     if not hits and raw[0] not in "+＋" and raw.lstrip("(（")[:1] in ("0", "０"):
         hits = _match_elsewhere(window, region, lo, raw)
-    return hits
+    if not retry:
+        return hits
+    if not hits:
+        return _phones_split(text, masked, ws, we, region)
+    # Two numbers separated by one space form one window, and the matcher
+    # then keeps only one of them ("(415) 555-0199 415.555.0123") or drops
+    # the country code of the first ("+1 415-555-0132 415.555.0123").
+    out, pos = [], ws
+    for h in hits:
+        cc = _COUNTRY_CODE_BEFORE.search(masked, max(pos, h.start - 8), h.start)
+        if cc is not None and h.key.startswith("+" + cc.group(1)):
+            h = h._replace(start=cc.start())
+        if h.start > pos:
+            out += _phones_left(text, masked, pos, h.start, region)
+        out.append(h)
+        pos = h.end
+    if pos < we:
+        out += _phones_left(text, masked, pos, we, region)
+    return out
+
+
+def _phones_split(text: str, masked: str, ws: int, we: int, region: str) -> list[Span]:
+    # The matcher gives up on a number with another glued on by a space
+    # ("(415) 555-0199 3.11"); drop trailing, then leading chunks until it
+    # finds one. Bounded, because each try costs a matcher run.
+    chunks = [(m.start(), m.end()) for m in _CHUNK.finditer(masked, ws, we)]
+    if len(chunks) < 2:
+        return []
+    tries = 0
+    for k in range(len(chunks) - 1, 0, -1):
+        end = chunks[k - 1][1]
+        if tries == _SPLIT_TRIES or sum(c.isdigit() for c in masked[ws:end]) < 7:
+            break
+        tries += 1
+        hits = _phones_in(text, masked, ws, end, region, retry=False)
+        if hits:
+            return hits + _phones_left(text, masked, hits[-1].end, we, region)
+    for k in range(1, len(chunks)):
+        start = chunks[k][0]
+        if tries == 2 * _SPLIT_TRIES or sum(c.isdigit() for c in masked[start:we]) < 7:
+            break
+        tries += 1
+        hits = _phones_in(text, masked, start, we, region, retry=False)
+        if hits:
+            return hits
+    return []
+
+
+def _phones_left(text: str, masked: str, start: int, end: int, region: str, retry: bool = False) -> list[Span]:
+    out = []
+    for piece in _PHONE_WINDOW.finditer(masked, start, end):
+        if piece.end() - piece.start() >= 7:
+            out += _phones_in(text, masked, piece.start(), piece.end(), region, retry)
+    return out
 
 
 def _blank(text: str, ranges: list[tuple[int, int]]) -> str:

@@ -61,7 +61,9 @@ def _sqlite_engine(url: str, synchronous: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers keep WAL's concurrent snapshot.
+        immediate = conn.info.get("seamline_write", False)
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -75,7 +77,8 @@ class Store:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         if self.dialect == "sqlite":
             if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-                raise ConfigError(f"SQLite synchronous must be NORMAL or FULL, not {synchronous!r}.")
+                raise ConfigError(f"SQLite synchronous must be OFF, NORMAL, FULL or EXTRA, "
+                                  f"not {synchronous!r}.")
             self.engine = _sqlite_engine(url, synchronous.upper())
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
@@ -102,11 +105,13 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self.engine.connect()
+        conn.info["seamline_write"] = True
         try:
             with conn.begin():
                 yield conn
         except BaseException:
             # A failed transaction may mean a broken connection: start afresh next time.
+            conn.info["seamline_write"] = False
             self._local.conn = None
             conn.close()
             raise
