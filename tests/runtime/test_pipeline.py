@@ -288,3 +288,53 @@ def test_unusable_replies_never_act(store, reply):
         {"ticket_id": "U1", "body": "refund"})
     assert result.state == DEAD_LETTERED and DOWNSTREAM == []
     assert Verdict  # the schema the replies failed against
+
+
+class _Killed(BaseException):
+    """Stands for the process dying mid-event (SIGKILL cannot be caught in-process)."""
+
+
+def test_an_event_stranded_before_its_outcome_is_resumed_and_acts_once(store):
+    def dies(_req):
+        raise _Killed()
+
+    integration = make_integration()
+    with pytest.raises(_Killed):
+        Pipeline(integration, store, provider=ScriptedModel(dies)).process(
+            {"ticket_id": "R1", "body": "refund"})
+    pipeline = Pipeline(integration, store, provider=verdict())
+    stranded = pipeline.stranded(older_than_s=0)
+    assert len(stranded) == 1
+    result = pipeline.resume(stranded[0])
+    assert result.state == SUCCEEDED and len(DOWNSTREAM) == 1
+    assert pipeline.stranded(older_than_s=0) == []
+    assert verify(store).ok
+
+
+def test_an_event_stranded_while_acting_finishes_its_actions(store):
+    calls = []
+
+    def dies_once(params, *, idempotency_key):
+        calls.append(idempotency_key)
+        if len(calls) == 1:
+            raise _Killed()
+
+    integration = make_integration()
+    spec = integration.actions[0].model_copy(update={"handler": dies_once})
+    integration = integration.model_copy(update={"actions": (spec,)})
+    with pytest.raises(_Killed):
+        Pipeline(integration, store, provider=verdict()).process({"ticket_id": "R2", "body": "refund"})
+    pipeline = Pipeline(integration, store, provider=verdict())
+    (event_id,) = pipeline.stranded(older_than_s=0)
+    assert pipeline.resume(event_id).state == SUCCEEDED
+    assert len(calls) == 2 and calls[0] == calls[1]  # same key: the downstream dedupes
+
+
+def test_recent_in_flight_events_are_not_taken_as_stranded(store):
+    def dies(_req):
+        raise _Killed()
+
+    with pytest.raises(_Killed):
+        Pipeline(make_integration(), store, provider=ScriptedModel(dies)).process(
+            {"ticket_id": "R3", "body": "refund"})
+    assert Pipeline(make_integration(), store, provider=verdict()).stranded() == []

@@ -77,6 +77,11 @@ def run_integration(integration: Integration, input_path: Path, db: str | None,
     store = store_for(db)
     try:
         pipeline = Pipeline(integration, store)
+        stranded = pipeline.stranded()
+        if stranded:
+            console.print(f"Resuming {len(stranded)} event(s) a stopped process left mid-way.")
+            for event_id in stranded:
+                pipeline.resume(event_id)
         total = count_lines(input_path)
         if limit is not None:
             total = min(total, limit)

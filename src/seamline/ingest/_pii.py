@@ -172,6 +172,7 @@ _NOT_PHONE_BEFORE = 5  # room for "USD " in front of a window
 _NOT_PHONE_AFTER = 6  # room for " USD" or ":00" behind it
 _CHUNK = re.compile(r"[^ \t\u00a0]+")
 _SPLIT_TRIES = 3
+_PLAIN_NUMBER = re.compile(r"[0-9０-９][0-9０-９\-]*")
 _COUNTRY_CODE_BEFORE = re.compile(r"[+＋]([0-9]{1,3})[ \t\u00a0\-.(]*\Z")
 # "Order #4155550132", "invoice no. 20240042", "version 10.15.7.1234".
 _NUMBER_LABEL = re.compile(
@@ -487,13 +488,18 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: boo
         # The window pattern starts on a digit for speed; the lead belongs to the number.
         ws -= 1
         raw = masked[ws:we]
-    # An explicit "+" or "(" marks a phone number whatever word comes before it.
-    labelled = raw[0] not in "+＋(（" and _NUMBER_LABEL.search(text, max(0, ws - _LABEL_REACH), ws)
+    # A label makes a plain run of digits (and dashes) an order number; a "+",
+    # brackets, dots or spaces are how people write phone numbers instead.
+    first = _CHUNK.match(masked, ws)
+    labelled = (
+        first is not None
+        and _PLAIN_NUMBER.fullmatch(first.group()) is not None
+        and _NUMBER_LABEL.search(text, max(0, ws - _LABEL_REACH), ws) is not None
+    )
     if labelled or _glued_to_code(text, ws):
         # Only the first chunk is the order number or "v1.2.3"; a phone
         # number may follow it in the same window.
-        rest = _CHUNK.match(masked, ws)
-        return _phones_left(text, masked, rest.end(), we, region, retry) if rest else []
+        return _phones_left(text, masked, first.end(), we, region, retry) if first else []
     # A character of context on each side lets the matcher reject numbers
     # glued to letters ("A4155550132") as it would in the full text.
     lo, hi = max(0, ws - 1), min(len(text), we + 1)
@@ -505,6 +511,13 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: boo
         return hits
     if not hits:
         return _phones_split(text, masked, ws, we, region)
+    if any(_mid_chunk(masked, h.end) for h in hits):
+        # German and Austrian numbers have no fixed length, so "+49 30 901820"
+        # happily takes the "415" of "415.555.0123" after it. A split at the
+        # spaces that ends every number on a chunk boundary is the better read.
+        alt = _phones_split(text, masked, ws, we, region)
+        if alt and not any(_mid_chunk(masked, h.end) for h in alt):
+            return alt
     # Two numbers separated by one space form one window, and the matcher
     # then keeps only one of them ("(415) 555-0199 415.555.0123") or drops
     # the country code of the first ("+1 415-555-0132 415.555.0123").
@@ -520,6 +533,10 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: boo
     if pos < we:
         out += _phones_left(text, masked, pos, we, region)
     return out
+
+
+def _mid_chunk(masked: str, pos: int) -> bool:
+    return pos + 1 < len(masked) and masked[pos] in "-./–" and masked[pos + 1].isdigit()
 
 
 def _phones_split(text: str, masked: str, ws: int, we: int, region: str) -> list[Span]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 
 from seamline.actions import AWAITING, DONE, FAILED, PENDING, ActionRunner, plan_actions, write_outbox
 from seamline.actions import REJECTED as REJECTED_ACTION
@@ -25,6 +25,7 @@ from seamline.errors import (
     InferenceError,
     IngestError,
     InputInvalid,
+    NotFound,
     OutputError,
     PromptError,
 )
@@ -198,9 +199,13 @@ class Pipeline:
                     "decision": "reserved", "estimate_usd": reservation.amount_usd}))
             append(conn, entries, now=now)
         timings["store"] = _ms(t)
+        return self._answer(event_id, ev, data, rendered, reservation, timings)
 
-        if use_ai:
-            assert rendered is not None and isinstance(reservation, CostReservation)
+    def _answer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
+                rendered: RenderedPrompt | None, reservation: CostReservation | None,
+                timings: dict[str, float]) -> EventResult:
+        """From a recorded, reserved event to its outcome: the model (or the baseline), then act."""
+        if rendered is not None:
             inf = self._infer(event_id, ev, data, rendered, timings)
             output, path = inf.output, "ai"
         else:
@@ -211,6 +216,53 @@ class Pipeline:
                 inf.error, inf.stage = error, "baseline"
             timings["outputs"] = _ms(t)
         return self._decide(event_id, ev, data, inf, output, path, reservation, timings)
+
+    def resume(self, event_id: str) -> EventResult:
+        """Finish an event a crashed process left mid-way, without acting twice.
+
+        ``acting``: the outbox is written; run what is still pending. ``processing``: the
+        outcome was never recorded, so the model is asked again (under a fresh reservation:
+        the crashed one is left counted, erring on the side of the cap).
+        """
+        with self.store.read() as conn:
+            row = conn.execute(events.select().where(events.c.id == event_id)).first()
+        if row is None:
+            raise NotFound(f"There is no event {event_id}.")
+        if row.state == ACTING:
+            state, stage, reason = self.finish_actions(event_id, row.path)
+            out = json.loads(row.output) if row.output else None
+            return EventResult(event_id, state, reason, stage, row.path, out)
+        if row.state != PROCESSING:
+            return EventResult(event_id, row.state, row.reason, row.stage, row.path)
+        data = json.loads(row.input)
+        ev = IngestedEvent(data=data, secrets={}, idempotency_key=row.idempotency_key,
+                           tenant=row.tenant)
+        rendered, reservation = None, None
+        if row.path == "ai":
+            rendered = self._render(data)
+            tokens = self.counter.count(rendered.system) + self.counter.count(rendered.user)
+            now = time.time()
+            with self.store.write() as conn:
+                got = self.ledger.reserve(conn, self.ledger.estimate(tokens), row.tenant, now)
+                entries = [AuditEntry(event_id, self.integration.name, "resume",
+                                      {"from_state": PROCESSING})]
+                if isinstance(got, BudgetRefusal):
+                    self._set_state(conn, event_id, OVER_BUDGET, "inference", got.reason, now)
+                    append(conn, entries, now=now)
+                    return EventResult(event_id, OVER_BUDGET, got.reason, "inference", "ai")
+                append(conn, entries, now=now)
+            reservation = got
+        return self._answer(event_id, ev, data, rendered, reservation, {})
+
+    def stranded(self, older_than_s: float = 300.0) -> list[str]:
+        """Events of this integration left mid-way by a process that stopped (oldest first)."""
+        cutoff = time.time() - older_than_s
+        with self.store.read() as conn:
+            return list(conn.execute(
+                select(events.c.id).where(events.c.integration == self.integration.name,
+                                          events.c.state.in_((PROCESSING, ACTING)),
+                                          events.c.updated_at <= cutoff)
+                .order_by(events.c.created_at)).scalars())
 
     def refuse(self, raw: Any, reason: str, stage: str = "ingest") -> EventResult:
         """Dead-letter something that cannot even be read as an event (a bad JSON line)."""
