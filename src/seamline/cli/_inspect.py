@@ -65,6 +65,8 @@ def replay_cmd(
     event: Annotated[str, typer.Argument(help="Event id")],
     integration: Annotated[Optional[str], typer.Option(
         help="The integration to replay with (another prompt version or model route)")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        help="Another model of the same provider, e.g. local-words")] = None,
     db: DbOption = None,
 ):
     """Rerun a recorded event with another prompt version or model, without acting; show the difference."""
@@ -73,7 +75,10 @@ def replay_cmd(
         name = conn.execute(select(events.c.integration).where(events.c.id == event)).scalar()
     if name is None:
         fail(f"There is no event {event}.", 1)
-    result = replay(store, event, _integration_for(store, name, integration))
+    spec = _integration_for(store, name, integration)
+    if model:
+        spec = spec.model_copy(update={"model": spec.model.model_copy(update={"model": model})})
+    result = replay(store, event, spec)
     table = Table(title=f"Replay of {event}")
     table.add_column("")
     table.add_column("recorded")
@@ -95,14 +100,18 @@ def replay_cmd(
 def approvals_list(db: DbOption = None):
     """Actions waiting for a person, with what they will do and why they wait."""
     rows = list_awaiting(store_for(db))
-    table = Table(title=f"{len(rows)} action(s) awaiting approval")
-    for col in ("id", "event", "action", "params", "why it waits", "output"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=f"{len(rows)} action(s) awaiting approval", show_lines=True)
+    table.add_column("id", justify="right")
+    table.add_column("action / why it waits", overflow="fold")
+    table.add_column("what the model said", overflow="fold", ratio=2)
+    table.add_column("will run with", overflow="fold", ratio=2)
     for r in rows:
         out = json.loads(r.output) if r.output else {}
-        brief = {k: out[k] for k in ("intent", "urgency", "confidence", "summary") if k in out}
-        table.add_row(str(r.id), r.event_id, r.action, r.params, r.approval_reason,
-                      json.dumps(brief, ensure_ascii=False))
+        said = " · ".join(str(out[k]) for k in ("intent", "urgency", "confidence") if k in out)
+        if out.get("summary"):
+            said += f"\n{out['summary']}"
+        table.add_row(str(r.id), f"[bold]{r.action}[/]\n{r.approval_reason}\n[dim]{r.event_id}",
+                      said or json.dumps(out, ensure_ascii=False), r.params)
     console.print(table)
 
 

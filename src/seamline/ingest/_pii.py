@@ -507,6 +507,12 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: boo
     hits = _match(window, region, lo)
     if not hits and raw[0] not in "+＋" and raw.lstrip("(（")[:1] in ("0", "０"):
         hits = _match_elsewhere(window, region, lo, raw)
+    # In a window holding two numbers the matcher may read the second as
+    # national and leave the "+1 " of the first behind ("+1 415-555-0132 ...").
+    for i, h in enumerate(hits):
+        cc = _COUNTRY_CODE_BEFORE.search(masked, max(ws, hits[i - 1].end if i else ws, h.start - 8), h.start)
+        if cc is not None and h.key.startswith("+" + cc.group(1)):
+            hits[i] = h._replace(start=cc.start())
     if not retry:
         return hits
     if not hits:
@@ -518,14 +524,10 @@ def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: boo
         alt = _phones_split(text, masked, ws, we, region)
         if alt and not any(_mid_chunk(masked, h.end) for h in alt):
             return alt
-    # Two numbers separated by one space form one window, and the matcher
-    # then keeps only one of them ("(415) 555-0199 415.555.0123") or drops
-    # the country code of the first ("+1 415-555-0132 415.555.0123").
+    # The matcher may also keep only one of two numbers ("(415) 555-0199
+    # 415.555.0123"): look again at what is left on either side of its hits.
     out, pos = [], ws
     for h in hits:
-        cc = _COUNTRY_CODE_BEFORE.search(masked, max(pos, h.start - 8), h.start)
-        if cc is not None and h.key.startswith("+" + cc.group(1)):
-            h = h._replace(start=cc.start())
         if h.start > pos:
             out += _phones_left(text, masked, pos, h.start, region)
         out.append(h)

@@ -1,0 +1,56 @@
+"""Planning actions: conditions, parameters, idempotency keys and approval reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from seamline.actions import action_key, approval_reason, plan_actions
+from seamline.errors import ConfigError
+from seamline.integration import ActionSpec, ApprovalPolicy
+
+
+def _spec(**kw):
+    return ActionSpec(name=kw.pop("name", "act"), handler=lambda p, *, idempotency_key: None, **kw)
+
+
+def test_the_key_is_stable_and_differs_by_integration_event_and_action():
+    key = action_key("triage", "msg-1", "tag")
+    assert key == action_key("triage", "msg-1", "tag")
+    assert len({key, action_key("other", "msg-1", "tag"), action_key("triage", "msg-2", "tag"),
+                action_key("triage", "msg-1", "escalate")}) == 4
+
+
+def test_when_selects_actions_and_params_are_evaluated_natively():
+    specs = (_spec(name="tag", params={"tags": "[output.intent, output.urgency]", "n": "input.n + 1"}),
+             _spec(name="page", when="output.urgency == 'critical'"))
+    planned = plan_actions(specs, integration="i", event_key="e", data={"n": 1},
+                           output={"intent": "billing", "urgency": "low"})
+    assert [p.name for p in planned] == ["tag"]
+    assert planned[0].params == {"tags": ["billing", "low"], "n": 2}
+    urgent = plan_actions(specs, integration="i", event_key="e", data={"n": 1},
+                          output={"intent": "billing", "urgency": "critical"})
+    assert [p.name for p in urgent] == ["tag", "page"]
+
+
+def test_expressions_cannot_escape_the_sandbox_or_read_missing_values():
+    with pytest.raises(ConfigError):
+        plan_actions((_spec(params={"x": "input.__class__.__mro__[1].__subclasses__()"}),),
+                     integration="i", event_key="e", data={}, output={})
+    with pytest.raises(ConfigError):
+        plan_actions((_spec(when="output.nope.deeper"),), integration="i", event_key="e",
+                     data={}, output={})
+
+
+@pytest.mark.parametrize("policy, output, waits", [
+    (ApprovalPolicy(), {"confidence": 0.1}, False),
+    (ApprovalPolicy(always=True), {"confidence": 1.0}, True),
+    (ApprovalPolicy(below_confidence=0.7), {"confidence": 0.69}, True),
+    (ApprovalPolicy(below_confidence=0.7), {"confidence": 0.7}, False),
+    (ApprovalPolicy(below_confidence=0.7), {}, True),  # no confidence: a person decides
+    (ApprovalPolicy(amount_field="amount", above_amount=100), {"amount": 100}, False),
+    (ApprovalPolicy(amount_field="amount", above_amount=100), {"amount": 100.01}, True),
+    (ApprovalPolicy(amount_field="amount", above_amount=100), {"amount": "lots"}, True),
+])
+def test_approval_reasons(policy, output, waits):
+    reason = approval_reason(policy, output, "refund")
+    assert bool(reason) is waits
