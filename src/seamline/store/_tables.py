@@ -7,6 +7,7 @@ path, and plain inserts keep that within the SQLite commit floor.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -20,6 +21,10 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+# 64-bit on PostgreSQL (a busy audit log outgrows 2^31 rows); INTEGER on SQLite so the
+# column stays an alias of the rowid.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 # One row per event received, duplicates included: nothing is dropped silently.
 events = Table(
@@ -86,7 +91,7 @@ budget_counters = Table(
 outbox = Table(
     "outbox",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
     Column("idempotency_key", String(80), nullable=False),
     Column("event_id", String(40), ForeignKey("events.id"), nullable=False),
     Column("integration", String(100), nullable=False),
@@ -108,7 +113,7 @@ outbox = Table(
 dead_letters = Table(
     "dead_letters",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", BigId, primary_key=True, autoincrement=True),
     Column("event_id", String(40), nullable=False),
     Column("integration", String(100), nullable=False),
     Column("stage", String(30), nullable=False),
@@ -122,7 +127,7 @@ dead_letters = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigId, primary_key=True, autoincrement=False),
     Column("event_id", String(40), nullable=False),
     Column("integration", String(100), nullable=False),
     Column("kind", String(40), nullable=False),
@@ -138,7 +143,7 @@ audit_head = Table(
     "audit_head",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("seq", Integer, nullable=False),
+    Column("seq", BigId, nullable=False),
     Column("hash", String(64), nullable=False),
 )
 
