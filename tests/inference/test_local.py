@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from seamline.errors import ConfigError
-from seamline.inference import local as local_module
+from seamline.inference import _local_fit
 from seamline.inference._types import Message, ModelReply, ModelRequest, Provider
 from seamline.inference.local import LocalModel, split_sentences
 
@@ -264,7 +264,7 @@ def test_same_input_gives_byte_identical_output(model: LocalModel) -> None:
     first = model.complete(_request(source)).text
     assert model.complete(_request(source)).text == first
     # A fresh training run from the same examples gives the same bytes too.
-    local_module._CACHE.clear()
+    _local_fit._CACHE.clear()
     again = LocalModel(Ticket, _examples(), ["subject", "body"])
     assert again.complete(_request(source)).text == first
 
@@ -319,11 +319,48 @@ def test_is_a_provider(model: LocalModel) -> None:
 
 
 def test_training_is_shared_between_instances() -> None:
-    a = LocalModel(Ticket, _examples(), ["subject", "body"], model="m1")
-    b = LocalModel(Ticket, _examples(), ["subject", "body"], model="m2")
+    a = LocalModel(Ticket, _examples(), ["subject", "body"])
+    b = LocalModel(Ticket, _examples(), ["subject", "body"], model="local-linear")
     assert a.fitted is b.fitted
     c = LocalModel(Ticket, _examples()[:-1], ["subject", "body"])
     assert c.fitted is not a.fitted
+
+
+def test_local_words_is_another_model_that_reads_words_only(model: LocalModel) -> None:
+    words = LocalModel(Ticket, _examples(), ["subject", "body"], model="local-words")
+    assert (model.model, model.char_ngrams) == ("local-linear", True)
+    assert (words.model, words.char_ngrams) == ("local-words", False)
+    # Another model is another fit, cached apart from the default one.
+    assert words.fitted is not model.fitted
+    assert words.fitted.char_vocab == {} and model.fitted.char_vocab
+    features = words.pipelines["intent"].named_steps["features"]
+    assert [kind for kind, _ in features.transformer_list] == ["word"]
+
+    source = {"subject": "Where is my order", "body": "My package has not arrived yet."}
+    reply = words.complete(_request(source))
+    assert reply.model == "local-words"  # what a replay records as the new model
+    assert Ticket.model_validate_json(reply.text).intent == "shipping"
+
+
+def test_an_explicit_char_ngrams_wins_over_the_model_name() -> None:
+    rows, fields = _examples(), ["subject", "body"]
+    words_with_chars = LocalModel(Ticket, rows, fields, model="local-words", char_ngrams=True)
+    assert words_with_chars.char_ngrams is True
+    # Same features, same cached fit.
+    assert words_with_chars.fitted is LocalModel(Ticket, rows, fields, model="local-linear").fitted
+    linear_without = LocalModel(Ticket, rows, fields, model="local-linear", char_ngrams=False)
+    assert linear_without.fitted is LocalModel(Ticket, rows, fields, model="local-words").fitted
+
+
+def test_an_unknown_local_model_name_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="'local-bert'") as info:
+        LocalModel(Ticket, _examples(), ["subject", "body"], model="local-bert")
+    assert "'local-linear'" in str(info.value) and "'local-words'" in str(info.value)
+    with pytest.raises(ConfigError, match="'gpt-4o'"):  # the keyword does not rescue the name
+        LocalModel(Ticket, _examples(), ["subject", "body"], model="gpt-4o", char_ngrams=True)
+    # From a file, the name is checked before the examples are read.
+    with pytest.raises(ConfigError, match="'local-bert'"):
+        LocalModel.from_jsonl(tmp_path / "missing.jsonl", Ticket, ["body"], model="local-bert")
 
 
 def test_missing_or_empty_examples_are_a_config_error() -> None:
@@ -355,6 +392,8 @@ def test_from_jsonl(tmp_path) -> None:
     model = LocalModel.from_jsonl(path, Ticket, ["subject", "body"])
     answer = _answer(model, {"subject": "x", "body": "Please cancel my subscription."})
     assert answer["intent"] == "cancellation"
+    words = LocalModel.from_jsonl(path, Ticket, ["subject", "body"], model="local-words")
+    assert (words.model, words.char_ngrams) == ("local-words", False)
 
     with pytest.raises(ConfigError, match="does not exist"):
         LocalModel.from_jsonl(tmp_path / "missing.jsonl", Ticket, ["body"])

@@ -208,3 +208,12 @@ def test_several_problems_are_all_reported():
                              rollout=RolloutSpec(flag="f"))
     parts = {p.part for p in errors(integ)}
     assert {"checklist", "model", "rollout"} <= parts
+
+
+def test_an_unknown_local_model_name_is_named():
+    from conftest import make_integration
+    from seamline.integration import ModelRoute, check
+
+    integration = make_integration(model=ModelRoute(provider="local", model="local-bert"))
+    sentences = [p.sentence for p in check(integration) if p.level == "error"]
+    assert any("local-bert" in s and "local-linear" in s for s in sentences)

@@ -83,6 +83,11 @@ def check(integration: Integration) -> list[Problem]:
     if m.provider not in KNOWN_PROVIDERS:
         err("model", f"Provider {m.provider!r} is unknown; use one of {', '.join(KNOWN_PROVIDERS)}.")
     if m.provider == "local":
+        from seamline.inference._local_fit import MODELS
+
+        if m.model not in MODELS:
+            err("model", f"The local model {m.model!r} is unknown; use one of "
+                         f"{', '.join(sorted(MODELS))}.")
         if m.examples is None:
             err("model", "The local model needs labelled examples (model.examples) to learn from.")
         elif not Path(m.examples).is_file():
