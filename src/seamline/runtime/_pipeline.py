@@ -104,7 +104,7 @@ class Pipeline:
         base = integration.source_path.parent if integration.source_path else Path.cwd()
         self._baseline = (resolve(integration.rollout.baseline, base=base, what="baseline")
                           if integration.rollout.baseline is not None else None)
-        self._known_versions: set[str] = set()
+        self._params_json = _dumps(self.template.params)
         m = integration.model
         self._prompt_budget = m.context_window - m.max_output_tokens
         self._register()
@@ -181,7 +181,7 @@ class Pipeline:
                     "path": "ai" if use_ai else "baseline"}),
             ]
             if rendered is not None:
-                self._record_prompt(conn, event_id, rendered, now)
+                self._record_prompt(conn, rendered, now)
                 entries.append(AuditEntry(event_id, name, "prompt", {
                     "version": rendered.version, "system": rendered.system, "user": rendered.user,
                     "sha256": rendered.sha256, "tokens": tokens}))
@@ -443,13 +443,12 @@ class Pipeline:
 
     # ---- recording ----------------------------------------------------------------------------
 
-    def _record_prompt(self, conn, event_id: str, rendered: RenderedPrompt, now: float) -> None:
-        if rendered.version not in self._known_versions:
-            insert_ignore(conn, prompt_versions, {
-                "version": rendered.version, "integration": self.integration.name,
-                "system": self.template.system_source, "user": self.template.user_source,
-                "params": _dumps(self.template.params), "created_at": now})
-            self._known_versions.add(rendered.version)
+    def _record_prompt(self, conn, rendered: RenderedPrompt, now: float) -> None:
+        # Every time, not once per process: a rolled-back first write must not be remembered.
+        insert_ignore(conn, prompt_versions, {
+            "version": rendered.version, "integration": self.integration.name,
+            "system": self.template.system_source, "user": self.template.user_source,
+            "params": self._params_json, "created_at": now})
 
 
     @staticmethod
