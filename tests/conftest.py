@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
 import pytest
+from hypothesis import settings
 from pydantic import BaseModel, Field
 
 from seamline.inference import ScriptedModel
@@ -21,6 +23,11 @@ from seamline.integration import (
     RolloutSpec,
 )
 from seamline.store import open_store
+
+# On CI, property tests draw the same examples every run: a failure there is reproducible.
+settings.register_profile("ci", derandomize=True, deadline=None, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "support_triage"
