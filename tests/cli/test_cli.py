@@ -169,3 +169,15 @@ def test_eval_gates_on_a_minimum_score(example):
     gated = runner.invoke(app, ["eval", str(example / "integration.yaml"), "--golden", str(golden),
                                 "--min-score", "0.99"])
     assert gated.exit_code == 1 and "below the bar" in gated.output
+
+
+def test_a_store_that_cannot_be_opened_is_a_sentence(capsys, monkeypatch, tmp_path):
+    from seamline.cli import main
+
+    (tmp_path / "not-a-db").write_text("this is not sqlite" * 100)
+    monkeypatch.setattr("sys.argv", ["seamline", "dlq", "list", "--db", str(tmp_path / "not-a-db")])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the store failed" in err and "Traceback" not in err

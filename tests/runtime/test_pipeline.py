@@ -338,3 +338,13 @@ def test_recent_in_flight_events_are_not_taken_as_stranded(store):
         Pipeline(make_integration(), store, provider=ScriptedModel(dies)).process(
             {"ticket_id": "R3", "body": "refund"})
     assert Pipeline(make_integration(), store, provider=verdict()).stranded() == []
+
+
+def test_a_provider_that_crashes_unexpectedly_dead_letters_the_event_not_the_run(store):
+    def buggy(_req):
+        raise TypeError("NoneType is not subscriptable")
+
+    pipeline = Pipeline(make_integration(), store, provider=ScriptedModel(buggy))
+    result = pipeline.process({"ticket_id": "X1", "body": "refund"})
+    assert result.state == DEAD_LETTERED and "failed unexpectedly: TypeError" in result.reason
+    assert pipeline.process({"ticket_id": "X2", "body": "refund"}).state == DEAD_LETTERED

@@ -9,6 +9,7 @@ import os
 import sys
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from seamline.cli._common import err_console
 from seamline.cli._inspect import approvals_app, audit_app, dlq_app, flag_app, replay_cmd
@@ -39,6 +40,13 @@ def main() -> None:
     except SeamlineError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except SQLAlchemyError as exc:
+        err_console.print(f"[bold red]error:[/] the store failed: {type(exc).__name__}: "
+                          f"{getattr(exc, 'orig', None) or exc}. Events already processed are recorded.")
+        sys.exit(1)
+    except OSError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")
+        sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted; events already processed are recorded.")
         sys.exit(130)

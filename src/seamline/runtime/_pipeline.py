@@ -292,10 +292,12 @@ class Pipeline:
             t = time.perf_counter()
             try:
                 reply = self.provider.complete(request)
-            except InferenceError as exc:
+            except Exception as exc:  # noqa: BLE001 - any provider failure is this event's, not the run's
                 t_inf += _ms(t)
                 inf.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"})
-                inf.error, inf.stage = f"the model call failed: {exc}", "inference"
+                what = "failed" if isinstance(exc, InferenceError) else "failed unexpectedly"
+                inf.error = f"the model call {what}: {type(exc).__name__}: {exc}"
+                inf.stage = "inference"
                 break
             t_inf += _ms(t)
             cost = price(self.integration, reply.usage.input_tokens, reply.usage.output_tokens)
