@@ -15,7 +15,7 @@ PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET)_[0-9]+>")
 # Words and numbers that look a bit like PII and must come through untouched.
 SAFE_WORDS = [
     "hello", "refund", "order", "Thanks", "please", "Danke", "für", "die", "Bestellung",
-    "ありがとう", "注文", "café", "2024-03-15", "15.03.2024", "10:30", "14:00:00", "$19.99",
+    "ありがとう", "注文", "café", "2024-03-15", "15.03.2024", "08.04.2024", "10:30", "14:00:00", "$19.99",
     "€12,50", "v1.2.3", "3.11", "#4521", "1234567890123456", "99.5%", "RFC-822", "(see", "below)",
     "Q3", "x86_64", "IPv6", "ISO-8601",
 ]  # fmt: skip
@@ -24,7 +24,9 @@ SECRET_ROOTS = ("pass", "pwd", "secret", "key", "token", "earer")
 
 safe_word = st.one_of(
     st.sampled_from(SAFE_WORDS),
-    st.from_regex(r"[A-Za-z]{1,12}", fullmatch=True).filter(lambda w: not any(r in w.lower() for r in SECRET_ROOTS)),
+    st.from_regex(r"[A-Za-z]{1,12}", fullmatch=True).filter(
+        lambda w: not any(r in w.lower() for r in SECRET_ROOTS)
+    ),
 )
 
 
@@ -39,7 +41,9 @@ def _luhn_check_digit(body: str) -> str:
 @st.composite
 def emails(draw):
     local = draw(st.from_regex(r"[a-z0-9]{1,10}(?:[._+\-][a-z0-9]{1,8}){0,2}", fullmatch=True))
-    labels = draw(st.lists(st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True), min_size=1, max_size=3))
+    labels = draw(
+        st.lists(st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True), min_size=1, max_size=3)
+    )
     tld = draw(st.from_regex(r"[a-z]{2,6}", fullmatch=True))
     return "EMAIL", f"{local}@{'.'.join(labels)}.{tld}"
 
@@ -56,7 +60,9 @@ CARD_BRANDS = [
 @st.composite
 def cards(draw):
     prefix, length, shape = draw(st.sampled_from(CARD_BRANDS))
-    body = prefix + draw(st.text("0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1))
+    body = prefix + draw(
+        st.text("0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1)
+    )
     number = body + _luhn_check_digit(body)
     sep = draw(st.sampled_from(["", " ", "-"]))
     if not sep:
@@ -74,7 +80,11 @@ IBAN_FORMATS = {
     "NL": "aaaa" + "n" * 10, "ES": "n" * 20, "IT": "a" + "n" * 10 + "c" * 12,
     "BE": "n" * 12, "CH": "n" * 5 + "c" * 12, "NO": "n" * 11, "PL": "n" * 24,
 }  # fmt: skip
-ALPHABET = {"n": "0123456789", "a": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "c": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+ALPHABET = {
+    "n": "0123456789",
+    "a": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "c": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+}
 
 
 @st.composite
@@ -104,7 +114,14 @@ ips = st.one_of(
 )
 
 phones = st.sampled_from(
-    ["+1 415-555-0132", "(415) 555-0199", "415.555.0123", "+44 20 7946 0958", "+49 30 901820", "+33 1 42 68 53 00"]
+    [
+        "+1 415-555-0132",
+        "(415) 555-0199",
+        "415.555.0123",
+        "+44 20 7946 0958",
+        "+49 30 901820",
+        "+33 1 42 68 53 00",
+    ]
 ).map(lambda p: ("PHONE", p))
 
 pii = st.one_of(emails(), cards(), ibans(), ssns(), ips, phones)

@@ -18,6 +18,7 @@ from seamline.ingest._pii import PII_KINDS, find_pii
 __all__ = ["PII_KINDS", "Entity", "Redaction", "RedactionSession", "mask", "redact"]
 
 _ALL_KINDS = frozenset(PII_KINDS)
+_DIGITS = "0123456789０１２３４５６７８９"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,8 @@ class Redaction:
     def __repr__(self) -> str:
         counts = Counter(e.kind for e in self.entities)
         kinds = ", ".join(f"{k}={counts[k]}" for k in PII_KINDS if counts[k])
-        return f"Redaction(text={self.text!r}, entities={len(self.entities)}{' [' + kinds + ']' if kinds else ''})"
+        detail = f" [{kinds}]" if kinds else ""
+        return f"Redaction(text={self.text!r}, entities={len(self.entities)}{detail})"
 
     def __str__(self) -> str:
         return self.text
@@ -72,6 +74,7 @@ class RedactionSession:
         return dict(self._values)
 
     def placeholder(self, kind: str, key: str, value: str) -> str:
+        """The placeholder for ``value`` (normalised as ``key``), numbering new ones."""
         ph = self._by_key.get((kind, key))
         if ph is None:
             n = self._counts.get(kind, 0) + 1
@@ -162,7 +165,7 @@ def _kinds(kinds: Iterable[str] | None) -> frozenset[str]:
 def _region(region: str) -> str:
     code = region.upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise ConfigError(f"unknown phone region {region!r}; use an ISO 3166 alpha-2 code like 'US'")
+        raise ConfigError(f"unknown phone region {region!r}; use a code like 'US' or 'DE'")
     return code
 
 
@@ -186,7 +189,7 @@ def _mask_email(v: str) -> str:
 
 def _mask_phone(v: str) -> str:
     n = sum(c.isdigit() for c in v)
-    return _keep_last(v, 4 if n >= 10 else 3 if n >= 8 else 2, hidden="0123456789０１２３４５６７８９")
+    return _keep_last(v, 4 if n >= 10 else 3 if n >= 8 else 2, hidden=_DIGITS)
 
 
 def _mask_iban(v: str) -> str:
