@@ -40,7 +40,16 @@ from seamline.inference import (
     price,
     text_fields,
 )
-from seamline.ingest import IngestedEvent, Vault, default_counter, fit_context, ingest_event, redact, redact_fields
+from seamline.ingest import (
+    IngestedEvent,
+    RedactionSession,
+    Vault,
+    default_counter,
+    fit_context,
+    ingest_event,
+    redact,
+    redact_fields,
+)
 from seamline.ingest._event import describe_validation
 from seamline.integration import Integration, resolve
 from seamline.outputs import parse_output, repair_instruction
@@ -480,8 +489,9 @@ class Pipeline:
             payload, secrets = redact_fields(raw, self.integration.pii)
         else:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            red = redact(text[:1_000_000])
-            payload, secrets = red.text, {e.placeholder: e.value for e in red.entities}
+            session = RedactionSession()
+            payload = redact(text[:1_000_000], session=session).text
+            secrets = dict(session.mapping)
         now = time.time()
         name = self.integration.name
         with self.store.write() as conn:
