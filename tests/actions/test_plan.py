@@ -54,3 +54,27 @@ def test_expressions_cannot_escape_the_sandbox_or_read_missing_values():
 def test_approval_reasons(policy, output, waits):
     reason = approval_reason(policy, output, "refund")
     assert bool(reason) is waits
+
+
+def test_decisions_release_or_retire_a_waiting_action(store):
+    from sqlalchemy import select
+
+    from conftest import DOWNSTREAM, make_integration, verdict
+    from seamline.actions import decide
+    from seamline.errors import NotFound
+    from seamline.runtime import Pipeline
+    from seamline.store._tables import outbox
+
+    pipeline = Pipeline(make_integration(), store, provider=verdict(amount=900))
+    held = pipeline.process({"ticket_id": "A1", "body": "refund"})
+    kept = pipeline.process({"ticket_id": "A2", "body": "refund"})
+    with store.read() as conn:
+        ids = dict(conn.execute(select(outbox.c.event_id, outbox.c.id)).all())
+    decide(store, ids[held.event_id], approve=True, reviewer="ana")
+    assert pipeline.finish_actions(held.event_id, "ai")[0] == "succeeded"
+    assert len(DOWNSTREAM) == 1
+    decide(store, ids[kept.event_id], approve=False, reviewer="ana", comment="fraud")
+    assert pipeline.finish_actions(kept.event_id, "ai")[0] == "rejected"
+    assert len(DOWNSTREAM) == 1
+    with pytest.raises(NotFound, match="not waiting"):
+        decide(store, ids[kept.event_id], approve=True, reviewer="bob")

@@ -123,6 +123,10 @@ def test_approvals_list_approve_and_reject(example, tmp_path, db, monkeypatch):
         kinds = list(conn.execute(text("SELECT kind FROM audit_log WHERE kind='approval'")).scalars())
     assert statuses[waiting[0].id] == "done" and statuses[waiting[1].id] == "rejected"
     assert len(kinds) == 2
+    with store.read() as conn:
+        rejected_event = conn.execute(select(events.c.state).join(
+            outbox, outbox.c.event_id == events.c.id).where(outbox.c.id == waiting[1].id)).scalar()
+    assert rejected_event in ("rejected", "succeeded")  # succeeded when its tag_ticket ran
     again = runner.invoke(app, ["approvals", "approve", str(waiting[1].id), "--db", db])
     assert again.exit_code != 0
 

@@ -199,7 +199,3 @@ def decide(store: Store, outbox_id: int, *, approve: bool, reviewer: str, commen
             "reviewer": reviewer, "comment": comment})], now=now)
     return outbox_row(store, outbox_id)
 
-
-def list_event_statuses(store: Store, event_id: str) -> list[str]:
-    with store.read() as conn:
-        return list(conn.execute(select(outbox.c.status).where(outbox.c.event_id == event_id)).scalars())

@@ -10,14 +10,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from seamline.actions._outbox import list_event_statuses
 from seamline.actions import decide, list_awaiting, outbox_row
 from seamline.audit import story, verify
 from seamline.cli._common import DbOption, console, fail, store_for
 from seamline.errors import NotFound
 from seamline.integration import load_integration
 from seamline.rollout import Flags
-from seamline.runtime import REJECTED, Pipeline
+from seamline.runtime import Pipeline
 from seamline.runtime._replay import replay
 from seamline.store._tables import dead_letters, events, integrations
 
@@ -121,6 +120,15 @@ def _reviewer(reviewer: str | None) -> str:
     return reviewer or getpass.getuser()
 
 
+def _settle(store, row) -> str:
+    """Run what the decision released and settle the event's state, as the pipeline does."""
+    spec = _integration_for(store, row.integration, None)
+    with store.read() as conn:
+        path = conn.execute(select(events.c.path).where(events.c.id == row.event_id)).scalar()
+    state, _, reason = Pipeline(spec, store).finish_actions(row.event_id, path or "ai")
+    return f"event {row.event_id} is {state}{': ' + reason if reason else ''}"
+
+
 @approvals_app.command("approve")
 def approvals_approve(
     id: Annotated[int, typer.Argument(help="Action id from `approvals list`")],
@@ -134,14 +142,8 @@ def approvals_approve(
         row = decide(store, id, approve=True, reviewer=_reviewer(reviewer), comment=comment)
     except NotFound as exc:
         fail(str(exc), 1)
-    spec = _integration_for(store, row.integration, None)
-    pipeline = Pipeline(spec, store)
-    with store.read() as conn:
-        path = conn.execute(select(events.c.path).where(events.c.id == row.event_id)).scalar()
-    state, _, reason = pipeline.finish_actions(row.event_id, path or "ai")
-    done = outbox_row(store, id)
-    console.print(f"Action {id} ({row.action}) approved: it is {done.status}; event "
-                  f"{row.event_id} is {state}{': ' + reason if reason else ''}.")
+    settled = _settle(store, row)
+    console.print(f"Action {id} ({row.action}) approved: it is {outbox_row(store, id).status}; {settled}.")
 
 
 @approvals_app.command("reject")
@@ -159,12 +161,7 @@ def approvals_reject(
         row = decide(store, id, approve=False, reviewer=_reviewer(reviewer), comment=comment)
     except NotFound as exc:
         fail(str(exc), 1)
-    if "awaiting_approval" not in list_event_statuses(store, row.event_id):
-        with store.write() as conn:
-            conn.execute(events.update().where(events.c.id == row.event_id)
-                         .values(state=REJECTED, reason=f"rejected by {row.decided_by}: {comment}",
-                                 updated_at=time.time()))
-    console.print(f"Action {id} ({row.action}) rejected by {row.decided_by}.")
+    console.print(f"Action {id} ({row.action}) rejected by {row.decided_by}; {_settle(store, row)}.")
 
 
 @dlq_app.command("list")
