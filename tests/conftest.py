@@ -15,7 +15,6 @@ from seamline.inference import ScriptedModel
 from seamline.integration import (
     ActionSpec,
     ApprovalPolicy,
-    Budgets,
     Checklist,
     Integration,
     ModelRoute,

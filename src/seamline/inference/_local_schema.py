@@ -108,7 +108,7 @@ def check_examples(
                     f"{', '.join(map(repr, allowed))} in {schema_name}."
                 )
         out.append((inp, outp))
-    for name, allowed in plan.categorical.items():
+    for name in plan.categorical:
         seen = {label_of(outp.get(name)) for _, outp in out} - {None}
         if len(seen) < 2:
             field = schema_fields[name]

@@ -126,7 +126,7 @@ class LocalModel:
 
     def warm(self) -> None:
         """Train now (or take the cached model), so the first event is not the slow one."""
-        self.fitted
+        _ = self.fitted
 
     @property
     def fitted(self) -> Fitted:

@@ -1,6 +1,6 @@
-"""PII detectors for the ingest layer: where personal data sits in a text, not what to do about it.
+"""Layer 1, ingest: the PII detectors, run together and reconciled into non-overlapping spans.
 
-``_redact.py`` turns these spans into placeholders or masks before anything leaves the ingest seam.
+Phone numbers are found in ``_phones.py``; ``_redact.py`` turns spans into placeholders or masks.
 """
 
 # Hand-written rather than Presidio: Presidio needs a spaCy model download,
@@ -19,7 +19,7 @@ import ipaddress
 import re
 from typing import NamedTuple
 
-from phonenumbers import Leniency, PhoneNumberMatcher, national_significant_number
+from seamline.ingest._phones import find_phones
 
 PII_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET")
 
@@ -139,39 +139,6 @@ _ASSIGN_VALUE = re.compile(
 
 _PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET)_[0-9]+>")
 
-# Phone windows: digits joined by the punctuation people put in numbers. Only
-# these go to phonenumbers, whose matcher costs ~2 ms on a whole 1 KB text but
-# ~30 µs on a short window.
-_PHONE_WINDOW = re.compile(
-    r"[0-9０-９](?=[0-9０-９ \t\u00a0\-–./()（）]{6})(?:[ \t\u00a0\-–./()（）]{0,3}[0-9０-９])*"
-)
-_ENOUGH_DIGITS = re.compile(r"(?:\d\D*){7}")
-_ALT_REGIONS = ("GB", "DE", "FR")  # tried for zero-led national numbers
-_LONG_WINDOW = 64  # a few numbers in a row; longer is a table or a log
-_SPLIT_TRIES = 3
-_CHUNK = re.compile(r"[^ \t\u00a0]+")
-_PLAIN_NUMBER = re.compile(r"[0-9０-９][0-9０-９\-]*")
-_COUNTRY_CODE_BEFORE = re.compile(r"[+＋]([0-9]{1,3})[ \t\u00a0\-.(]*\Z")
-# Digits phonenumbers may accept somewhere that are dates, times or prices.
-# Matched only around windows: over a whole text this regex costs more than
-# all the phone parsing.
-_CUR = r"(?:[$€£¥₹]|(?:USD|EUR|GBP|CHF|JPY|CAD|AUD)\b)"
-_NOT_PHONE = re.compile(
-    r"(?<![0-9])(?:(?P<y>[0-9]{4})[\-/.](?P<ym>[0-9]{1,2})[\-/.](?P<yd>[0-9]{1,2})"
-    r"|(?P<a>[0-9]{1,2})[\-/.](?P<b>[0-9]{1,2})[\-/.](?:[0-9]{4}|[0-9]{2}))(?![0-9])"
-    r"|(?<![0-9])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
-    r"|(?:[$€£¥₹]|\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD))[ \u00a0]?[0-9](?:[0-9.,']{0,16}[0-9])?"
-    # "0132 $19.99" is a number and then a price, not a price in dollars.
-    r"|(?<![0-9])[0-9](?:[0-9.,']{0,16}[0-9])?[ \u00a0]?" + _CUR + r"(?![ \u00a0]?[0-9])"
-)
-# "Order #4155550132", "invoice no. 20240042", "version 10.15.7.1234".
-_NUMBER_LABEL = re.compile(
-    r"(?i)(?:#|\b(?:order|invoice|ticket|case|ref|reference|tracking|account|acct|sku|po"
-    r"|confirmation|booking|transaction|txn|customer|id|version|build|release"
-    r"|bestellung|bestellnummer|rechnung|auftrag|kundennummer|commande|facture|注文番号)\b"
-    r"[\s.:#\-]*(?:no\.?|nr\.?|number|num|nummer|numéro|n°|#)?)[\s.:#\-]*\Z"
-)
-
 
 def find_pii(text: str, kinds: frozenset[str], region: str) -> list[Span]:
     """Non-overlapping spans of ``kinds`` in ``text``, sorted by start."""
@@ -180,7 +147,9 @@ def find_pii(text: str, kinds: frozenset[str], region: str) -> list[Span]:
         if kind in kinds:
             found += detect(text)
     if "PHONE" in kinds:
-        found += _phones(text, region, found)
+        # Last: a card or an IBAN found above must not be read as part of a phone number.
+        claimed = [(s.start, s.end) for s in found]
+        found += [Span(p.start, p.end, "PHONE", p.e164) for p in find_phones(text, region, claimed)]
     if "<" in text:
         # Placeholders from an earlier pass are never PII: redact stays idempotent.
         taken = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
@@ -392,168 +361,3 @@ _DETECTORS = (
     ("SECRET", _secrets), ("CARD", _cards), ("IBAN", _ibans), ("SSN", _ssns),
     ("EMAIL", lambda t: _emails(t) if "@" in t else []), ("IP", _ips),
 )  # fmt: skip
-
-
-def _phones(text: str, region: str, found: list[Span]) -> list[Span]:
-    if _ENOUGH_DIGITS.search(text) is None:
-        return []
-    # What other detectors found is blanked so that a card or an IBAN cannot
-    # be read as the tail of a phone number.
-    masked = _blank(text, [(s.start, s.end) for s in found])
-    windows = [w.span() for w in _PHONE_WINDOW.finditer(masked) if w.end() - w.start() >= 7]
-    # So are dates, times and prices near a window ("2024-03-15 (415) 555-0132").
-    blocked = [
-        (m.start(), m.end())
-        for ws, we in windows
-        for m in _NOT_PHONE.finditer(text, max(0, ws - 5), min(len(text), we + 6))
-        if m.end() > ws and m.start() < we and _plausible(m)
-    ]
-    if blocked:
-        masked = _blank(masked, blocked)
-        windows = [w.span() for ws, we in windows for w in _PHONE_WINDOW.finditer(masked, ws, we)]
-    out: list[Span] = []
-    for ws, we in windows:
-        # A long run of numbers (a table, a log) gets one matcher pass and no
-        # retries, each of which would pay the matcher for the whole run again.
-        out += _phones_in(text, masked, ws, we, region, 2 if we - ws <= _LONG_WINDOW else 0)
-    return out
-
-
-def _plausible(m: re.Match[str]) -> bool:
-    # "1.42.68.53.00" (a French number) has the shape of a date but no month.
-    if m.group("y") is not None:
-        return 1 <= int(m.group("ym")) <= 12 and 1 <= int(m.group("yd")) <= 31
-    if m.group("a") is not None:
-        a, b = int(m.group("a")), int(m.group("b"))
-        return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
-    return True
-
-
-def _phones_in(text: str, masked: str, ws: int, we: int, region: str, retry: int) -> list[Span]:
-    # `retry` bounds how often a window is cut up and looked at again.
-    if sum(c.isdigit() for c in masked[ws:we]) < 7:
-        return []
-    if ws > 0 and masked[ws - 1] in "+＋(（":  # the window pattern starts on a digit
-        ws -= 1
-    raw = masked[ws:we]
-    # A label makes a plain run of digits an order number; "+", brackets,
-    # dots and spaces are how people write phone numbers instead.
-    first = _CHUNK.match(masked, ws, we)
-    if first and (
-        _glued_to_code(text, ws)
-        or _PLAIN_NUMBER.fullmatch(first.group())
-        and _NUMBER_LABEL.search(text, max(0, ws - 32), ws)
-    ):
-        return _phones_left(text, masked, first.end(), we, region, retry)
-    lo = max(0, ws - 1)  # one character of context, to reject "A4155550132"
-    window = masked[lo : we + 1]
-    hits = _match(window, region, lo)
-    if not hits and raw[0] not in "+＋" and raw.lstrip("(（")[:1] in ("0", "０"):
-        hits = _match_elsewhere(window, lo, region, raw)
-    # With two numbers in a window the matcher may read the second one as
-    # national and leave "+1 " of the first behind ("+1 415-555-0132 …").
-    for i, h in enumerate(hits):
-        cc = _COUNTRY_CODE_BEFORE.search(masked, max(ws, hits[i - 1].end if i else ws), h.start)
-        if cc is not None and h.key.startswith("+" + cc.group(1)):
-            hits[i] = h._replace(start=cc.start())
-    if retry <= 0:
-        return hits
-    if not hits:
-        return _phones_split(text, masked, ws, we, region)
-    if any(_mid_chunk(masked, h.end) for h in hits):
-        # Numbers of no fixed length (German ones) take a piece of whatever
-        # follows ("+49 30 901820 415.555.0123"); a split at spaces that ends
-        # every number between chunks is the better reading.
-        alt = _phones_split(text, masked, ws, we, region)
-        if alt and not any(_mid_chunk(masked, h.end) for h in alt):
-            return alt
-    hits = [_trim_dotted_tail(masked, h, region) for h in hits]
-    # The matcher may also keep one of two numbers ("(415) 555-0199
-    # 415.555.0123"): look again at what is left around its hits.
-    out, pos = [], ws
-    for h in [*hits, Span(we, we, "", "")]:
-        out += _phones_left(text, masked, pos, h.start, region, retry - 1) if h.start > pos else []
-        out += [h] if h.kind else []
-        pos = h.end
-    return out
-
-
-def _trim_dotted_tail(masked: str, hit: Span, region: str) -> Span:
-    # "+49 30 901820 3.11": a last chunk bringing the first dot into a spaced
-    # number is a decimal after it, if the number stays valid without it.
-    raw = masked[hit.start : hit.end]
-    cut = raw.rfind(" ")
-    if cut <= 0 or "." not in raw[cut:] or "." in raw[:cut]:
-        return hit
-    end = hit.start + len(raw[:cut].rstrip())
-    trimmed = _match(masked[max(0, hit.start - 1) : end + 1], region, max(0, hit.start - 1))
-    ok = len(trimmed) == 1 and (trimmed[0].start, trimmed[0].end) == (hit.start, end)
-    return trimmed[0] if ok else hit
-
-
-def _mid_chunk(masked: str, pos: int) -> bool:
-    return pos + 1 < len(masked) and masked[pos] in "-./–" and masked[pos + 1].isdigit()
-
-
-def _phones_split(text: str, masked: str, ws: int, we: int, region: str) -> list[Span]:
-    # The matcher gives up on a number with another glued on by a space
-    # ("(415) 555-0199 3.11"): drop trailing, then leading chunks until it
-    # finds one, a few times at most since each try is a matcher run.
-    chunks = [(m.start(), m.end()) for m in _CHUNK.finditer(masked, ws, we)]
-    for k in range(len(chunks) - 1, max(0, len(chunks) - 1 - _SPLIT_TRIES), -1):
-        hits = _phones_in(text, masked, ws, chunks[k - 1][1], region, 0)
-        if hits:
-            return hits + _phones_left(text, masked, hits[-1].end, we, region, 0)
-    for k in range(1, min(len(chunks), 1 + _SPLIT_TRIES)):
-        hits = _phones_in(text, masked, chunks[k][0], we, region, 0)
-        if hits:
-            return hits
-    return []
-
-
-def _phones_left(text: str, masked: str, start: int, end: int, region: str, retry: int) -> list:
-    out = []
-    for piece in _PHONE_WINDOW.finditer(masked, start, end):
-        if piece.end() - piece.start() >= 7:
-            out += _phones_in(text, masked, piece.start(), piece.end(), region, retry)
-    return out
-
-
-def _blank(text: str, ranges: list[tuple[int, int]]) -> str:
-    parts, pos = [], 0
-    for start, end in sorted(ranges):
-        if end > pos:
-            start = max(start, pos)
-            parts += (text[pos:start], " " * (end - start))
-            pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
-
-
-def _glued_to_code(text: str, start: int) -> bool:
-    # "INV-2024-0042", "A4155550132", "v1.2.3": digits hanging off a word
-    # belong to an identifier.
-    before = text[max(0, start - 2) : start]
-    if before[-1:].isascii() and before[-1:].isalnum():
-        return True
-    return len(before) == 2 and before[1] in "-_/" and before[0].isascii() and before[0].isalnum()
-
-
-def _match(window: str, region: str, offset: int) -> list[Span]:
-    # E.164 by hand: format_number() would cost as much again as the match.
-    return [
-        Span(offset + m.start, offset + m.end, "PHONE", f"+{m.number.country_code}"
-             f"{national_significant_number(m.number)}")
-        for m in PhoneNumberMatcher(window, region, leniency=Leniency.VALID)
-    ]  # fmt: skip
-
-
-def _match_elsewhere(window: str, offset: int, region: str, raw: str) -> list[Span]:
-    # A trunk-prefixed national number of another common region: taken when
-    # exactly one region accepts it, or when separators show it was written
-    # as a phone number and only the country is unclear. A bare zero-led
-    # string that two regions accept is more often an id.
-    hits = [h for r in _ALT_REGIONS if r != region and (h := _match(window, r, offset))]
-    if len(hits) == 1 or (hits and any(not c.isdigit() for c in raw.lstrip("+＋"))):
-        return hits[0]
-    return []
