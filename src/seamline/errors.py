@@ -43,10 +43,6 @@ class ProviderUnavailable(InferenceError):
     retryable = True
 
 
-class BudgetExceeded(InferenceError):
-    """A cost cap would be crossed by this call; it was not sent."""
-
-
 class OutputError(SeamlineError):
     """A model reply could not be turned into a valid output."""
 
@@ -65,12 +61,6 @@ class PartialJSON(OutputError):
 
 class OutputInvalid(OutputError):
     """The JSON does not match the output schema."""
-
-
-class ActionError(SeamlineError):
-    """An action handler failed; the outbox keeps it for another try."""
-
-    retryable = True
 
 
 class AuditError(SeamlineError):
