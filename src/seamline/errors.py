@@ -37,10 +37,52 @@ class InferenceError(SeamlineError):
     """A model call failed."""
 
 
-class ProviderUnavailable(InferenceError):
-    """The provider could not be reached or answered with a server error."""
+class ProviderError(InferenceError):
+    """A provider answered with an error (or not at all); says whether retrying can help.
+
+    ``status`` is the HTTP status when there was one; ``retry_after`` the seconds the
+    provider asked us to wait (Retry-After / retry-after-ms), when it said so.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 provider: str = "", model: str = "") -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+        self.provider, self.model = provider, model
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached, timed out, or answered 5xx / 529 overloaded."""
 
     retryable = True
+
+
+class RateLimited(ProviderUnavailable):
+    """The provider answered 429; ``retry_after`` says how long it wants us to wait."""
+
+
+class MalformedResponse(ProviderUnavailable):
+    """The provider's HTTP body was not the JSON its API promises (truncated, garbled)."""
+
+
+class RequestRejected(ProviderError):
+    """The provider refused the request itself (400, 404, 422); the same request will fail again."""
+
+
+class AuthenticationFailed(RequestRejected):
+    """401 or 403: the key is missing, wrong, or lacks permission."""
+
+
+class ContextTooLong(RequestRejected):
+    """The prompt does not fit the model's context window."""
+
+
+class ContentRefused(RequestRejected):
+    """The model or the provider's safety system refused to answer."""
+
+
+class CircuitOpen(ProviderUnavailable):
+    """The circuit breaker for this provider and model is open; the call was not sent."""
 
 
 class OutputError(SeamlineError):

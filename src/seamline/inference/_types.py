@@ -43,12 +43,14 @@ class ModelRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    input_tokens: int = 0
+    input_tokens: int = 0  # uncached input tokens
     output_tokens: int = 0
+    cache_write_tokens: int = 0  # input tokens written to the provider's prompt cache
+    cache_read_tokens: int = 0  # input tokens served from it
 
     @property
     def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
+        return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
 
 
 @dataclass(frozen=True, slots=True)
