@@ -23,10 +23,26 @@ def build_provider(integration: Integration) -> Provider:
         return LocalModel.from_jsonl(route.examples, integration.output_schema,
                                      text_fields=text_fields(integration), model=route.model,
                                      prepare=as_seen_at_run_time)
+    if route.provider == "anthropic":
+        from seamline.inference.anthropic import AnthropicModel
+
+        return AnthropicModel(route.model, api_key_env=route.api_key_env or "ANTHROPIC_API_KEY",
+                              base_url=route.base_url, timeout=route.timeout_s,
+                              structured="json" if route.structured in ("json", "json_object", "none")
+                              else "tool")
+    if route.provider in ("openai", "openai-compatible"):
+        from seamline.inference.openai import OpenAIModel
+
+        default_env = "OPENAI_API_KEY" if route.provider == "openai" else "OPENAI_COMPATIBLE_API_KEY"
+        structured = {"auto": "json_schema" if route.provider == "openai" else "json_object",
+                      "tool": "json_schema", "json": "json_object"}.get(route.structured, route.structured)
+        return OpenAIModel(route.model, name=route.provider, api_key_env=route.api_key_env or default_env,
+                           base_url=route.base_url, timeout=route.timeout_s, structured=structured)
     if route.provider == "scripted":
         raise ConfigError("The scripted provider is driven by a function: pass "
                           "provider=ScriptedModel(fn) from Python.")
-    raise ConfigError(f"Provider {route.provider!r} is unknown; use 'local' or 'scripted'.")
+    raise ConfigError(f"Provider {route.provider!r} is unknown; use one of local, scripted, "
+                      "anthropic, openai, openai-compatible.")
 
 
 def text_fields(integration: Integration) -> tuple[str, ...]:

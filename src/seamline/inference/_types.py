@@ -31,6 +31,7 @@ class ModelRequest:
     output_schema: dict[str, Any] | None = None
     source: dict[str, Any] = field(default_factory=dict)
     attempt: int = 0  # 0 for the first call, 1.. for repair retries
+    max_tokens: int = 512  # the output cap the cost reservation was made for
 
     @property
     def system(self) -> str:

@@ -5,6 +5,7 @@ Errors block going live; warnings are worth reading but do not.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,7 +14,8 @@ from seamline.errors import ConfigError, PromptError
 from seamline.integration._refs import resolve
 from seamline.integration._spec import Integration
 
-KNOWN_PROVIDERS = ("local", "scripted")
+KNOWN_PROVIDERS = ("local", "scripted", "anthropic", "openai", "openai-compatible")
+_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,11 @@ def check(integration: Integration) -> list[Problem]:
             err("model", "The local model needs labelled examples (model.examples) to learn from.")
         elif not Path(m.examples).is_file():
             err("model", f"The examples file {m.examples} does not exist.")
+    key_env = m.api_key_env or _KEY_ENV.get(m.provider)
+    if key_env and not os.environ.get(key_env):
+        err("model", f"The {m.provider} route reads its key from {key_env}, which is not set.")
+    if m.provider == "openai-compatible" and not m.base_url:
+        err("model", "An openai-compatible route needs a base_url (e.g. http://localhost:8000/v1).")
     if m.max_output_tokens >= m.context_window:
         err("model", "max_output_tokens leaves no room for the prompt in the context window.")
     b = m.budgets

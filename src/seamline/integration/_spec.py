@@ -53,6 +53,12 @@ class ModelRoute(_Frozen):
     context_window: int = Field(8192, gt=0)
     oversize: OversizePolicy = "truncate"
     budgets: Budgets = Budgets()
+    # Remote providers: where, which environment variable holds the key, how long to wait,
+    # and how to ask for structured output ("auto": the best the provider supports).
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = Field(60.0, gt=0)
+    structured: Literal["auto", "tool", "json", "json_schema", "json_object", "none"] = "auto"
     # Labelled examples the on-device model learns from (JSONL of {"input", "output"}).
     examples: Path | None = None
     max_repairs: int = Field(2, ge=0, le=2)

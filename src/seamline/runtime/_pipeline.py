@@ -297,7 +297,7 @@ class Pipeline:
                     inf.error, inf.stage = refusal, "inference"
                     break
             request = ModelRequest(tuple(messages), route.model, dict(route.params),
-                                   self._output_schema_json, data, attempt)
+                                   self._output_schema_json, data, attempt, route.max_output_tokens)
             t = time.perf_counter()
             try:
                 reply = self.provider.complete(request)

@@ -1,0 +1,79 @@
+"""Layer 3, inference: OpenAI Chat Completions (and compatible servers) through the ``openai`` SDK.
+
+One wire format, two providers: ``openai`` and ``openai-compatible`` (vLLM, Ollama,
+llama.cpp, Together …) differ only in base URL, key and how much structured output
+the server supports. The SDK's own retries are off: Seamline's policy decides.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+import openai
+
+from seamline.errors import ConfigError, ContentRefused
+from seamline.inference._sdk_errors import classify
+from seamline.inference._types import ModelReply, ModelRequest, Usage
+
+_PASSED_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
+Structured = Literal["json_schema", "json_object", "none"]
+
+
+class OpenAIModel:
+    """A :class:`Provider` for the Chat Completions wire format."""
+
+    def __init__(self, model: str, *, name: str = "openai", api_key_env: str = "OPENAI_API_KEY",
+                 base_url: str | None = None, timeout: float = 60.0,
+                 structured: Structured = "json_schema", client: openai.OpenAI | None = None) -> None:
+        self.name, self.model, self.structured = name, model, structured
+        if client is None:
+            key = os.environ.get(api_key_env)
+            if not key and name == "openai":
+                raise ConfigError(f"Set {api_key_env} to call OpenAI (the key is read from the "
+                                  "environment only).")
+            if name != "openai" and not base_url:
+                raise ConfigError("An openai-compatible route needs model.base_url (for example "
+                                  "http://localhost:8000/v1 for vLLM).")
+            # Local servers often need no key; the SDK insists on one, so send a placeholder.
+            client = openai.OpenAI(api_key=key or "not-needed", base_url=base_url, max_retries=0,
+                                   timeout=timeout)
+        self.client = client
+
+    def _arguments(self, request: ModelRequest) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "model": request.model or self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.max_tokens,
+        }
+        args.update({k: v for k, v in request.params.items() if k in _PASSED_PARAMS})
+        if request.output_schema and self.structured == "json_schema":
+            args["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "output", "schema": request.output_schema, "strict": False}}
+        elif request.output_schema and self.structured == "json_object":
+            args["response_format"] = {"type": "json_object"}
+        return args
+
+    def complete(self, request: ModelRequest) -> ModelReply:
+        model = request.model or self.model
+        try:
+            completion = self.client.chat.completions.create(**self._arguments(request))
+        except openai.OpenAIError as exc:
+            raise classify(exc, openai, provider=self.name, model=model) from exc
+        choice = completion.choices[0] if completion.choices else None
+        if choice is None:
+            raise classify(ValueError("the reply has no choices"), openai, provider=self.name, model=model)
+        if choice.finish_reason == "content_filter" or getattr(choice.message, "refusal", None):
+            raise ContentRefused(f"{self.name} refused to answer: "
+                                 f"{getattr(choice.message, 'refusal', None) or 'content filter'}",
+                                 provider=self.name, model=completion.model or model)
+        u = completion.usage
+        cached = 0
+        if u is not None and getattr(u, "prompt_tokens_details", None) is not None:
+            cached = u.prompt_tokens_details.cached_tokens or 0
+        usage = Usage(input_tokens=((u.prompt_tokens or 0) - cached) if u else 0,
+                      output_tokens=(u.completion_tokens or 0) if u else 0, cache_read_tokens=cached)
+        stop = {"stop": "end_turn", "length": "max_tokens"}.get(choice.finish_reason or "stop",
+                                                                 choice.finish_reason or "end_turn")
+        return ModelReply(text=choice.message.content or "", usage=usage,
+                          model=completion.model or model, stop_reason=stop)
