@@ -164,3 +164,14 @@ integrations = Table(
     Column("source", Text, nullable=False, default=""),
     Column("updated_at", Float, nullable=False),
 )
+
+# Opt-in cache of model replies (seamline.inference._cache.Caching), keyed by a hash of
+# everything that determines the reply.
+response_cache = Table(
+    "response_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("reply", Text, nullable=False),  # JSON: text, model, stop_reason, usage
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
