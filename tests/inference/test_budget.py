@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 from datetime import datetime, timezone
 
 import pytest
+from conftest import make_integration
 from sqlalchemy import select
 
-from conftest import make_integration
-from seamline.inference import BudgetLedger, BudgetRefusal, CostReservation, price
+from seamline.errors import ConfigError
+from seamline.inference import BudgetLedger, BudgetRefusal, CostReservation, ScriptedModel, price
 from seamline.integration import Budgets, Checklist, ModelRoute
+from seamline.runtime import OVER_BUDGET, Pipeline
 from seamline.store import open_store
 from seamline.store._tables import budget_counters
 
@@ -19,7 +23,8 @@ NEXT_DAY = datetime(2026, 3, 11, 12, 0, tzinfo=timezone.utc).timestamp()
 NEXT_MONTH = datetime(2026, 4, 1, 0, 30, tzinfo=timezone.utc).timestamp()
 
 
-def ledger(*, per_call=None, daily=None, tenant_daily=None, monthly=None, **model) -> BudgetLedger:
+def ledger(*, per_call=None, daily=None, tenant_daily=None, monthly=None, global_daily=None,
+           **model) -> BudgetLedger:
     route = dict(provider="scripted", model="scripted-1", input_usd_per_mtok=1.0,
                  output_usd_per_mtok=2.0, max_output_tokens=100, context_window=2000,
                  budgets=Budgets(per_call_usd=per_call, daily_usd=daily,
@@ -28,7 +33,11 @@ def ledger(*, per_call=None, daily=None, tenant_daily=None, monthly=None, **mode
     return BudgetLedger(make_integration(
         model=ModelRoute(**route),
         checklist=Checklist(workflow="w", owner="o", baseline_metric="m",
-                            monthly_cost_ceiling_usd=monthly)))
+                            monthly_cost_ceiling_usd=monthly)),
+        **({} if global_daily is _ENV else {"global_daily_usd": global_daily}))
+
+
+_ENV = object()
 
 
 def reserve(store, led: BudgetLedger, amount: float, tenant: str = "t1", now: float = NOW):
@@ -209,7 +218,7 @@ def test_threads_racing_for_the_last_dollar_never_push_spent_above_the_cap(tmp_p
                 got = reserve(stores[n % 2], led, 0.125, tenant="acme")
                 if isinstance(got, CostReservation):
                     granted.append(got)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
@@ -251,3 +260,155 @@ def test_a_reservation_rolled_back_with_its_transaction_is_not_counted(store):
             raise RuntimeError("the rest of the event's transaction failed")
     assert list(spent(store).values()) == [pytest.approx(0.5)]
     assert isinstance(reserve(store, led, 0.5), CostReservation)
+
+
+# --------------------------------------------------------------- global daily
+
+
+def test_the_global_daily_cap_is_shared_by_every_integration(store):
+    a = ledger(global_daily=1.0)
+    b = BudgetLedger(a.integration.model_copy(update={"name": "other"}), global_daily_usd=1.0)
+    assert isinstance(reserve(store, a, 0.75), CostReservation)
+    refused = reserve(store, b, 0.5)
+    assert isinstance(refused, BudgetRefusal)
+    assert refused.cap == "global daily" and refused.cap_usd == 1.0
+    assert "global daily" in refused.reason and "not sent" in refused.reason
+    assert isinstance(reserve(store, b, 0.25), CostReservation)
+    assert spent(store) == {"*|day|2026-03-10": pytest.approx(1.0)}
+
+
+def test_the_global_daily_cap_starts_again_the_next_utc_day(store):
+    led = ledger(global_daily=1.0)
+    assert isinstance(reserve(store, led, 1.0), CostReservation)
+    assert isinstance(reserve(store, led, 0.5), BudgetRefusal)
+    assert isinstance(reserve(store, led, 0.5, now=NEXT_DAY), CostReservation)
+
+
+def test_the_global_daily_cap_comes_from_the_environment(store, monkeypatch):
+    monkeypatch.setenv("SEAMLINE_GLOBAL_DAILY_USD", "0.5")
+    led = ledger(global_daily=_ENV)
+    assert isinstance(reserve(store, led, 0.5), CostReservation)
+    refused = reserve(store, led, 0.125)
+    assert isinstance(refused, BudgetRefusal) and refused.cap == "global daily"
+    # An explicit None turns it off for one ledger, whatever the environment says.
+    assert isinstance(reserve(store, ledger(global_daily=None), 5.0), CostReservation)
+
+
+@pytest.mark.parametrize("bad", ["lots", "-1", "nan"])
+def test_a_bad_global_daily_cap_in_the_environment_is_a_config_error(monkeypatch, bad):
+    monkeypatch.setenv("SEAMLINE_GLOBAL_DAILY_USD", bad)
+    with pytest.raises(ConfigError, match="SEAMLINE_GLOBAL_DAILY_USD"):
+        ledger(global_daily=_ENV)
+
+
+def test_a_refusal_by_the_global_cap_leaves_the_integration_counters_unchanged(store):
+    led = ledger(daily=10.0, tenant_daily=10.0, monthly=10.0, global_daily=1.0)
+    assert isinstance(reserve(store, led, 0.75), CostReservation)
+    before = spent(store)
+    assert len(before) == 4
+    refused = reserve(store, led, 0.5)
+    assert isinstance(refused, BudgetRefusal) and refused.cap == "global daily"
+    assert spent(store) == pytest.approx(before)
+
+
+def test_reconcile_moves_the_global_counter_too(store):
+    led = ledger(daily=10.0, global_daily=1.0)
+    first = reserve(store, led, 0.75)
+    with store.write() as conn:
+        led.reconcile(conn, first, 0.125, NOW)
+    assert spent(store)["*|day|2026-03-10"] == pytest.approx(0.125)
+    assert isinstance(reserve(store, led, 0.875), CostReservation)
+
+
+def test_an_over_global_cap_event_waits_and_is_not_sent_to_the_model(store, monkeypatch):
+    monkeypatch.setenv("SEAMLINE_GLOBAL_DAILY_USD", "0.001")
+    calls = []
+    model = ScriptedModel(lambda req: calls.append(req) or {"label": "other", "confidence": 0.9})
+    integ = make_integration()
+    with store.write() as conn:  # another integration spent today's global budget
+        BudgetLedger(integ.model_copy(update={"name": "other"})).reserve(conn, 0.001, "t1")
+    result = Pipeline(integ, store, provider=model).process({"ticket_id": "G1", "body": "refund"})
+    assert result.state == OVER_BUDGET and "global daily" in result.reason
+    assert calls == []
+
+
+# ------------------------------------------------------- concurrent processes
+
+
+def _race(path: str, name: str, cap: float, amount: float, tries: int, barrier) -> int:
+    """One OS process: reserve ``amount`` ``tries`` times against a global cap; count the grants."""
+    store = open_store(path)
+    led = BudgetLedger(make_integration(name=name), global_daily_usd=cap)
+    barrier.wait()
+    granted = 0
+    try:
+        for _ in range(tries):
+            if isinstance(reserve(store, led, amount, tenant=name), CostReservation):
+                granted += 1
+    finally:
+        store.close()
+    return granted
+
+
+def _race_processes(path: str, cap: float, amount: float, workers: int, tries: int) -> int:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(workers)
+        with ctx.Pool(workers) as pool:
+            jobs = [pool.apply_async(_race, (path, f"integ-{n % 2}", cap, amount, tries, barrier))
+                    for n in range(workers)]
+            return sum(j.get(timeout=120) for j in jobs)
+
+
+def test_processes_racing_on_one_sqlite_store_never_overspend_the_global_cap(tmp_path):
+    path = str(tmp_path / "race.db")
+    open_store(path).close()  # migrated once, before the race
+    # $1.00 admits exactly 8 reservations of $0.125; 4 processes in 2 integrations ask 40 times.
+    granted = _race_processes(path, cap=1.0, amount=0.125, workers=4, tries=10)
+    s = open_store(path)
+    try:
+        assert granted == 8
+        counters = spent(s)
+        assert counters["*|day|2026-03-10"] <= 1.0 + 1e-9
+        assert counters["*|day|2026-03-10"] == pytest.approx(1.0)
+        # Each integration's monthly counter holds only its own grants: nothing leaked.
+        months = [v for k, v in counters.items() if "|month|" in k]
+        assert sum(months) == pytest.approx(1.0)
+    finally:
+        s.close()
+
+
+def test_processes_racing_on_postgresql_never_overspend_the_global_cap(pg_url):
+    open_store(pg_url).close()
+    granted = _race_processes(pg_url, cap=0.75, amount=0.125, workers=4, tries=6)
+    s = open_store(pg_url)
+    try:
+        assert granted == 6
+        counters = spent(s)
+        assert counters["*|day|2026-03-10"] == pytest.approx(0.75)
+        assert sum(v for k, v in counters.items() if "|month|" in k) == pytest.approx(0.75)
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def pg_url():
+    """A throwaway PostgreSQL database (CI runs PostgreSQL at 127.0.0.1:5432, trust auth)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    admin_url = os.environ.get("SEAMLINE_TEST_PG",
+                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"seamline_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError as exc:  # pragma: no cover - CI has PostgreSQL; say so plainly if not
+        pytest.fail(f"PostgreSQL is not reachable at {admin_url}: {exc.orig}")
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -4,11 +4,13 @@
 """
 
 from seamline.inference._budget import BudgetLedger, BudgetRefusal, CostReservation, price
+from seamline.inference._pricing import Price, PriceTable, price_usage
 from seamline.inference._route import build_provider, text_fields
 from seamline.inference._types import Message, ModelReply, ModelRequest, Provider, Usage
 from seamline.inference.scripted import ScriptedModel
 
 __all__ = [
     "BudgetLedger", "BudgetRefusal", "CostReservation", "Message", "ModelReply", "ModelRequest",
-    "Provider", "ScriptedModel", "Usage", "build_provider", "price", "text_fields",
+    "Price", "PriceTable", "Provider", "ScriptedModel", "Usage", "build_provider", "price",
+    "price_usage", "text_fields",
 ]

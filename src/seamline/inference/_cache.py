@@ -38,16 +38,18 @@ class CachedReply(ModelReply):
     original_usage: Usage = field(default_factory=Usage)
 
 
-def cache_key(provider: str, request: ModelRequest) -> str:
+def cache_key(provider: str, request: ModelRequest, *, reads_source: bool = True) -> str:
     """A hash of everything that shapes the reply: provider, model, the full messages,
-    params, output schema and the (redacted) source an on-device model reads."""
+    params, output schema and, for an on-device model that reads it, the (redacted) source.
+    A remote model sees only the messages, so fields outside the prompt (an event id)
+    must not split its cache."""
     shape = {
         "provider": provider,
         "model": request.model,
         "messages": [[m.role, m.content] for m in request.messages],
         "params": request.params,
         "output_schema": request.output_schema,
-        "source": request.source,
+        "source": request.source if reads_source else None,
         "max_tokens": request.max_tokens,
     }
     blob = json.dumps(shape, sort_keys=True, ensure_ascii=False, default=str)
@@ -83,7 +85,7 @@ class Caching:
 
     def __init__(self, provider: Provider, store: Store, ttl: float, *,
                  clock: Callable[[], float] = time.time,
-                 store_stop_reasons: frozenset[str] | None = None) -> None:
+                 store_stop_reasons: frozenset[str] | None = None, reads_source: bool = True) -> None:
         if not inspect(store.engine).has_table(response_cache.name):
             raise ConfigError("The store has no response_cache table: the response cache "
                               "needs store migration 0002.")
@@ -91,6 +93,7 @@ class Caching:
         self.name = provider.name
         self._clock = clock
         self.store_stop_reasons = store_stop_reasons
+        self.reads_source = reads_source
 
     def lookup(self, key: str) -> CachedReply | None:
         with self.store.read() as conn:
@@ -100,7 +103,7 @@ class Caching:
         return _load(row[0])
 
     def complete(self, request: ModelRequest) -> ModelReply:
-        key = cache_key(self.provider.name, request)
+        key = cache_key(self.provider.name, request, reads_source=self.reads_source)
         hit = self.lookup(key)
         if hit is not None:
             return hit

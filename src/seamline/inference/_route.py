@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from seamline.errors import ConfigError
 from seamline.inference._types import Provider
-from seamline.integration import Integration
+from seamline.integration import Integration, ModelRoute
 
 
 def build_provider(integration: Integration) -> Provider:
-    route = integration.model
+    """The primary route's bare provider (no policies: see ``build_gateway``)."""
+    return provider_for_route(integration.model, integration)
+
+
+def provider_for_route(route: ModelRoute, integration: Integration) -> Provider:
     if route.provider == "local":
         from seamline.inference.local import LocalModel
 

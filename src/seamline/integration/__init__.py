@@ -9,16 +9,19 @@ from seamline.integration._refs import resolve
 from seamline.integration._spec import (
     ActionSpec,
     ApprovalPolicy,
+    BreakerSpec,
     Budgets,
     Checklist,
     Integration,
     ModelRoute,
     PromptSpec,
+    RateLimitSpec,
+    RetrySpec,
     RolloutSpec,
 )
 
 __all__ = [
-    "ActionSpec", "ApprovalPolicy", "Budgets", "Checklist", "Integration", "ModelRoute",
-    "Problem", "PromptSpec", "RolloutSpec", "check", "integration_from_dict",
+    "ActionSpec", "ApprovalPolicy", "BreakerSpec", "Budgets", "Checklist", "Integration", "ModelRoute",
+    "Problem", "PromptSpec", "RateLimitSpec", "RetrySpec", "RolloutSpec", "check", "integration_from_dict",
     "load_integration", "resolve",
 ]

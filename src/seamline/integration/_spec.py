@@ -42,6 +42,33 @@ class Budgets(_Frozen):
     daily_usd: float | None = Field(None, ge=0)
 
 
+class RetrySpec(_Frozen):
+    """Retries of one model: exponential backoff with full jitter, Retry-After honoured."""
+
+    max_retries: int = Field(3, ge=0, le=10)
+    base_delay_s: float = Field(0.5, ge=0)
+    max_delay_s: float = Field(30.0, ge=0)
+    deadline_s: float | None = Field(60.0, gt=0)
+
+
+class BreakerSpec(_Frozen):
+    """When to stop calling a failing model for a while (per provider and model)."""
+
+    failure_threshold: int = Field(5, ge=1)
+    error_rate: float = Field(0.5, gt=0, le=1)
+    window: int = Field(20, ge=1)
+    cooldown_s: float = Field(30.0, ge=0)
+
+
+class RateLimitSpec(_Frozen):
+    """The provider's limits for this model and key; calls wait instead of meeting a 429."""
+
+    rpm: float | None = Field(None, gt=0)
+    tpm: float | None = Field(None, gt=0)
+    burst_s: float = Field(1.0, gt=0)
+    max_wait_s: float | None = Field(60.0, gt=0)
+
+
 class ModelRoute(_Frozen):
     provider: str = "local"
     model: str = "local-linear"
@@ -62,6 +89,13 @@ class ModelRoute(_Frozen):
     # Labelled examples the on-device model learns from (JSONL of {"input", "output"}).
     examples: Path | None = None
     max_repairs: int = Field(2, ge=0, le=2)
+    retry: RetrySpec = RetrySpec()
+    breaker: BreakerSpec = BreakerSpec()
+    rate_limit: RateLimitSpec | None = None
+    # Opt-in response cache, keyed by model, the full prompt and parameters.
+    cache_ttl_s: float | None = Field(None, gt=0)
+    # Tried in order when this model fails retryably or its breaker is open.
+    fallbacks: tuple["ModelRoute", ...] = ()
 
 
 class ApprovalPolicy(_Frozen):

@@ -29,6 +29,7 @@ from seamline.errors import (
     OutputError,
     PromptError,
 )
+from seamline.inference._gateway import build_gateway
 from seamline.inference import (
     BudgetLedger,
     BudgetRefusal,
@@ -36,8 +37,7 @@ from seamline.inference import (
     Message,
     ModelRequest,
     Provider,
-    build_provider,
-    price,
+    price_usage,
     text_fields,
 )
 from seamline.ingest import (
@@ -97,7 +97,9 @@ class Pipeline:
                  vault: Vault | None = None, flags: Flags | None = None, counter=None,
                  dry_run: bool = False) -> None:
         self.integration, self.store, self.dry_run = integration, store, dry_run
-        self.provider = provider or build_provider(integration)
+        # An explicit provider is used as given; otherwise the route's providers, wrapped in
+        # every policy the route declares (retries, breakers, rate limits, fallbacks, cache).
+        self.provider = provider or build_gateway(integration, store)
         warm = getattr(self.provider, "warm", None)
         if callable(warm):
             warm()  # train an on-device model now, not inside the first event
@@ -303,19 +305,23 @@ class Pipeline:
                 reply = self.provider.complete(request)
             except Exception as exc:  # noqa: BLE001 - any provider failure is this event's, not the run's
                 t_inf += _ms(t)
-                inf.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"})
+                inf.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}",
+                                  **self._trace()})
                 what = "failed" if isinstance(exc, InferenceError) else "failed unexpectedly"
                 inf.error = f"the model call {what}: {type(exc).__name__}: {exc}"
                 inf.stage = "inference"
                 break
             t_inf += _ms(t)
-            cost = price(self.integration, reply.usage.input_tokens, reply.usage.output_tokens)
+            cost = price_usage(self.integration, reply.usage)
             inf.cost_usd += cost
+            u = reply.usage
             call = {"attempt": attempt, "model": reply.model or route.model, "params": route.params,
                     "reply": reply.text, "stop_reason": reply.stop_reason,
-                    "input_tokens": reply.usage.input_tokens,
-                    "output_tokens": reply.usage.output_tokens, "cost_usd": cost,
-                    "latency_ms": round(t_inf, 3)}
+                    "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+                    "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,
+                    "cached": getattr(reply, "cached", False), "cost_usd": cost,
+                    "latency_ms": round(t_inf, 3), **self._trace()}
+            inf.model = call["model"]
             t = time.perf_counter()
             try:
                 inf.output = parse_output(reply.text, self.integration.output_schema)
@@ -334,6 +340,10 @@ class Pipeline:
         timings["inference"] = t_inf
         timings["outputs"] = t_out
         return inf
+
+    def _trace(self) -> dict[str, Any]:
+        trace = getattr(self.provider, "trace", None)
+        return trace() if callable(trace) else {}
 
     def _reserve_repair(self, ev: IngestedEvent, messages: list[Message]) -> str | None:
         tokens = sum(self.counter.count(m.content) for m in messages)
@@ -388,7 +398,8 @@ class Pipeline:
                 "eid": event_id, "new_state": state, "new_stage": stage, "new_reason": reason,
                 "new_output": _dumps(output) if output is not None else None,
                 "fallback": _dumps(fallback) if fallback is not None else None,
-                "cost": inf.cost_usd, "new_timings": _dumps(timings), "ts": now})
+                "cost": inf.cost_usd, "new_timings": _dumps(timings), "ts": now,
+                "new_model": inf.model if path == "ai" else ""})
             entries = [AuditEntry(event_id, name, "model_call", c) for c in inf.calls]
             if path == "baseline":
                 entries.append(AuditEntry(event_id, name, "baseline", {"output": output,
@@ -516,7 +527,8 @@ _SET_STATE = FastStatement(update(events).where(events.c.id == bindparam("eid"))
 _DECIDED = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(
     state=bindparam("new_state"), stage=bindparam("new_stage"), reason=bindparam("new_reason"),
     output=bindparam("new_output"), fallback_output=bindparam("fallback"),
-    cost_usd=bindparam("cost"), timings=bindparam("new_timings"), updated_at=bindparam("ts")))
+    cost_usd=bindparam("cost"), timings=bindparam("new_timings"), model=bindparam("new_model"),
+    updated_at=bindparam("ts")))
 
 
 def _ms(t0: float) -> float:

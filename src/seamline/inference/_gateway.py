@@ -1,0 +1,107 @@
+"""Layer 3, inference: the gateway, every call policy composed around the route's providers.
+
+For each model of the route (the primary, then its fallbacks):
+``Breaking(Retrying(Throttling(provider)))``; a ``Fallback`` over those; ``Caching`` outside
+when the route opts in. Breakers and local rate limits are per process and shared by
+every pipeline in it; with ``SEAMLINE_REDIS_URL`` set, rate limits are shared by all
+processes and machines.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from seamline.integration import Integration, ModelRoute
+from seamline.inference._breaker import BreakerBoard, Breaking
+from seamline.inference._cache import Caching
+from seamline.inference._fallback import Fallback
+from seamline.inference._ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter, Throttling
+from seamline.inference._retry import RetryPolicy, Retrying
+from seamline.inference._route import provider_for_route
+from seamline.inference._types import ModelReply, ModelRequest, Provider
+from seamline.store import Store
+
+_shared_lock = threading.Lock()
+_boards: dict[tuple, BreakerBoard] = {}
+_limiters: dict[str, RateLimiter] = {}
+
+
+def _board(route: ModelRoute) -> BreakerBoard:
+    b = route.breaker
+    key = (b.failure_threshold, b.error_rate, b.window, b.cooldown_s)
+    with _shared_lock:
+        if key not in _boards:
+            _boards[key] = BreakerBoard(b.failure_threshold, b.error_rate, b.window, b.cooldown_s)
+        return _boards[key]
+
+
+def _limiter() -> RateLimiter:
+    url = os.environ.get("SEAMLINE_REDIS_URL", "")
+    with _shared_lock:
+        if url not in _limiters:
+            _limiters[url] = RedisRateLimiter(url) if url else LocalRateLimiter()
+        return _limiters[url]
+
+
+class Gateway:
+    """The provider the pipeline calls; ``trace()`` tells what the last call went through."""
+
+    def __init__(self, provider: Provider, links: list[Retrying], fallback: Fallback | None) -> None:
+        self.provider, self._links, self._fallback = provider, links, fallback
+        self.name = provider.name
+
+    def complete(self, request: ModelRequest) -> ModelReply:
+        return self.provider.complete(request)
+
+    def warm(self) -> None:
+        for link in self._links:
+            inner = link.provider
+            while not hasattr(inner, "warm") and hasattr(inner, "provider"):
+                inner = inner.provider
+            warm = getattr(inner, "warm", None)
+            if callable(warm):
+                warm()
+
+    def trace(self) -> dict[str, Any]:
+        """The attempts of the calling thread's last call, for the audit trail."""
+        out: dict[str, Any] = {"attempts": [
+            {"model": link.provider.name, "number": a.number, "waited_s": round(a.waited, 3),
+             "outcome": a.outcome, "status": a.status}
+            for link in self._links for a in link.last_attempts]}
+        if self._fallback is not None:
+            out["chain"] = [{"provider": c.provider, "model": c.model, "outcome": c.outcome}
+                            for c in self._fallback.last_chain]
+        return out
+
+
+def _link(route: ModelRoute, integration: Integration, provider: Provider | None) -> Retrying:
+    inner = provider or provider_for_route(route, integration)
+    if route.rate_limit is not None:
+        rl = route.rate_limit
+        inner = Throttling(inner, _limiter(), rl.rpm, rl.tpm, burst=rl.burst_s, timeout=rl.max_wait_s,
+                           account=route.api_key_env or "")
+    r = route.retry
+    retrying = Retrying(inner, RetryPolicy(r.max_retries, r.base_delay_s, r.max_delay_s,
+                                           route.timeout_s, r.deadline_s))
+    return retrying
+
+
+def build_gateway(integration: Integration, store: Store | None = None, *,
+                  provider: Provider | None = None) -> Gateway:
+    """The route's providers wrapped in every policy it declares.
+
+    ``provider`` replaces the primary route's own (a scripted model in tests, say).
+    """
+    route = integration.model
+    routes = [route, *route.fallbacks]
+    links = [_link(r, integration, provider if i == 0 else None) for i, r in enumerate(routes)]
+    chain = [(Breaking(link, _board(r)), r.model) for link, r in zip(links, routes)]
+    fallback = Fallback(chain) if len(chain) > 1 else None
+    top: Provider = fallback if fallback is not None else chain[0][0]
+    if route.cache_ttl_s is not None and store is not None:
+        # Only the on-device model reads the event's fields beyond the prompt.
+        top = Caching(top, store, route.cache_ttl_s, reads_source=route.provider == "local"
+                      and provider is None)
+    return Gateway(top, links, fallback)
