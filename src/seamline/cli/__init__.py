@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from seamline.cli._common import err_console
 from seamline.cli._costs import costs_cmd
+from seamline.cli._emulate import emulate_cmd
 from seamline.cli._inspect import approvals_app, audit_app, dlq_app, flag_app, replay_cmd
 from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
 from seamline.errors import ConfigError, SeamlineError
@@ -27,6 +28,7 @@ app.command("eval")(eval_cmd)
 app.command("demo")(demo_cmd)
 app.command("replay")(replay_cmd)
 app.command("costs")(costs_cmd)
+app.command("emulate")(emulate_cmd)
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(dlq_app, name="dlq")

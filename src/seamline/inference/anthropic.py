@@ -62,7 +62,8 @@ class AnthropicModel:
     def complete(self, request: ModelRequest) -> ModelReply:
         try:
             message = self.client.messages.create(**self._arguments(request))
-        except anthropic.AnthropicError as exc:
+        # A 200 whose body is not JSON reaches us as a plain ValueError from the SDK.
+        except (anthropic.AnthropicError, ValueError) as exc:
             raise classify(exc, anthropic, provider=self.name, model=request.model or self.model) from exc
         if message.stop_reason == "refusal":
             raise ContentRefused("Anthropic refused to answer this request",

@@ -58,7 +58,8 @@ class OpenAIModel:
         model = request.model or self.model
         try:
             completion = self.client.chat.completions.create(**self._arguments(request))
-        except openai.OpenAIError as exc:
+        # A 200 whose body is not JSON reaches us as a plain ValueError from the SDK.
+        except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc, openai, provider=self.name, model=model) from exc
         choice = completion.choices[0] if completion.choices else None
         if choice is None:
