@@ -185,3 +185,20 @@ def test_a_store_that_cannot_be_opened_is_a_sentence(capsys, monkeypatch, tmp_pa
     assert exit_info.value.code == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "the store failed" in err and "Traceback" not in err
+
+
+def test_escalations_list_and_release_after_raising_the_cap(example, tmp_path, db):
+    yaml_path = example / "integration.yaml"
+    original = yaml_path.read_text()
+    priced = original.replace("  model: local-linear\n",
+                              "  model: local-linear\n  input_usd_per_mtok: 1000\n  output_usd_per_mtok: 1000\n")
+    yaml_path.write_text(priced.replace("per_call_usd: 0.05", "per_call_usd: 0.0001"))
+    invoke("run", yaml_path, "--input", small_inbox(tmp_path, 3), "--db", db)
+    listed = invoke("escalations", "list", "--db", db)
+    assert "3 event(s) waiting" in listed.output and "per-call" in listed.output
+    yaml_path.write_text(priced.replace("per_call_usd: 0.05", "per_call_usd: 5"))
+    released = invoke("escalations", "release", "--all", "--db", db)
+    assert released.exit_code == 0 and "3 succeeded" in released.output
+    assert "0 event(s) waiting" in invoke("escalations", "list", "--db", db).output
+    nothing = runner.invoke(app, ["escalations", "release", "--db", db])
+    assert nothing.exit_code == 2 and "--all" in nothing.output

@@ -348,3 +348,17 @@ def test_a_provider_that_crashes_unexpectedly_dead_letters_the_event_not_the_run
     result = pipeline.process({"ticket_id": "X1", "body": "refund"})
     assert result.state == DEAD_LETTERED and "failed unexpectedly: TypeError" in result.reason
     assert pipeline.process({"ticket_id": "X2", "body": "refund"}).state == DEAD_LETTERED
+
+
+def test_an_over_budget_event_waits_until_released_under_a_higher_cap(store):
+    tight = ModelRoute(provider="scripted", input_usd_per_mtok=1000.0, output_usd_per_mtok=1000.0,
+                       max_output_tokens=100, budgets=Budgets(per_call_usd=0.01))
+    model = verdict()
+    waiting = Pipeline(make_integration(model=tight), store, provider=model).process(
+        {"ticket_id": "B1", "body": "refund"})
+    assert waiting.state == OVER_BUDGET and len(model.requests) == 0
+    still = Pipeline(make_integration(model=tight), store, provider=model).release(waiting.event_id)
+    assert still.state == OVER_BUDGET and len(model.requests) == 0
+    roomy = tight.model_copy(update={"budgets": Budgets(per_call_usd=10.0)})
+    done = Pipeline(make_integration(model=roomy), store, provider=model).release(waiting.event_id)
+    assert done.state == SUCCEEDED and len(model.requests) == 1 and len(DOWNSTREAM) == 1

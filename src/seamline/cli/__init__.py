@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from seamline.cli._common import err_console
 from seamline.cli._costs import costs_cmd
 from seamline.cli._emulate import emulate_cmd
+from seamline.cli._escalations import escalations_app
 from seamline.cli._inspect import approvals_app, audit_app, dlq_app, flag_app, replay_cmd
 from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
 from seamline.errors import ConfigError, SeamlineError
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(flag_app, name="flag")
+app.add_typer(escalations_app, name="escalations")
 
 
 def main() -> None:

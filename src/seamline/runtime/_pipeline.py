@@ -265,6 +265,24 @@ class Pipeline:
             reservation = got
         return self._answer(event_id, ev, data, rendered, reservation, {})
 
+    def release(self, event_id: str) -> EventResult:
+        """Try an event waiting in the escalation queue (over budget) again, under today's caps.
+
+        If a cap still refuses, it goes back to waiting; nothing is sent over a cap.
+        """
+        now = time.time()
+        with self.store.write() as conn:
+            moved = conn.execute(update(events).where(
+                events.c.id == event_id, events.c.state == OVER_BUDGET,
+                events.c.integration == self.integration.name).values(
+                state=PROCESSING, reason="", stage="", updated_at=now)).rowcount
+            if moved != 1:
+                raise NotFound(f"Event {event_id} of {self.integration.name} is not waiting "
+                               "in the escalation queue.")
+            append(conn, [AuditEntry(event_id, self.integration.name, "release",
+                                     {"from_state": OVER_BUDGET})], now=now)
+        return self.resume(event_id)
+
     def stranded(self, older_than_s: float = 300.0) -> list[str]:
         """Events of this integration left mid-way by a process that stopped (oldest first)."""
         cutoff = time.time() - older_than_s

@@ -1,0 +1,65 @@
+"""``seamline escalations``: events waiting because a cost cap would have been crossed."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from seamline.cli._common import DbOption, console, fail, store_for
+from seamline.integration import load_integration
+from seamline.runtime import OVER_BUDGET, Pipeline
+from seamline.store._tables import events, integrations
+
+escalations_app = typer.Typer(help="Events waiting over a cost cap.", no_args_is_help=True)
+
+
+@escalations_app.command("list")
+def escalations_list(db: DbOption = None):
+    """Events that were not sent because a cap would have been crossed, oldest first."""
+    with store_for(db).read() as conn:
+        rows = conn.execute(select(events.c.id, events.c.integration, events.c.tenant,
+                                   events.c.reason, events.c.created_at)
+                            .where(events.c.state == OVER_BUDGET).order_by(events.c.created_at)).all()
+    table = Table(title=f"{len(rows)} event(s) waiting over a cost cap")
+    for col in ("event", "integration", "tenant", "why", "waiting"):
+        table.add_column(col, overflow="fold")
+    now = time.time()
+    for r in rows:
+        table.add_row(r.id, r.integration, r.tenant or "-", r.reason, f"{(now - r.created_at) / 60:.0f} min")
+    console.print(table)
+
+
+@escalations_app.command("release")
+def escalations_release(
+    event: Annotated[Optional[list[str]], typer.Argument(help="Event ids (default: --all)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every waiting event")] = False,
+    integration: Annotated[Optional[str], typer.Option(help="integration file, if declared in Python")] = None,
+    db: DbOption = None,
+):
+    """Try waiting events again under today's caps (after raising a cap, or on a new day)."""
+    store = store_for(db)
+    q = select(events.c.id, events.c.integration).where(events.c.state == OVER_BUDGET)
+    if not all_:
+        if not event:
+            fail("Name the events to release, or pass --all.", 2)
+        q = q.where(events.c.id.in_(event))
+    with store.read() as conn:
+        rows = conn.execute(q.order_by(events.c.created_at)).all()
+        sources = dict(conn.execute(select(integrations.c.name, integrations.c.source)).all())
+    if not rows:
+        fail("No such event is waiting over a cap.", 1)
+    pipelines: dict[str, Pipeline] = {}
+    outcome: dict[str, int] = {}
+    for r in rows:
+        if r.integration not in pipelines:
+            source = integration or sources.get(r.integration)
+            if not source:
+                fail(f"Integration {r.integration!r} was declared in Python; pass --integration.", 2)
+            pipelines[r.integration] = Pipeline(load_integration(source), store)
+        state = pipelines[r.integration].release(r.id).state
+        outcome[state] = outcome.get(state, 0) + 1
+    console.print("Released: " + ", ".join(f"{n} {s}" for s, n in sorted(outcome.items())) + ".")
