@@ -228,8 +228,10 @@ def test_the_price_table_ships_inside_the_package():
     assert tomllib.loads(SHIPPED.read_text())["models"]
 
 
-def test_the_wheel_contains_the_price_table(tmp_path):
-    hatchling = pytest.importorskip("hatchling.builders.wheel")
-    whl = hatchling.WheelBuilder(str(REPO)).build_standard(str(tmp_path))
+def test_the_wheel_contains_the_price_table(tmp_path, monkeypatch):
+    from hatchling.build import build_wheel  # the PEP 517 hook pip itself calls
+
+    monkeypatch.chdir(REPO)
+    whl = tmp_path / build_wheel(str(tmp_path))
     with zipfile.ZipFile(whl) as zf:
         assert "seamline/inference/prices.toml" in zf.namelist()
