@@ -83,3 +83,25 @@ def test_a_route_without_policies_still_gets_retries_by_default():
     integration = _demo()
     assert integration.model.retry.max_retries == 3
     assert ModelRoute().fallbacks == ()
+
+
+def test_a_declared_rate_limit_paces_calls_through_the_store(store):
+    from seamline.integration import RateLimitSpec
+
+    stamps = []
+
+    def answer(_req):
+        import time as _time
+
+        stamps.append(_time.monotonic())
+        return json.dumps({"intent": "billing", "urgency": "normal", "summary": "s",
+                           "confidence": 0.9, "evidence": []})
+
+    integration = _demo(rate_limit=RateLimitSpec(rpm=600, burst_s=0.1, shared_by="store"))
+    pipeline = Pipeline(integration, store, provider=build_gateway(
+        integration, store, provider=ScriptedModel(answer)))
+    for i in range(6):
+        pipeline.process({**EMAIL, "message_id": f"rl-{i}"})
+    # 600 rpm is one call per 100 ms; a 0.1 s burst lets two through at once, so the
+    # other four are paced: six calls span at least ~0.4 s (unpaced: a few ms).
+    assert stamps[-1] - stamps[0] >= 0.35

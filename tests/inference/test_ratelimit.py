@@ -194,3 +194,33 @@ def test_a_redis_limiter_blocks_until_capacity_is_there(redis_client):
     for _ in range(6):
         limiter.acquire("k", limit)
     assert time.monotonic() - started >= 0.2  # five waits of ~50 ms
+
+
+def _hammer(db_path: str, n: int, rpm: float, out) -> None:
+    from seamline.inference._ratelimit import RateLimit, StoreRateLimiter
+    from seamline.store import open_store
+
+    limiter = StoreRateLimiter(open_store(db_path))
+    for _ in range(n):
+        limiter.acquire("p:m:k", RateLimit(rpm=rpm, burst=0.5))
+        out.put(time.time())
+
+
+def test_the_store_limiter_paces_two_processes_sharing_one_sqlite_file(tmp_path):
+    """1,200 rpm = one call per 50 ms shared by two processes: 2 x 10 calls take >= ~0.45 s."""
+    import multiprocessing as mp
+
+    from seamline.store import open_store
+
+    db = str(tmp_path / "rl.db")
+    open_store(db).close()  # migrate once, before the race
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hammer, args=(db, 10, 1200.0, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    stamps = sorted(out.get(timeout=60) for _ in range(20))
+    for p in procs:
+        p.join(timeout=30)
+    # A burst of 0.5 s admits ~10 at once; the other 10 are paced at 50 ms each.
+    assert stamps[-1] - stamps[0] >= 0.4

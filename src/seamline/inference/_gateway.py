@@ -3,8 +3,8 @@
 For each model of the route (the primary, then its fallbacks):
 ``Breaking(Retrying(Throttling(provider)))``; a ``Fallback`` over those; ``Caching`` outside
 when the route opts in. Breakers and local rate limits are per process and shared by
-every pipeline in it; with ``SEAMLINE_REDIS_URL`` set, rate limits are shared by all
-processes and machines.
+every pipeline in it; rate limits are shared through Redis when ``SEAMLINE_REDIS_URL`` is
+set, else through the store, so every process using it shares one bucket.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from seamline.integration import Integration, ModelRoute
 from seamline.inference._breaker import BreakerBoard, Breaking
 from seamline.inference._cache import Caching
 from seamline.inference._fallback import Fallback
-from seamline.inference._ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter, Throttling
+from seamline.errors import ConfigError
+from seamline.inference._ratelimit import (
+    LocalRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    StoreRateLimiter,
+    Throttling,
+)
 from seamline.inference._retry import RetryPolicy, Retrying
 from seamline.inference._route import provider_for_route
 from seamline.inference._types import ModelReply, ModelRequest, Provider
@@ -37,12 +44,21 @@ def _board(route: ModelRoute) -> BreakerBoard:
         return _boards[key]
 
 
-def _limiter() -> RateLimiter:
+def _limiter(shared_by: str, store: Store | None) -> RateLimiter:
     url = os.environ.get("SEAMLINE_REDIS_URL", "")
+    if shared_by == "auto":
+        shared_by = "redis" if url else ("store" if store is not None else "process")
+    if shared_by == "redis" and not url:
+        raise ConfigError("rate_limit.shared_by is redis but SEAMLINE_REDIS_URL is not set.")
+    if shared_by == "store":
+        if store is None:
+            raise ConfigError("rate_limit.shared_by is store but the gateway was built without one.")
+        return StoreRateLimiter(store)
+    key = url if shared_by == "redis" else ""
     with _shared_lock:
-        if url not in _limiters:
-            _limiters[url] = RedisRateLimiter(url) if url else LocalRateLimiter()
-        return _limiters[url]
+        if key not in _limiters:
+            _limiters[key] = RedisRateLimiter(url) if key else LocalRateLimiter()
+        return _limiters[key]
 
 
 class Gateway:
@@ -76,11 +92,12 @@ class Gateway:
         return out
 
 
-def _link(route: ModelRoute, integration: Integration, provider: Provider | None) -> Retrying:
+def _link(route: ModelRoute, integration: Integration, provider: Provider | None,
+          store: Store | None) -> Retrying:
     inner = provider or provider_for_route(route, integration)
     if route.rate_limit is not None:
         rl = route.rate_limit
-        inner = Throttling(inner, _limiter(), rl.rpm, rl.tpm, burst=rl.burst_s, timeout=rl.max_wait_s,
+        inner = Throttling(inner, _limiter(rl.shared_by, store), rl.rpm, rl.tpm, burst=rl.burst_s, timeout=rl.max_wait_s,
                            account=route.api_key_env or "")
     r = route.retry
     retrying = Retrying(inner, RetryPolicy(r.max_retries, r.base_delay_s, r.max_delay_s,
@@ -96,7 +113,7 @@ def build_gateway(integration: Integration, store: Store | None = None, *,
     """
     route = integration.model
     routes = [route, *route.fallbacks]
-    links = [_link(r, integration, provider if i == 0 else None) for i, r in enumerate(routes)]
+    links = [_link(r, integration, provider if i == 0 else None, store) for i, r in enumerate(routes)]
     chain = [(Breaking(link, _board(r)), r.model) for link, r in zip(links, routes)]
     fallback = Fallback(chain) if len(chain) > 1 else None
     top: Provider = fallback if fallback is not None else chain[0][0]

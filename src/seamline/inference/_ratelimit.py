@@ -1,7 +1,7 @@
 """Layer 3, inference: pacing calls under a provider's requests- and tokens-per-minute.
 
 Calls wait here, before they are sent, so that at steady state the provider never
-answers 429. In one process a lock is enough; across processes and machines, Redis.
+answers 429. In one process a lock is enough; across processes, the store or Redis.
 """
 
 from __future__ import annotations
@@ -12,8 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import select, update
+
 from seamline.errors import RateLimited
 from seamline.inference._types import ModelReply, ModelRequest, Provider
+from seamline.store import Store
+from seamline.store._sql import insert_ignore
+from seamline.store._tables import rate_buckets
 
 if TYPE_CHECKING:  # pragma: no cover
     import redis
@@ -143,6 +148,48 @@ class RedisRateLimiter:
         for _, interval, units in costs:
             args += [interval * 1e6, units]
         return int(self._script(keys=keys, args=args)) / 1e6
+
+    def acquire(self, key: str, limit: RateLimit, *, requests: int = 1, tokens: int = 0,
+                timeout: float | None = None) -> None:
+        started = self._clock()
+        while (wait := self._try(key, limit, requests, tokens)) > 0:
+            _wait_or_give_up(key, wait, started, self._clock(), timeout)
+            self._sleep(wait)
+
+
+class StoreRateLimiter:
+    """A :class:`RateLimiter` shared through the store: every process (and, on PostgreSQL,
+    every machine) using the same database shares one bucket per key. Slower than Redis
+    (a write transaction per call), so meant for the embedded default and modest rates."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.store, self._clock, self._sleep = store, clock, sleep
+
+    def _try(self, key: str, limit: RateLimit, requests: int, tokens: int) -> float:
+        costs = limit.costs(requests, tokens)
+        if not costs:
+            return 0.0
+        slots = [f"{key}:{suffix}" for suffix, _, _ in costs]
+        with self.store.write() as conn:  # the write lock (or row locks) make this atomic
+            now = self._clock()
+            found = dict(conn.execute(
+                select(rate_buckets.c.slot, rate_buckets.c.tat)
+                .where(rate_buckets.c.slot.in_(slots)).with_for_update()).all())
+            wait, new = 0.0, {}
+            for slot, (_, interval, units) in zip(slots, costs):
+                tat = max(found.get(slot, now), now)
+                wait = max(wait, tat - limit.burst - now)
+                new[slot] = tat + units * interval
+            if wait > 0:
+                return wait
+            for slot, tat in new.items():
+                if slot in found:
+                    conn.execute(update(rate_buckets).where(rate_buckets.c.slot == slot)
+                                 .values(tat=tat))
+                elif not insert_ignore(conn, rate_buckets, {"slot": slot, "tat": tat}):
+                    return 0.001  # another process made the row meanwhile: look again
+        return 0.0
 
     def acquire(self, key: str, limit: RateLimit, *, requests: int = 1, tokens: int = 0,
                 timeout: float | None = None) -> None:

@@ -67,6 +67,8 @@ class RateLimitSpec(_Frozen):
     tpm: float | None = Field(None, gt=0)
     burst_s: float = Field(1.0, gt=0)
     max_wait_s: float | None = Field(60.0, gt=0)
+    # Who shares the bucket: "auto" is Redis when SEAMLINE_REDIS_URL is set, else the store.
+    shared_by: Literal["auto", "redis", "store", "process"] = "auto"
 
 
 class ModelRoute(_Frozen):

@@ -175,3 +175,12 @@ response_cache = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+# Rate-limit buckets shared through the store (GCRA: one theoretical arrival time per
+# key and resource), for processes on one machine or workers sharing PostgreSQL.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("slot", String(300), primary_key=True),
+    Column("tat", Float, nullable=False),
+)
