@@ -155,3 +155,11 @@ def test_the_answering_model_is_recorded(emu, keys, store):
     with store.read() as conn:
         assert conn.execute(select(events.c.model)).scalar() == "gpt-4.1-mini"
     assert ModelRoute(provider="openai").provider == "openai"
+
+
+def test_sampling_parameters_reach_anthropic_whatever_the_sdk_names(emu, keys):
+    model = AnthropicModel("claude-test-1", base_url=emu.base_url)
+    model.complete(ModelRequest((Message("user", "Hi"),), "claude-test-1",
+                                {"temperature": 0.2, "top_p": 0.9}, None, {}, 0, 50))
+    body = emu.requests[-1].body
+    assert body["temperature"] == 0.2 and body["top_p"] == 0.9

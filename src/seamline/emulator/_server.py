@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from seamline.emulator import _anthropic, _openai
+from seamline.emulator import _anthropic, _batches, _openai
 from seamline.emulator._backend import Backend, echo_backend, reply_text
 from seamline.emulator._faults import FaultPlan, FaultRule, FaultState
 from seamline.emulator._usage import PromptCache, approx_tokens
@@ -69,12 +69,16 @@ class Emulator:
 
     ``api_keys`` limits the accepted keys (default: any non-empty key). Assign
     ``emulator.faults = FaultPlan(...)`` at any time: counters and RNG restart with it.
+    Both providers' batch APIs are served too; a batch ends ``batch_delay`` seconds
+    after it is created.
     """
 
     def __init__(self, backend: Backend | None = None, faults: FaultPlan | None = None,
                  seed: int | None = 0, *, api_keys: set[str] | frozenset[str] | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, batch_delay: float = 0.0) -> None:
         self.backend: Backend = backend or echo_backend
+        self.batch_delay = batch_delay
+        self._batches = _batches.BatchStore()
         self.seed = seed
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.host, self.port = host, port
@@ -88,7 +92,7 @@ class Emulator:
         self.base_url: str | None = None
         self.app = Starlette(routes=[
             Route(wire.PATH, self._route(wire), methods=["POST"]) for wire in (_anthropic, _openai)
-        ])
+        ] + _batches.routes(self))
 
     # -- configuration and inspection -------------------------------------------------------
 
@@ -110,10 +114,11 @@ class Emulator:
         return "\n".join(r.text for r in self.requests)
 
     def reset(self) -> None:
-        """Forget recorded requests and cached prompts; restart the fault plan's counters."""
+        """Forget recorded requests, cached prompts and batches; restart the fault plan's counters."""
         with self._lock:
             self._records.clear()
         self._cache.clear()
+        self._batches.clear()
         self.faults = self.faults
 
     # -- running ----------------------------------------------------------------------------
@@ -242,6 +247,22 @@ class Emulator:
 
     def _answer(self, request: Request, wire: ModuleType, ereq: Any, segments: list, out: Any,
                 kind: str | None, request_id: str) -> Response:
+        payload = self._reply_payload(wire, ereq, segments, out, kind)
+        headers = {wire.REQUEST_ID_HEADER: request_id}
+        if ereq.stream:
+            return StreamingResponse(self._stream(request, wire, ereq, payload, kind),
+                                     media_type="text/event-stream",
+                                     headers=dict(headers, **{"cache-control": "no-cache"}))
+        blob = json.dumps(payload, ensure_ascii=False).encode()
+        if kind == "malformed_json":
+            blob = blob.replace(b'", "', b'" "', 1)  # a missing comma: not JSON
+        elif kind == "truncated_json":
+            blob = blob[: len(blob) // 2]
+        return Response(blob, 200, headers=headers, media_type="application/json")
+
+    def _reply_payload(self, wire: ModuleType, ereq: Any, segments: list, out: Any,
+                       kind: str | None) -> dict[str, Any]:
+        """The reply object for a backend's answer, content faults and prompt caching applied."""
         text = reply_text(out)
         data = out if isinstance(out, dict) else _loads(text)
         stop = "end"
@@ -254,18 +275,7 @@ class Emulator:
             data = {"text": text}
         cache = self._cache.anthropic if wire is _anthropic else self._cache.openai
         prompt = cache(ereq.model, segments)
-        payload = wire.reply(ereq, text, data, stop, prompt, approx_tokens(text))
-        headers = {wire.REQUEST_ID_HEADER: request_id}
-        if ereq.stream:
-            return StreamingResponse(self._stream(request, wire, ereq, payload, kind),
-                                     media_type="text/event-stream",
-                                     headers=dict(headers, **{"cache-control": "no-cache"}))
-        blob = json.dumps(payload, ensure_ascii=False).encode()
-        if kind == "malformed_json":
-            blob = blob.replace(b'", "', b'" "', 1)  # a missing comma: not JSON
-        elif kind == "truncated_json":
-            blob = blob[: len(blob) // 2]
-        return Response(blob, 200, headers=headers, media_type="application/json")
+        return wire.reply(ereq, text, data, stop, prompt, approx_tokens(text))
 
     async def _stream(self, request: Request, wire: ModuleType, ereq: Any,
                       payload: dict, kind: str | None):

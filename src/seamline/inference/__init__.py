@@ -3,6 +3,7 @@
 ``scripted`` drives a model by a function (tests); ``local`` is an on-device model.
 """
 
+from seamline.inference._batch import BatchProvider, run_batch
 from seamline.inference._budget import BudgetLedger, BudgetRefusal, CostReservation, price
 from seamline.inference._pricing import Price, PriceTable, price_usage
 from seamline.inference._route import build_provider, text_fields
@@ -10,6 +11,7 @@ from seamline.inference._types import Message, ModelReply, ModelRequest, Provide
 from seamline.inference.scripted import ScriptedModel
 
 __all__ = [
+    "BatchProvider", "run_batch",
     "BudgetLedger", "BudgetRefusal", "CostReservation", "Message", "ModelReply", "ModelRequest",
     "Price", "PriceTable", "Provider", "ScriptedModel", "Usage", "build_provider", "price",
     "price_usage", "text_fields",

@@ -7,18 +7,42 @@ whose input schema is the integration's output schema, or for plain JSON text.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from typing import Any, Literal
 
 import anthropic
 
-from seamline.errors import ConfigError, ContentRefused
+from seamline.errors import ConfigError, ContentRefused, ProviderError, ProviderUnavailable
+from seamline.inference._batch import item_error
 from seamline.inference._sdk_errors import classify
 from seamline.inference._types import ModelReply, ModelRequest, Usage
 
 _PASSED_PARAMS = ("temperature", "top_p", "top_k", "stop_sequences", "metadata")
 _TOOL = "record_output"
+# The HTTP status each error type of the API stands for (a batch result carries no status).
+_ERROR_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
+                 "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
+                 "rate_limit_error": 429, "api_error": 500, "timeout_error": 504,
+                 "gateway_timeout_error": 504, "overloaded_error": 529}
+
+
+def _sdk_parameters(client: anthropic.Anthropic) -> frozenset[str]:
+    global _SDK_PARAMETERS
+    if _SDK_PARAMETERS is None:
+        _SDK_PARAMETERS = frozenset(inspect.signature(client.messages.create).parameters)
+    return _SDK_PARAMETERS
+
+
+_SDK_PARAMETERS: frozenset[str] | None = None
+
+
+def _wire_body(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The create() arguments as the JSON body they become (extra_body merged in)."""
+    body = {k: v for k, v in arguments.items() if k != "extra_body"}
+    body.update(arguments.get("extra_body") or {})
+    return body
 
 
 class AnthropicModel:
@@ -52,7 +76,13 @@ class AnthropicModel:
             if self.cache_system:
                 block["cache_control"] = {"type": "ephemeral"}
             args["system"] = [block]
-        args.update({k: v for k, v in request.params.items() if k in _PASSED_PARAMS})
+        passed = {k: v for k, v in request.params.items() if k in _PASSED_PARAMS}
+        # SDK versions differ in which sampling parameters they name (2.x dropped
+        # temperature/top_p/top_k from create()); send the unnamed ones in the body.
+        extra = {k: passed.pop(k) for k in list(passed) if k not in _sdk_parameters(self.client)}
+        args.update(passed)
+        if extra:
+            args["extra_body"] = extra
         if self.structured == "tool" and request.output_schema:
             args["tools"] = [{"name": _TOOL, "description": "Record the answer.",
                               "input_schema": request.output_schema}]
@@ -68,6 +98,68 @@ class AnthropicModel:
         if message.stop_reason == "refusal":
             raise ContentRefused("Anthropic refused to answer this request",
                                  provider=self.name, model=message.model)
+        parts: list[str] = []
+        for block in message.content:
+            if block.type == "tool_use":
+                parts.append(json.dumps(block.input, ensure_ascii=False))
+            elif block.type == "text":
+                parts.append(block.text)
+        u = message.usage
+        usage = Usage(input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,
+                      cache_write_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
+                      cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0)
+        return ModelReply(text="".join(parts), usage=usage, model=message.model,
+                          stop_reason=message.stop_reason or "end_turn")
+
+    # -- batch mode (Message Batches API): half price, answered within 24 hours ------------
+
+    def submit_batch(self, items: list[tuple[str, ModelRequest]]) -> str:
+        """Send ``(custom_id, request)`` pairs as one Message Batch; return its id.
+
+        Each item's params are exactly the arguments :meth:`complete` would send.
+        """
+        requests = [{"custom_id": custom_id, "params": _wire_body(self._arguments(request))}
+                    for custom_id, request in items]
+        try:
+            batch = self.client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        except (anthropic.AnthropicError, ValueError) as exc:
+            raise classify(exc, anthropic, provider=self.name, model=self.model) from exc
+        return batch.id
+
+    def batch_status(self, batch_id: str) -> str:
+        """Whether the batch has ended (every item has a result): "ended" or "in_progress"."""
+        try:
+            batch = self.client.messages.batches.retrieve(batch_id)
+        except (anthropic.AnthropicError, ValueError) as exc:
+            raise classify(exc, anthropic, provider=self.name, model=self.model) from exc
+        return "ended" if batch.processing_status == "ended" else "in_progress"
+
+    def batch_results(self, batch_id: str) -> dict[str, ModelReply | ProviderError]:
+        """Each item's reply, or its classified error, by custom id."""
+        out: dict[str, ModelReply | ProviderError] = {}
+        try:
+            for line in self.client.messages.batches.results(batch_id):
+                result = line.result
+                if result.type == "succeeded":
+                    out[line.custom_id] = self._batch_reply(result.message)
+                elif result.type == "errored":
+                    body = result.error.model_dump()
+                    status = _ERROR_STATUS.get(result.error.error.type, 500)
+                    out[line.custom_id] = item_error(anthropic, status, body,
+                                                     provider=self.name, model=self.model)
+                else:  # canceled or expired: never attempted, worth sending again
+                    out[line.custom_id] = ProviderUnavailable(
+                        f"Anthropic batch {batch_id}: the request was {result.type}",
+                        provider=self.name, model=self.model)
+        except (anthropic.AnthropicError, ValueError) as exc:
+            raise classify(exc, anthropic, provider=self.name, model=self.model) from exc
+        return out
+
+    def _batch_reply(self, message: Any) -> ModelReply | ProviderError:
+        # The same reading of a Message as complete() makes.
+        if message.stop_reason == "refusal":
+            return ContentRefused("Anthropic refused to answer this request",
+                                  provider=self.name, model=message.model)
         parts: list[str] = []
         for block in message.content:
             if block.type == "tool_use":

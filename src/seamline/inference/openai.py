@@ -7,17 +7,28 @@ the server supports. The SDK's own retries are off: Seamline's policy decides.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 
-from seamline.errors import ConfigError, ContentRefused
+from seamline.errors import (
+    ConfigError,
+    ContentRefused,
+    ProviderError,
+    ProviderUnavailable,
+    RequestRejected,
+)
+from seamline.inference._batch import item_error
 from seamline.inference._sdk_errors import classify
 from seamline.inference._types import ModelReply, ModelRequest, Usage
 
 _PASSED_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
 Structured = Literal["json_schema", "json_object", "none"]
+_BATCH_ENDPOINT = "/v1/chat/completions"
+_BATCH_RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
 
 
 class OpenAIModel:
@@ -78,3 +89,98 @@ class OpenAIModel:
                                                                  choice.finish_reason or "end_turn")
         return ModelReply(text=choice.message.content or "", usage=usage,
                           model=completion.model or model, stop_reason=stop)
+
+    # -- batch mode (Batch API over an uploaded JSONL file): half price, within 24 hours ---
+
+    def submit_batch(self, items: list[tuple[str, ModelRequest]]) -> str:
+        """Upload ``(custom_id, request)`` pairs as a batch input file and start the batch.
+
+        Each line's body is exactly the arguments :meth:`complete` would send.
+        """
+        lines = "".join(json.dumps({"custom_id": custom_id, "method": "POST",
+                                    "url": _BATCH_ENDPOINT, "body": self._arguments(request)},
+                                   ensure_ascii=False) + "\n"
+                        for custom_id, request in items)
+        try:
+            upload = self.client.files.create(file=("batch.jsonl", lines.encode()),
+                                              purpose="batch")
+            batch = self.client.batches.create(input_file_id=upload.id,
+                                               endpoint=_BATCH_ENDPOINT, completion_window="24h")
+        except (openai.OpenAIError, ValueError) as exc:
+            raise classify(exc, openai, provider=self.name, model=self.model) from exc
+        return batch.id
+
+    def batch_status(self, batch_id: str) -> str:
+        """Whether the batch has finished: "ended" (completed, expired, cancelled) or
+        "in_progress"; a batch whose input file the provider refused raises RequestRejected."""
+        batch = self._retrieve_batch(batch_id)
+        if batch.status == "failed":
+            reasons = "; ".join(f"{e.code}: {e.message}" for e in
+                                (batch.errors.data or [] if batch.errors else []))
+            raise RequestRejected(f"{self.name} refused batch {batch_id}: "
+                                  f"{reasons or 'validation failed'}",
+                                  provider=self.name, model=self.model)
+        return "in_progress" if batch.status in _BATCH_RUNNING else "ended"
+
+    def batch_results(self, batch_id: str) -> dict[str, ModelReply | ProviderError]:
+        """Each item's reply, or its classified error, by custom id."""
+        batch = self._retrieve_batch(batch_id)
+        out: dict[str, ModelReply | ProviderError] = {}
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            try:
+                text = self.client.files.content(file_id).text
+            except (openai.OpenAIError, ValueError) as exc:
+                raise classify(exc, openai, provider=self.name, model=self.model) from exc
+            for line in text.splitlines():
+                if line.strip():
+                    custom_id, result = self._batch_line(json.loads(line))
+                    out[custom_id] = result
+        return out
+
+    def _retrieve_batch(self, batch_id: str) -> Any:
+        try:
+            return self.client.batches.retrieve(batch_id)
+        except (openai.OpenAIError, ValueError) as exc:
+            raise classify(exc, openai, provider=self.name, model=self.model) from exc
+
+    def _batch_line(self, line: dict[str, Any]) -> tuple[str, ModelReply | ProviderError]:
+        custom_id = str(line.get("custom_id"))
+        response = line.get("response") or {}
+        status = response.get("status_code")
+        if status == 200:
+            try:
+                completion = ChatCompletion.model_validate(response.get("body") or {})
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                return custom_id, classify(exc, openai, provider=self.name, model=self.model)
+            return custom_id, self._batch_reply(completion)
+        if status:
+            return custom_id, item_error(openai, int(status), response.get("body"),
+                                         provider=self.name, model=self.model)
+        error = line.get("error") or {}
+        return custom_id, ProviderUnavailable(
+            f"{self.name} batch item failed: {error.get('code')}: {error.get('message')}",
+            provider=self.name, model=self.model)
+
+    def _batch_reply(self, completion: Any) -> ModelReply | ProviderError:
+        # The same reading of a ChatCompletion as complete() makes.
+        model = completion.model or self.model
+        choice = completion.choices[0] if completion.choices else None
+        if choice is None:
+            return classify(ValueError("the reply has no choices"), openai, provider=self.name,
+                            model=model)
+        if choice.finish_reason == "content_filter" or getattr(choice.message, "refusal", None):
+            return ContentRefused(f"{self.name} refused to answer: "
+                                  f"{getattr(choice.message, 'refusal', None) or 'content filter'}",
+                                  provider=self.name, model=model)
+        u = completion.usage
+        cached = 0
+        if u is not None and getattr(u, "prompt_tokens_details", None) is not None:
+            cached = u.prompt_tokens_details.cached_tokens or 0
+        usage = Usage(input_tokens=((u.prompt_tokens or 0) - cached) if u else 0,
+                      output_tokens=(u.completion_tokens or 0) if u else 0, cache_read_tokens=cached)
+        stop = {"stop": "end_turn", "length": "max_tokens"}.get(choice.finish_reason or "stop",
+                                                                 choice.finish_reason or "end_turn")
+        return ModelReply(text=choice.message.content or "", usage=usage, model=model,
+                          stop_reason=stop)
