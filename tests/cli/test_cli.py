@@ -202,3 +202,21 @@ def test_escalations_list_and_release_after_raising_the_cap(example, tmp_path, d
     assert "0 event(s) waiting" in invoke("escalations", "list", "--db", db).output
     nothing = runner.invoke(app, ["escalations", "release", "--db", db])
     assert nothing.exit_code == 2 and "--all" in nothing.output
+
+
+def test_run_with_batch_goes_through_the_providers_batch_api(example, tmp_path, db, monkeypatch):
+    from seamline.emulator import Emulator
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-0000000000")
+    answer = {"intent": "billing", "urgency": "normal", "summary": "s", "confidence": 0.9,
+              "evidence": []}
+    with Emulator(lambda req: answer).serve() as emu:
+        yaml_path = example / "integration.yaml"
+        yaml_path.write_text(yaml_path.read_text().replace(
+            "  provider: local\n  model: local-linear\n",
+            f"  provider: anthropic\n  model: claude-opus-4-5\n  base_url: {emu.base_url}\n"))
+        result = invoke("run", yaml_path, "--input", small_inbox(tmp_path, 5), "--batch", "10",
+                        "--db", db)
+        creates = [r for r in emu.requests if r.path.endswith("/messages/batches")]
+    assert result.exit_code == 0, result.output
+    assert len(creates) == 1 and len(creates[0].body["requests"]) == 5

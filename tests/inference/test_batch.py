@@ -185,3 +185,41 @@ def test_a_batched_anthropic_item_with_sampling_parameters_is_the_same_body_as_a
         single = emu.requests[0].body
         batched = emu.requests[1].body["requests"][0]["params"]
     assert batched == single and batched["temperature"] == 0.3
+
+
+def test_a_pipeline_sends_its_events_as_one_batch_at_the_discount(monkeypatch, store):
+    import json as _json
+
+    from conftest import EXAMPLE
+    from seamline.emulator import Emulator
+    from seamline.integration import load_integration
+    from seamline.runtime import DUPLICATE, SUCCEEDED, Pipeline
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-0000000000")
+    answer = {"intent": "billing", "urgency": "normal", "summary": "Charged twice.",
+              "confidence": 0.9, "evidence": []}
+    base = load_integration(EXAMPLE / "integration.yaml")
+    with Emulator(lambda req: answer, batch_delay=0.2).serve() as emu:
+        # Priced from the shipped table, which carries the batch discount.
+        route = base.model.model_copy(update={"provider": "anthropic", "model": "claude-opus-4-5",
+                                              "base_url": emu.base_url})
+        pipeline = Pipeline(base.model_copy(update={"model": route}), store)
+        emails = [{"message_id": f"b-{i}", "tenant_id": "acme", "customer_id": f"c{i}",
+                   "from_email": f"user{i}@example.com", "subject": "Invoice",
+                   "body": "I was charged twice."} for i in range(4)]
+        results = pipeline.process_batch(emails + [emails[0]], poll_interval=0.05)
+        single = pipeline.process({**emails[0], "message_id": "b-single"})
+        creates = [r for r in emu.requests if r.path.endswith("/messages/batches")]
+    assert [r.state for r in results] == [SUCCEEDED] * 4 + [DUPLICATE]
+    assert len(creates) == 1 and len(creates[0].body["requests"]) == 4
+    assert "user0@example.com" not in _json.dumps(creates[0].body)
+    from seamline.audit import story
+    from seamline.inference import Usage, price_usage
+
+    call = next(r["payload"] for r in story(store, results[0].event_id) if r["kind"] == "model_call")
+    usage = Usage(call["input_tokens"], call["output_tokens"], call["cache_write_tokens"],
+                  call["cache_read_tokens"])
+    integration = pipeline.integration
+    assert call["batch"] is True and single.cost_usd > 0
+    assert 0 < call["cost_usd"] == pytest.approx(price_usage(integration, usage, batch=True))
+    assert call["cost_usd"] < price_usage(integration, usage)  # the discount was applied

@@ -73,7 +73,7 @@ def summary_tables(summary: RunSummary) -> None:
 
 
 def run_integration(integration: Integration, input_path: Path, db: str | None,
-                    limit: int | None = None) -> RunSummary:
+                    limit: int | None = None, batch: int = 0) -> RunSummary:
     store = store_for(db)
     try:
         pipeline = Pipeline(integration, store)
@@ -87,8 +87,8 @@ def run_integration(integration: Integration, input_path: Path, db: str | None,
             total = min(total, limit)
         with _progress() as progress:
             task = progress.add_task(f"{integration.name}", total=total)
-            summary = run_file(pipeline, input_path, limit=limit,
-                               on_event=lambda _r: progress.advance(task))
+            summary = run_file(pipeline, input_path, limit=limit, batch_size=batch,
+                               poll_interval=5.0, on_event=lambda _r: progress.advance(task))
     finally:
         store.close()
     summary_tables(summary)
@@ -100,6 +100,8 @@ def run_cmd(
     input: Annotated[Path, typer.Option("--input", "-i", help="JSONL file, one event per line")],
     db: DbOption = None,
     limit: Annotated[Optional[int], typer.Option(help="Process at most this many lines")] = None,
+    batch: Annotated[int, typer.Option(
+        help="Send events through the provider's batch API in groups of this size")] = 0,
 ):
     """Run every event of a JSONL file through the integration and summarise the outcome."""
     existing_file(input, "input file")
@@ -108,7 +110,7 @@ def run_cmd(
         show_problems(spec)
         fail(f"{spec.name} cannot go live until the problems above are fixed "
              f"(see `seamline check {integration}`).", 2)
-    run_integration(spec, input, db, limit)
+    run_integration(spec, input, db, limit, batch)
 
 
 def golden_table(model: GoldenScore, baseline: GoldenScore | None, fields: list[str]) -> Table:

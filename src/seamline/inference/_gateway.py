@@ -80,6 +80,14 @@ class Gateway:
             if callable(warm):
                 warm()
 
+    def batch_provider(self) -> Provider:
+        """The primary model's own provider: batches go to it directly, not through the
+        per-call policies (the batch API has its own queueing and limits)."""
+        inner: Any = self._links[0]
+        while hasattr(inner, "provider"):
+            inner = inner.provider
+        return inner
+
     def trace(self) -> dict[str, Any]:
         """The attempts of the calling thread's last call, for the audit trail."""
         out: dict[str, Any] = {"attempts": [

@@ -29,12 +29,14 @@ from seamline.errors import (
     OutputError,
     PromptError,
 )
+from seamline.inference._batch import run_batch
 from seamline.inference._gateway import build_gateway
 from seamline.inference import (
     BudgetLedger,
     BudgetRefusal,
     CostReservation,
     Message,
+    ModelReply,
     ModelRequest,
     Provider,
     price_usage,
@@ -132,6 +134,59 @@ class Pipeline:
 
     def process(self, raw: Any) -> EventResult:
         """Run one event (a dict, or a JSON text) to exactly one terminal state."""
+        admitted = self._admit(raw)
+        if isinstance(admitted, EventResult):
+            return admitted
+        return self._answer(*admitted)
+
+    def process_batch(self, raws: list[Any], *, poll_interval: float = 30.0,
+                      timeout: float = 24 * 3600.0, sleep=time.sleep) -> list[EventResult]:
+        """Run events through the provider's batch API, at its discount, one result each.
+
+        Events are admitted (validated, redacted, recorded, reserved) one by one; those on
+        the AI path go out as one batch; each result then continues like a single call
+        (parse, repairs as single calls, actions). An item the batch failed retryably is
+        asked again as a single call; one it rejected is dead-lettered with the reason.
+        """
+        admitted: list[tuple[int, tuple]] = []
+        results: list[EventResult | None] = []
+        for raw in raws:
+            got = self._admit(raw)
+            if isinstance(got, EventResult):
+                results.append(got)
+            elif got[3] is None:  # the baseline path: nothing to batch
+                results.append(self._answer(*got))
+            else:
+                admitted.append((len(results), got))
+                results.append(None)
+        if admitted:
+            batcher = getattr(self.provider, "batch_provider", lambda: self.provider)()
+            items = [(a[0], self._request(self._messages(a[3]), a[2], 0)) for _, a in admitted]
+            try:
+                outcomes = run_batch(batcher, items, poll_interval=poll_interval, timeout=timeout,
+                                     sleep=sleep)
+            except ConfigError:
+                raise
+            except InferenceError as exc:  # the batch as a whole failed: ask one by one
+                outcomes = {event_id: exc for event_id, _ in items}
+            for index, (event_id, ev, data, rendered, reservation, timings) in admitted:
+                outcome = outcomes.get(event_id)
+                if isinstance(outcome, ModelReply):
+                    inf = self._infer(event_id, ev, data, rendered, timings, first=outcome)
+                elif isinstance(outcome, InferenceError) and not outcome.retryable:
+                    inf = _Inference(error=f"the model call failed: {type(outcome).__name__}: "
+                                           f"{outcome}", stage="inference",
+                                     calls=[{"attempt": 0, "batch": True,
+                                             "error": f"{type(outcome).__name__}: {outcome}"}])
+                else:
+                    inf = self._infer(event_id, ev, data, rendered, timings)
+                results[index] = self._decide(event_id, ev, data, inf, inf.output, "ai",
+                                              reservation, timings)
+        return [r for r in results if r is not None]
+
+    def _admit(self, raw: Any):
+        """Validate, redact, fit, dedupe, record and reserve: a terminal EventResult when the
+        event stops here, else what answering it needs."""
         timings: dict[str, float] = {}
         t = time.perf_counter()
         event_id = new_event_id()
@@ -210,7 +265,7 @@ class Pipeline:
                     "decision": "reserved", "estimate_usd": reservation.amount_usd}))
             append(conn, entries, now=now)
         timings["store"] = _ms(t)
-        return self._answer(event_id, ev, data, rendered, reservation, timings)
+        return event_id, ev, data, rendered, reservation, timings
 
     def _answer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
                 rendered: RenderedPrompt | None, reservation: CostReservation | None,
@@ -300,14 +355,29 @@ class Pipeline:
     def _render(self, data: dict[str, Any]) -> RenderedPrompt:
         return self.template.render(**data, input=data, output_schema=self._output_schema_json)
 
-    def _infer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
-               rendered: RenderedPrompt, timings: dict[str, float]) -> _Inference:
-        """Call the model, parse, and repair at most ``max_repairs`` times."""
-        inf = _Inference(model=self.integration.model.model)
+    @staticmethod
+    def _messages(rendered: RenderedPrompt) -> list[Message]:
         messages: list[Message] = []
         if rendered.system:
             messages.append(Message("system", rendered.system))
         messages.append(Message("user", rendered.user))
+        return messages
+
+    def _request(self, messages: list[Message], data: dict[str, Any], attempt: int) -> ModelRequest:
+        route = self.integration.model
+        return ModelRequest(tuple(messages), route.model, dict(route.params),
+                            self._output_schema_json, data, attempt, route.max_output_tokens)
+
+    def _infer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
+               rendered: RenderedPrompt, timings: dict[str, float],
+               first: ModelReply | None = None) -> _Inference:
+        """Call the model, parse, and repair at most ``max_repairs`` times.
+
+        ``first`` is a reply already in hand (from a batch): it stands for the first call,
+        priced at the batch discount.
+        """
+        inf = _Inference(model=self.integration.model.model)
+        messages = self._messages(rendered)
         route = self.integration.model
         t_inf = t_out = 0.0
         for attempt in range(route.max_repairs + 1):
@@ -316,11 +386,11 @@ class Pipeline:
                 if refusal is not None:
                     inf.error, inf.stage = refusal, "inference"
                     break
-            request = ModelRequest(tuple(messages), route.model, dict(route.params),
-                                   self._output_schema_json, data, attempt, route.max_output_tokens)
+            request = self._request(messages, data, attempt)
             t = time.perf_counter()
+            batched = attempt == 0 and first is not None
             try:
-                reply = self.provider.complete(request)
+                reply = first if batched else self.provider.complete(request)
             except Exception as exc:  # noqa: BLE001 - any provider failure is this event's, not the run's
                 t_inf += _ms(t)
                 inf.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}",
@@ -330,7 +400,7 @@ class Pipeline:
                 inf.stage = "inference"
                 break
             t_inf += _ms(t)
-            cost = price_usage(self.integration, reply.usage)
+            cost = price_usage(self.integration, reply.usage, batch=batched)
             inf.cost_usd += cost
             u = reply.usage
             call = {"attempt": attempt, "model": reply.model or route.model, "params": route.params,
@@ -338,7 +408,8 @@ class Pipeline:
                     "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
                     "cache_write_tokens": u.cache_write_tokens, "cache_read_tokens": u.cache_read_tokens,
                     "cached": getattr(reply, "cached", False), "cost_usd": cost,
-                    "latency_ms": round(t_inf, 3), **self._trace()}
+                    "latency_ms": round(t_inf, 3), "batch": batched,
+                    **({} if batched else self._trace())}
             inf.model = call["model"]
             t = time.perf_counter()
             try:
