@@ -25,3 +25,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .seamline .pytest_cache .hypothesis
+
+# The gateway benchmarks (README "Numbers"): pacing under a rate limit, per-call overhead
+# against the bare SDK, and 2,000 events through the pipeline with injected faults.
+.PHONY: bench-gateway
+bench-gateway: $(STAMP)
+	$(BIN)/python benchmarks/gateway_ratelimit.py
+	$(BIN)/python benchmarks/gateway_overhead.py
+	$(BIN)/python benchmarks/gateway_chaos.py
