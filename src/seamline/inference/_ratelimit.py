@@ -65,6 +65,15 @@ def _wait_or_give_up(key: str, wait: float, started: float, now: float,
                           f"(timeout {timeout:g}s)", retry_after=wait)
 
 
+def _acquire(limiter: Any, key: str, limit: RateLimit, requests: int, tokens: int,
+             timeout: float | None) -> None:
+    """The waiting loop every limiter shares: try, and sleep for as long as it says."""
+    started = limiter._clock()
+    while (wait := limiter._try(key, limit, requests, tokens)) > 0:
+        _wait_or_give_up(key, wait, started, limiter._clock(), timeout)
+        limiter._sleep(wait)
+
+
 class LocalRateLimiter:
     """A :class:`RateLimiter` for one process; thread-safe."""
 
@@ -91,10 +100,7 @@ class LocalRateLimiter:
 
     def acquire(self, key: str, limit: RateLimit, *, requests: int = 1, tokens: int = 0,
                 timeout: float | None = None) -> None:
-        started = self._clock()
-        while (wait := self._try(key, limit, requests, tokens)) > 0:
-            _wait_or_give_up(key, wait, started, self._clock(), timeout)
-            self._sleep(wait)
+        _acquire(self, key, limit, requests, tokens, timeout)
 
 
 # Both resources are checked and taken in one step, against the server's clock, so every
@@ -151,10 +157,7 @@ class RedisRateLimiter:
 
     def acquire(self, key: str, limit: RateLimit, *, requests: int = 1, tokens: int = 0,
                 timeout: float | None = None) -> None:
-        started = self._clock()
-        while (wait := self._try(key, limit, requests, tokens)) > 0:
-            _wait_or_give_up(key, wait, started, self._clock(), timeout)
-            self._sleep(wait)
+        _acquire(self, key, limit, requests, tokens, timeout)
 
 
 class StoreRateLimiter:
@@ -193,10 +196,7 @@ class StoreRateLimiter:
 
     def acquire(self, key: str, limit: RateLimit, *, requests: int = 1, tokens: int = 0,
                 timeout: float | None = None) -> None:
-        started = self._clock()
-        while (wait := self._try(key, limit, requests, tokens)) > 0:
-            _wait_or_give_up(key, wait, started, self._clock(), timeout)
-            self._sleep(wait)
+        _acquire(self, key, limit, requests, tokens, timeout)
 
 
 def estimate_tokens(request: ModelRequest) -> int:

@@ -95,21 +95,10 @@ class AnthropicModel:
         # A 200 whose body is not JSON reaches us as a plain ValueError from the SDK.
         except (anthropic.AnthropicError, ValueError) as exc:
             raise classify(exc, anthropic, provider=self.name, model=request.model or self.model) from exc
-        if message.stop_reason == "refusal":
-            raise ContentRefused("Anthropic refused to answer this request",
-                                 provider=self.name, model=message.model)
-        parts: list[str] = []
-        for block in message.content:
-            if block.type == "tool_use":
-                parts.append(json.dumps(block.input, ensure_ascii=False))
-            elif block.type == "text":
-                parts.append(block.text)
-        u = message.usage
-        usage = Usage(input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,
-                      cache_write_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
-                      cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0)
-        return ModelReply(text="".join(parts), usage=usage, model=message.model,
-                          stop_reason=message.stop_reason or "end_turn")
+        reply = self._batch_reply(message)
+        if isinstance(reply, ProviderError):
+            raise reply
+        return reply
 
     # -- batch mode (Message Batches API): half price, answered within 24 hours ------------
 
@@ -156,7 +145,7 @@ class AnthropicModel:
         return out
 
     def _batch_reply(self, message: Any) -> ModelReply | ProviderError:
-        # The same reading of a Message as complete() makes.
+        """A Message read as a reply, or the refusal it is (single calls and batches alike)."""
         if message.stop_reason == "refusal":
             return ContentRefused("Anthropic refused to answer this request",
                                   provider=self.name, model=message.model)

@@ -72,23 +72,10 @@ class OpenAIModel:
         # A 200 whose body is not JSON reaches us as a plain ValueError from the SDK.
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc, openai, provider=self.name, model=model) from exc
-        choice = completion.choices[0] if completion.choices else None
-        if choice is None:
-            raise classify(ValueError("the reply has no choices"), openai, provider=self.name, model=model)
-        if choice.finish_reason == "content_filter" or getattr(choice.message, "refusal", None):
-            raise ContentRefused(f"{self.name} refused to answer: "
-                                 f"{getattr(choice.message, 'refusal', None) or 'content filter'}",
-                                 provider=self.name, model=completion.model or model)
-        u = completion.usage
-        cached = 0
-        if u is not None and getattr(u, "prompt_tokens_details", None) is not None:
-            cached = u.prompt_tokens_details.cached_tokens or 0
-        usage = Usage(input_tokens=((u.prompt_tokens or 0) - cached) if u else 0,
-                      output_tokens=(u.completion_tokens or 0) if u else 0, cache_read_tokens=cached)
-        stop = {"stop": "end_turn", "length": "max_tokens"}.get(choice.finish_reason or "stop",
-                                                                 choice.finish_reason or "end_turn")
-        return ModelReply(text=choice.message.content or "", usage=usage,
-                          model=completion.model or model, stop_reason=stop)
+        reply = self._batch_reply(completion)
+        if isinstance(reply, ProviderError):
+            raise reply
+        return reply
 
     # -- batch mode (Batch API over an uploaded JSONL file): half price, within 24 hours ---
 
@@ -164,7 +151,7 @@ class OpenAIModel:
             provider=self.name, model=self.model)
 
     def _batch_reply(self, completion: Any) -> ModelReply | ProviderError:
-        # The same reading of a ChatCompletion as complete() makes.
+        """A ChatCompletion read as a reply, or the refusal it is (single calls and batches)."""
         model = completion.model or self.model
         choice = completion.choices[0] if completion.choices else None
         if choice is None:
