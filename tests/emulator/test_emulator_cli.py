@@ -59,3 +59,25 @@ def test_the_command_refuses_a_missing_fault_file_or_script_with_a_sentence(file
     assert missing.exit_code == 2 and "does not exist" in " ".join(missing.output.split())
     bad = CliRunner().invoke(app, ["--script", "nofunction"])
     assert bad.exit_code == 2 and "file.py:function" in " ".join(bad.output.split())
+
+
+def test_the_emulator_can_answer_with_an_integrations_local_model(monkeypatch, tmp_path):
+    """A staging drill with real-looking answers: the SDK gets the demo model's triage."""
+    import json as _json
+    from pathlib import Path
+
+    import openai
+
+    from seamline.cli._emulate import build_emulator
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "support_triage"
+    emu = build_emulator(integration=str(example / "integration.yaml"), port=0)
+    text = ("Subject: refund\n\nI was charged twice for my subscription this month. "
+            "Please refund the duplicate payment.")
+    with emu.serve():
+        client = openai.OpenAI(base_url=emu.base_url + "/v1", api_key="k", max_retries=0)
+        reply = client.chat.completions.create(model="local-linear",
+                                               messages=[{"role": "user", "content": text}])
+    answer = _json.loads(reply.choices[0].message.content)
+    assert answer["intent"] in {"refund", "billing"} and 0 <= answer["confidence"] <= 1
+    assert answer["evidence"] and all(quote in text for quote in answer["evidence"])

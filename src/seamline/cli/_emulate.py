@@ -11,14 +11,37 @@ from typing import Annotated
 import typer
 
 from seamline.cli._common import console, existing_file, fail
-from seamline.emulator import Emulator, FaultPlan, Latency, load_script_backend
+from seamline.emulator import Emulator, FaultPlan, Latency, LocalModelBackend, load_script_backend
 from seamline.errors import ConfigError
+
+
+def local_backend(target: str) -> LocalModelBackend:
+    """The integration's on-device model answering the wire requests: it learns from the
+    integration's examples, read as one text (the emulator sees only the prompt text)."""
+    from seamline.ingest import redact_fields
+    from seamline.inference import text_fields
+    from seamline.inference.local import LocalModel
+    from seamline.integration import load_integration
+
+    spec = load_integration(target)
+    if spec.model.examples is None:
+        raise ConfigError(f"Integration {spec.name!r} names no labelled examples (model.examples).")
+    fields = text_fields(spec)
+
+    def as_text(data: dict) -> dict:
+        red = redact_fields(data, spec.pii, spec.pii_kinds or None)[0]
+        return {"text": "\n".join(str(red.get(f) or "") for f in fields)}
+
+    model = LocalModel.from_jsonl(spec.model.examples, spec.output_schema, text_fields=("text",),
+                                  prepare=as_text)
+    model.warm()
+    return LocalModelBackend(model)
 
 
 def build_emulator(faults: Path | None = None, script: str | None = None,
                    latency_ms: float | None = None, seed: int | None = None,
                    host: str = "127.0.0.1", port: int = 8787,
-                   api_keys: list[str] | None = None) -> Emulator:
+                   api_keys: list[str] | None = None, integration: str | None = None) -> Emulator:
     """The emulator ``seamline emulate`` would serve with these options (not started)."""
     plan = FaultPlan.load(faults) if faults is not None else FaultPlan()
     if latency_ms is not None:
@@ -26,7 +49,11 @@ def build_emulator(faults: Path | None = None, script: str | None = None,
             raise ConfigError("--latency-ms cannot be negative.")
         # An explicit --latency-ms wins over the file's latency: it is the quicker knob in a drill.
         plan = plan.model_copy(update={"latency": Latency.fixed(latency_ms / 1000)})
+    if script and integration:
+        raise ConfigError("Give --script or --integration, not both.")
     backend = load_script_backend(script) if script else None
+    if integration:
+        backend = local_backend(integration)
     return Emulator(backend, faults=plan, seed=seed, host=host, port=port,
                     api_keys=set(api_keys) if api_keys else None)
 
@@ -46,6 +73,8 @@ def emulate_cmd(
         help="Seed for probabilistic faults and latency.")] = 0,
     api_key: Annotated[list[str] | None, typer.Option(
         "--api-key", help="Accept only this key (repeatable). Default: any non-empty key.")] = None,
+    integration: Annotated[str | None, typer.Option(
+        help="Answer with this integration's on-device model (trained on its examples).")] = None,
 ):
     """Serve the Anthropic Messages and OpenAI Chat Completions APIs locally, with injected faults.
 
@@ -54,7 +83,7 @@ def emulate_cmd(
     if faults is not None:
         existing_file(faults, "fault plan")
     try:
-        emulator = build_emulator(faults, script, latency_ms, seed, host, port, api_key)
+        emulator = build_emulator(faults, script, latency_ms, seed, host, port, api_key, integration)
     except ConfigError as exc:
         fail(str(exc), 2)
         return
