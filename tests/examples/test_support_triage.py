@@ -15,7 +15,7 @@ from seamline.eval import score_golden
 from seamline.inference import ScriptedModel
 from seamline.integration import load_integration
 from seamline.runtime import AWAITING_APPROVAL, DUPLICATE, TERMINAL, Pipeline
-from seamline.runtime._batch import run_file
+from seamline.runtime._run_file import run_file
 from seamline.store import open_store
 from seamline.store._tables import events, outbox
 

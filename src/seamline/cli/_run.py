@@ -16,7 +16,7 @@ from seamline.cli._common import DbOption, console, existing_file, fail, store_f
 from seamline.eval import GoldenScore, categorical_fields, score_golden
 from seamline.integration import Integration, check, load_integration
 from seamline.runtime import Pipeline
-from seamline.runtime._batch import RunSummary, count_lines, run_file
+from seamline.runtime._run_file import RunSummary, count_lines, run_file
 
 
 def _progress() -> Progress:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 
 from seamline.actions import AWAITING, DONE, FAILED, PENDING, ActionRunner, plan_actions, write_outbox
 from seamline.actions import REJECTED as REJECTED_ACTION
@@ -25,11 +24,9 @@ from seamline.errors import (
     InferenceError,
     IngestError,
     InputInvalid,
-    NotFound,
     OutputError,
     PromptError,
 )
-from seamline.inference._batch import run_batch
 from seamline.inference._gateway import build_gateway
 from seamline.inference import (
     BudgetLedger,
@@ -57,7 +54,10 @@ from seamline.integration import Integration, resolve
 from seamline.outputs import parse_output, repair_instruction
 from seamline.prompt import PromptTemplate, RenderedPrompt
 from seamline.rollout import Flags
+from seamline.runtime._batch_api import BatchMixin
+from seamline.runtime._resume import ResumeMixin
 from seamline.runtime._results import (
+    _Inference,
     ACTING,
     AWAITING_APPROVAL,
     BASELINE,
@@ -80,19 +80,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-@dataclass(slots=True)
-class _Inference:
-    """What the model calls of one event produced, failures included."""
-
-    output: dict[str, Any] | None = None
-    error: str = ""
-    stage: str = ""
-    cost_usd: float = 0.0
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    model: str = ""
-
-
-class Pipeline:
+class Pipeline(BatchMixin, ResumeMixin):
     """Runs events of one integration through every layer against one store."""
 
     def __init__(self, integration: Integration, store: Store, *, provider: Provider | None = None,
@@ -138,51 +126,6 @@ class Pipeline:
         if isinstance(admitted, EventResult):
             return admitted
         return self._answer(*admitted)
-
-    def process_batch(self, raws: list[Any], *, poll_interval: float = 30.0,
-                      timeout: float = 24 * 3600.0, sleep=time.sleep) -> list[EventResult]:
-        """Run events through the provider's batch API, at its discount, one result each.
-
-        Events are admitted (validated, redacted, recorded, reserved) one by one; those on
-        the AI path go out as one batch; each result then continues like a single call
-        (parse, repairs as single calls, actions). An item the batch failed retryably is
-        asked again as a single call; one it rejected is dead-lettered with the reason.
-        """
-        admitted: list[tuple[int, tuple]] = []
-        results: list[EventResult | None] = []
-        for raw in raws:
-            got = self._admit(raw)
-            if isinstance(got, EventResult):
-                results.append(got)
-            elif got[3] is None:  # the baseline path: nothing to batch
-                results.append(self._answer(*got))
-            else:
-                admitted.append((len(results), got))
-                results.append(None)
-        if admitted:
-            batcher = getattr(self.provider, "batch_provider", lambda: self.provider)()
-            items = [(a[0], self._request(self._messages(a[3]), a[2], 0)) for _, a in admitted]
-            try:
-                outcomes = run_batch(batcher, items, poll_interval=poll_interval, timeout=timeout,
-                                     sleep=sleep)
-            except ConfigError:
-                raise
-            except InferenceError as exc:  # the batch as a whole failed: ask one by one
-                outcomes = {event_id: exc for event_id, _ in items}
-            for index, (event_id, ev, data, rendered, reservation, timings) in admitted:
-                outcome = outcomes.get(event_id)
-                if isinstance(outcome, ModelReply):
-                    inf = self._infer(event_id, ev, data, rendered, timings, first=outcome)
-                elif isinstance(outcome, InferenceError) and not outcome.retryable:
-                    inf = _Inference(error=f"the model call failed: {type(outcome).__name__}: "
-                                           f"{outcome}", stage="inference",
-                                     calls=[{"attempt": 0, "batch": True,
-                                             "error": f"{type(outcome).__name__}: {outcome}"}])
-                else:
-                    inf = self._infer(event_id, ev, data, rendered, timings)
-                results[index] = self._decide(event_id, ev, data, inf, inf.output, "ai",
-                                              reservation, timings)
-        return [r for r in results if r is not None]
 
     def _admit(self, raw: Any):
         """Validate, redact, fit, dedupe, record and reserve: a terminal EventResult when the
@@ -282,71 +225,6 @@ class Pipeline:
                 inf.error, inf.stage = error, "baseline"
             timings["outputs"] = _ms(t)
         return self._decide(event_id, ev, data, inf, output, path, reservation, timings)
-
-    def resume(self, event_id: str) -> EventResult:
-        """Finish an event a crashed process left mid-way, without acting twice.
-
-        ``acting``: the outbox is written; run what is still pending. ``processing``: the
-        outcome was never recorded, so the model is asked again (under a fresh reservation:
-        the crashed one is left counted, erring on the side of the cap).
-        """
-        with self.store.read() as conn:
-            row = conn.execute(events.select().where(events.c.id == event_id)).first()
-        if row is None:
-            raise NotFound(f"There is no event {event_id}.")
-        if row.state == ACTING:
-            state, stage, reason = self.finish_actions(event_id, row.path)
-            out = json.loads(row.output) if row.output else None
-            return EventResult(event_id, state, reason, stage, row.path, out)
-        if row.state != PROCESSING:
-            return EventResult(event_id, row.state, row.reason, row.stage, row.path)
-        data = json.loads(row.input)
-        ev = IngestedEvent(data=data, secrets={}, idempotency_key=row.idempotency_key,
-                           tenant=row.tenant)
-        rendered, reservation = None, None
-        if row.path == "ai":
-            rendered = self._render(data)
-            tokens = self.counter.count(rendered.system) + self.counter.count(rendered.user)
-            now = time.time()
-            with self.store.write() as conn:
-                got = self.ledger.reserve(conn, self.ledger.estimate(tokens), row.tenant, now)
-                entries = [AuditEntry(event_id, self.integration.name, "resume",
-                                      {"from_state": PROCESSING})]
-                if isinstance(got, BudgetRefusal):
-                    self._set_state(conn, event_id, OVER_BUDGET, "inference", got.reason, now)
-                    append(conn, entries, now=now)
-                    return EventResult(event_id, OVER_BUDGET, got.reason, "inference", "ai")
-                append(conn, entries, now=now)
-            reservation = got
-        return self._answer(event_id, ev, data, rendered, reservation, {})
-
-    def release(self, event_id: str) -> EventResult:
-        """Try an event waiting in the escalation queue (over budget) again, under today's caps.
-
-        If a cap still refuses, it goes back to waiting; nothing is sent over a cap.
-        """
-        now = time.time()
-        with self.store.write() as conn:
-            moved = conn.execute(update(events).where(
-                events.c.id == event_id, events.c.state == OVER_BUDGET,
-                events.c.integration == self.integration.name).values(
-                state=PROCESSING, reason="", stage="", updated_at=now)).rowcount
-            if moved != 1:
-                raise NotFound(f"Event {event_id} of {self.integration.name} is not waiting "
-                               "in the escalation queue.")
-            append(conn, [AuditEntry(event_id, self.integration.name, "release",
-                                     {"from_state": OVER_BUDGET})], now=now)
-        return self.resume(event_id)
-
-    def stranded(self, older_than_s: float = 300.0) -> list[str]:
-        """Events of this integration left mid-way by a process that stopped (oldest first)."""
-        cutoff = time.time() - older_than_s
-        with self.store.read() as conn:
-            return list(conn.execute(
-                select(events.c.id).where(events.c.integration == self.integration.name,
-                                          events.c.state.in_((PROCESSING, ACTING)),
-                                          events.c.updated_at <= cutoff)
-                .order_by(events.c.created_at)).scalars())
 
     def refuse(self, raw: Any, reason: str, stage: str = "ingest") -> EventResult:
         """Dead-letter something that cannot even be read as an event (a bad JSON line)."""

@@ -45,3 +45,15 @@ class EventResult:
     def answer(self) -> dict[str, Any] | None:
         """What a caller is told: the output, or the baseline's answer after a failure."""
         return self.output if self.output is not None else self.fallback_output
+
+
+@dataclass(slots=True)
+class _Inference:
+    """What the model calls of one event produced, failures included."""
+
+    output: dict[str, Any] | None = None
+    error: str = ""
+    stage: str = ""
+    cost_usd: float = 0.0
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    model: str = ""
