@@ -214,7 +214,7 @@ def test_run_with_batch_goes_through_the_providers_batch_api(example, tmp_path, 
         yaml_path = example / "integration.yaml"
         yaml_path.write_text(yaml_path.read_text().replace(
             "  provider: local\n  model: local-linear\n",
-            f"  provider: anthropic\n  model: claude-opus-4-5\n  base_url: {emu.base_url}\n"))
+            f"  provider: anthropic\n  model: claude-opus-4\n  base_url: {emu.base_url}\n"))
         result = invoke("run", yaml_path, "--input", small_inbox(tmp_path, 5), "--batch", "10",
                         "--db", db)
         creates = [r for r in emu.requests if r.path.endswith("/messages/batches")]

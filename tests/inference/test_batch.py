@@ -200,8 +200,13 @@ def test_a_pipeline_sends_its_events_as_one_batch_at_the_discount(monkeypatch, s
               "confidence": 0.9, "evidence": []}
     base = load_integration(EXAMPLE / "integration.yaml")
     with Emulator(lambda req: answer, batch_delay=0.2).serve() as emu:
-        # Priced from the shipped table, which carries the batch discount.
-        route = base.model.model_copy(update={"provider": "anthropic", "model": "claude-opus-4-5",
+        # Priced from a price file (as SEAMLINE_PRICES would name), with a batch discount;
+        # a made-up model name, since the SDK warns about retired real ones.
+        prices = store.url.removeprefix("sqlite:///") + ".prices.toml"
+        with open(prices, "w") as fh:
+            fh.write('[models."claude-test-1"]\ninput = 3.0\noutput = 15.0\nbatch_discount = 0.5\n')
+        monkeypatch.setenv("SEAMLINE_PRICES", prices)
+        route = base.model.model_copy(update={"provider": "anthropic", "model": "claude-test-1",
                                               "base_url": emu.base_url})
         pipeline = Pipeline(base.model_copy(update={"model": route}), store)
         emails = [{"message_id": f"b-{i}", "tenant_id": "acme", "customer_id": f"c{i}",
