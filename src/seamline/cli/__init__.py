@@ -15,6 +15,7 @@ from seamline.cli._common import err_console
 from seamline.cli._costs import costs_cmd
 from seamline.cli._emulate import emulate_cmd
 from seamline.cli._escalations import escalations_app
+from seamline.cli._serve import serve_cmd
 from seamline.cli._inspect import approvals_app, audit_app, dlq_app, flag_app, replay_cmd
 from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
 from seamline.errors import ConfigError, SeamlineError
@@ -30,6 +31,7 @@ app.command("demo")(demo_cmd)
 app.command("replay")(replay_cmd)
 app.command("costs")(costs_cmd)
 app.command("emulate")(emulate_cmd)
+app.command("serve")(serve_cmd)
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(dlq_app, name="dlq")

@@ -1,0 +1,45 @@
+"""``seamline serve``: the integrations behind an HTTP API (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from seamline.cli._common import DbOption, console, fail, store_for
+from seamline.cli._run import show_problems
+from seamline.integration import check, load_integration
+from seamline.server import DEFAULT_LATENCY_BUDGET_S, DEFAULT_MAX_BODY_BYTES, create_app
+
+
+def serve_cmd(
+    integration: Annotated[list[str], typer.Argument(
+        help="integration.yaml/.toml, or module:attr; one or more")],
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    db: DbOption = None,
+    latency_budget: Annotated[float, typer.Option(
+        help="Seconds a caller waits for the model before getting the baseline's answer")
+    ] = DEFAULT_LATENCY_BUDGET_S,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted")
+                              ] = DEFAULT_MAX_BODY_BYTES,
+    allow_anonymous: Annotated[bool, typer.Option(
+        help="Serve without API keys (otherwise SEAMLINE_API_KEYS must hold at least one)")] = False,
+):
+    """Serve integrations over HTTP: POST /v1/integrations/{name}/invoke, GET /v1/events/{id}."""
+    import uvicorn
+
+    specs = [load_integration(target) for target in integration]
+    for spec in specs:
+        if any(p.level == "error" for p in check(spec)):
+            show_problems(spec)
+            fail(f"{spec.name} cannot go live until the problems above are fixed.", 2)
+    store = store_for(db)
+    try:
+        app = create_app(specs, store, allow_anonymous=allow_anonymous,
+                         max_body_bytes=max_body_bytes, latency_budget_s=latency_budget)
+        console.print(f"Serving {', '.join(s.name for s in specs)} on http://{host}:{port} "
+                      f"(OpenAPI at /docs).")
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        store.close()

@@ -1,0 +1,204 @@
+"""The FastAPI application: invoke an integration, read an event, check health.
+
+Routes are thin: the Invoker runs the pipeline, the store answers reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from seamline.audit import story
+from seamline.errors import ConfigError
+from seamline.inference import Provider
+from seamline.integration import Integration
+from seamline.runtime import Pipeline
+from seamline.server._auth import configured_keys, key_accepted
+from seamline.server._body import read_capped
+from seamline.server._errors import ApiRefusal, install_error_handlers
+from seamline.server._invoke import Invoker, safe_reason
+from seamline.store import Store
+from seamline.store._tables import events
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DEFAULT_LATENCY_BUDGET_S = 10.0
+
+
+class InvokeAnswer(BaseModel):
+    """What an invocation answers; ``source`` says whether the model or the baseline produced it."""
+
+    source: str
+    output: dict[str, Any] | None
+    event_id: str
+    state: str
+    reason: str | None = None
+    duplicate_of: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: str
+    event_id: str | None = None
+
+
+_ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 422, 429, 500, 502)}
+
+
+def create_app(integrations: dict[str, Integration] | list[Integration], store: Store, *,
+               api_keys: set[str] | None = None, allow_anonymous: bool = False,
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               latency_budget_s: float | None = None,
+               latency_budgets: dict[str, float] | None = None,
+               providers: dict[str, Provider] | None = None,
+               max_workers: int = 32) -> FastAPI:
+    """Build the service; each integration's Pipeline (and local model) is ready before it returns.
+
+    ``latency_budget_s`` is how long a caller waits for the model (default 10 s), overridden
+    per integration by ``latency_budgets``; ``providers`` replaces an integration's model (tests).
+    """
+    specs = list(integrations.values()) if isinstance(integrations, dict) else list(integrations)
+    if not specs:
+        raise ConfigError("The server needs at least one integration to serve.")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"Two integrations share a name: {', '.join(sorted(names))}.")
+    keys = configured_keys(api_keys, allow_anonymous=allow_anonymous)
+    if max_body_bytes <= 0:
+        raise ConfigError(f"The body size limit must be positive, not {max_body_bytes}.")
+    default_budget = DEFAULT_LATENCY_BUDGET_S if latency_budget_s is None else latency_budget_s
+    budgets = dict(latency_budgets or {})
+    for what, seconds in [("server", default_budget), *budgets.items()]:
+        if not seconds > 0:
+            raise ConfigError(f"The latency budget of {what} must be a positive number of "
+                              f"seconds, not {seconds!r}.")
+    unknown = set(budgets) - set(names) | set(providers or {}) - set(names)
+    if unknown:
+        raise ConfigError(f"Latency budgets or providers name unknown integrations: "
+                          f"{', '.join(sorted(unknown))}.")
+
+    pool: dict[str, ThreadPoolExecutor | None] = {"executor": None}
+    pool_lock = threading.Lock()
+
+    def executor() -> ThreadPoolExecutor:
+        with pool_lock:
+            if pool["executor"] is None:
+                pool["executor"] = ThreadPoolExecutor(max_workers, thread_name_prefix="seamline-event")
+            return pool["executor"]
+
+    invokers = {
+        s.name: Invoker(Pipeline(s, store, provider=(providers or {}).get(s.name)),
+                        budgets.get(s.name, default_budget), executor)
+        for s in specs
+    }
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        # Events answered with the baseline are still running: let them reach their state.
+        with pool_lock:
+            running, pool["executor"] = pool["executor"], None
+        if running is not None:
+            running.shutdown(wait=True)
+
+    app = FastAPI(title="Seamline", version="1", lifespan=lifespan,
+                  description="Invoke Seamline integrations and read what became of each event.")
+    install_error_handlers(app)
+
+    bearer = HTTPBearer(auto_error=False, description="An API key from SEAMLINE_API_KEYS.")
+    header_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="An API key from SEAMLINE_API_KEYS.")
+
+    def authenticated(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+        x_api_key: str | None = Depends(header_key),
+    ) -> None:
+        if not keys:
+            return
+        presented = x_api_key or (credentials.credentials if credentials else None)
+        if not key_accepted(presented, keys):
+            sentence = ("the API key is not valid" if presented else
+                        "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'")
+            raise ApiRefusal(401, sentence, headers={"WWW-Authenticate": "Bearer"})
+
+    auth = [Depends(authenticated)]
+
+    @app.get("/healthz", summary="Whether the service is up, and what it serves")
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True, "integrations": sorted(invokers)}
+
+    async def invoke(name: str, request: Request) -> JSONResponse:
+        invoker = invokers.get(name)
+        if invoker is None:
+            raise ApiRefusal(404, f"there is no integration named {name!r}; this server has "
+                                  f"{', '.join(sorted(invokers))}")
+        body = await read_capped(request, max_body_bytes)
+        status, answer = await invoker.invoke(body)
+        return JSONResponse(answer, status_code=status)
+
+    schemas: dict[str, Any] = {}
+    for spec in specs:
+        schema = spec.input_schema.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+
+        async def invoke_one(request: Request, _name: str = spec.name) -> JSONResponse:
+            return await invoke(_name, request)
+
+        app.add_api_route(
+            f"/v1/integrations/{spec.name}/invoke", invoke_one, methods=["POST"], dependencies=auth,
+            summary=f"Invoke {spec.name}", operation_id=f"invoke_{spec.name.replace('-', '_')}",
+            description=(spec.checklist.workflow or "") + " Answers within the latency budget; "
+                        "after a timeout or failure, with the baseline's answer, marked as such.",
+            response_model=InvokeAnswer, responses=_ERRORS,
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": schema}}}})
+
+    @app.post("/v1/integrations/{name}/invoke", dependencies=auth, include_in_schema=False)
+    async def invoke_unknown(name: str, request: Request) -> JSONResponse:
+        return await invoke(name, request)
+
+    @app.get("/v1/events/{event_id}", dependencies=auth, responses=_ERRORS,
+             summary="What became of one event")
+    async def get_event(event_id: str) -> dict[str, Any]:
+        found = await asyncio.get_running_loop().run_in_executor(executor(), _read_event, store,
+                                                                 event_id)
+        if found is None:
+            raise ApiRefusal(404, f"there is no event {event_id!r}")
+        return found
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                              routes=app.routes)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.state.invokers = invokers
+    return app
+
+
+def _read_event(store: Store, event_id: str) -> dict[str, Any] | None:
+    with store.read() as conn:
+        row = conn.execute(select(events).where(events.c.id == event_id)).first()
+    if row is None:
+        return None
+    return {
+        "event_id": row.id, "integration": row.integration, "state": row.state, "stage": row.stage,
+        "reason": safe_reason(row.reason), "path": row.path, "duplicate_of": row.duplicate_of,
+        "output": json.loads(row.output) if row.output is not None else None,
+        "fallback_output": (json.loads(row.fallback_output)
+                            if row.fallback_output is not None else None),
+        "created_at": row.created_at, "updated_at": row.updated_at,
+        "story": [entry["kind"] for entry in story(store, event_id)],
+    }

@@ -1,0 +1,153 @@
+"""One invocation: run the event within the latency budget, else answer with the baseline.
+
+The event itself always runs to a terminal state and is recorded; the budget only bounds
+how long the caller waits for the model's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import select
+
+from seamline.ingest import redact
+from seamline.runtime import (
+    DEAD_LETTERED,
+    DUPLICATE,
+    OVER_BUDGET,
+    PROCESSING,
+    EventResult,
+    Pipeline,
+)
+from seamline.server._errors import ApiRefusal
+from seamline.store._tables import events
+
+log = logging.getLogger("seamline.server")
+
+
+def safe_reason(reason: str) -> str:
+    """Reasons go to callers: redact them, in case a layer's message echoed the input."""
+    return redact(reason).text if reason else reason
+
+
+class Invoker:
+    """Answers invocations of one integration through its one Pipeline."""
+
+    def __init__(self, pipeline: Pipeline, budget_s: float,
+                 executor: Callable[[], ThreadPoolExecutor]) -> None:
+        self.pipeline, self.budget_s, self._executor = pipeline, budget_s, executor
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor(), fn, *args)
+
+    async def invoke(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body) for one request body."""
+        p = self.pipeline
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.budget_s
+        try:
+            raw = json.loads(body)
+        except ValueError as exc:
+            sentence = f"the body is not valid JSON ({type(exc).__name__} at {_where(exc)})"
+            refused = await self._run(p.refuse, body, sentence)
+            raise ApiRefusal(400, sentence, event_id=refused.event_id)
+        # Admission (validate, redact, dedupe, record) is local work and yields the event id
+        # every answer carries, so it is awaited in full; the budget bounds the model's part.
+        admitted = await self._run(p._admit, raw)
+        if isinstance(admitted, EventResult):
+            return await self._respond(admitted)
+        event_id, data = admitted[0], admitted[2]
+        answering: Future = self._executor().submit(p._answer, *admitted)
+        answering.add_done_callback(lambda f: _log_failure(f, event_id))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(answering)),
+                                            timeout=max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            return await self._timed_out(event_id, data)
+        except Exception:
+            log.exception("event %s failed unexpectedly", event_id)
+            raise ApiRefusal(500, "internal error", event_id=event_id) from None
+        return await self._respond(result)
+
+    async def _timed_out(self, event_id: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        wait = f"the model did not answer within {self.budget_s:g} s; the event continues in the background"
+        output = await self._baseline(data)
+        if output is None:
+            return 202, {"source": "none", "output": None, "event_id": event_id, "state": PROCESSING,
+                         "reason": f"{wait}, and there is no baseline answer; "
+                                   f"GET /v1/events/{event_id} shows its outcome"}
+        return 200, {"source": "baseline", "output": output, "event_id": event_id,
+                     "state": PROCESSING, "reason": wait}
+
+    async def _baseline(self, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        p = self.pipeline
+        if data is None or p._baseline is None or not p.integration.rollout.baseline_on_failure:
+            return None
+        output, error = await self._run(p._run_baseline, data)
+        if output is None:
+            log.warning("the baseline gave no answer for %s: %s", p.integration.name, error)
+        return output
+
+    async def _respond(self, r: EventResult) -> tuple[int, dict[str, Any]]:
+        reason = safe_reason(r.reason)
+        base = {"event_id": r.event_id, "state": r.state}
+        if r.state == DUPLICATE:
+            first = await self._run(self._stored, r.duplicate_of)
+            output = first.get("output") if first else None
+            source = first.get("source", "none") if first else "none"
+            return 200, {"source": source, "output": output, **base, "duplicate_of": r.duplicate_of,
+                         "original_state": first.get("state") if first else None, "reason": reason}
+        if r.answer is not None:
+            source = "model" if r.output is not None and r.path == "ai" else "baseline"
+            body = {"source": source, "output": r.answer, **base}
+            if reason:
+                body["reason"] = reason
+            return 200, body
+        if r.state == DEAD_LETTERED and r.stage in ("ingest", "prompt"):
+            raise ApiRefusal(422, reason, **base)
+        if r.state == OVER_BUDGET:
+            output = await self._baseline(await self._run(self._stored_input, r.event_id))
+            if output is not None:
+                return 200, {"source": "baseline", "output": output, **base, "reason": reason}
+            raise ApiRefusal(429, reason, **base)
+        # The model (or an action) failed and there is no baseline answer to give instead.
+        raise ApiRefusal(502, reason or f"the event ended {r.state} without an answer", **base)
+
+    def _stored(self, event_id: str | None) -> dict[str, Any] | None:
+        if event_id is None:
+            return None
+        with self.pipeline.store.read() as conn:
+            row = conn.execute(select(events.c.state, events.c.path, events.c.output,
+                                      events.c.fallback_output).where(events.c.id == event_id)).first()
+        if row is None:
+            return None
+        if row.output is not None:
+            source = "model" if row.path == "ai" else "baseline"
+            return {"state": row.state, "output": json.loads(row.output), "source": source}
+        if row.fallback_output is not None:
+            return {"state": row.state, "output": json.loads(row.fallback_output), "source": "baseline"}
+        return {"state": row.state, "output": None, "source": "none"}
+
+    def _stored_input(self, event_id: str) -> dict[str, Any] | None:
+        with self.pipeline.store.read() as conn:
+            text = conn.execute(select(events.c.input).where(events.c.id == event_id)).scalar()
+        return json.loads(text) if text else None
+
+
+def _where(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}"
+    return "its encoding"
+
+
+def _log_failure(future: Future, event_id: str) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("event %s failed unexpectedly in the background; it stays processing until resumed",
+                  event_id,
+                  exc_info=exc)
