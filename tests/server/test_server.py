@@ -273,3 +273,22 @@ def test_nonsense_settings_refuse_to_start(store):
         create_app([make_integration()], store, api_keys={KEY}, latency_budget_s=0)
     with pytest.raises(ConfigError, match="unknown integrations"):
         create_app([make_integration()], store, api_keys={KEY}, latency_budgets={"nope": 1.0})
+
+
+class _Killed(BaseException):
+    """Stands for the previous server process dying mid-event."""
+
+
+def test_events_a_dead_server_left_mid_way_are_finished_at_start_up(store):
+    from seamline.runtime import Pipeline
+
+    def dies(_req):
+        raise _Killed()
+
+    with pytest.raises(_Killed):
+        Pipeline(make_integration(), store, provider=ScriptedModel(dies)).process(TICKET)
+    with store.read() as conn:
+        (event_id,) = conn.execute(select(events.c.id)).scalars().all()
+    with client_for(store, stranded_after_s=0):
+        pass  # start-up resumes it; shutdown waits for it
+    assert wait_terminal(store, event_id) == "succeeded"

@@ -55,6 +55,7 @@ _ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 422, 
 
 
 def create_app(integrations: dict[str, Integration] | list[Integration], store: Store, *,
+               stranded_after_s: float = 300.0,
                api_keys: set[str] | None = None, allow_anonymous: bool = False,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                latency_budget_s: float | None = None,
@@ -103,6 +104,11 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Events a previous server left mid-way (it crashed or was killed) are finished in
+        # the background: nothing received is lost, and the outbox keeps actions single.
+        for invoker in invokers.values():
+            for event_id in invoker.pipeline.stranded(older_than_s=stranded_after_s):
+                executor().submit(invoker.pipeline.resume, event_id)
         yield
         # Events answered with the baseline are still running: let them reach their state.
         with pool_lock:
