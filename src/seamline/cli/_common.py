@@ -33,3 +33,19 @@ def existing_file(path: Path, what: str) -> Path:
     if not path.is_file():
         fail(f"The {what} {path} does not exist.", 2)
     return path
+
+
+def integration_for(store: Store, name: str, given: str | None = None):
+    """The integration a stored event belongs to: ``given``, else the file it was run from."""
+    from sqlalchemy import select
+
+    from seamline.integration import load_integration
+    from seamline.store._tables import integrations
+
+    if given:
+        return load_integration(given)
+    with store.read() as conn:
+        src = conn.execute(select(integrations.c.source).where(integrations.c.name == name)).scalar()
+    if not src:
+        fail(f"Integration {name!r} was declared in Python; pass --integration module:attr.", 2)
+    return load_integration(src)

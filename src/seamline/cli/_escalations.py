@@ -9,10 +9,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from seamline.cli._common import DbOption, console, fail, store_for
-from seamline.integration import load_integration
+from seamline.cli._common import DbOption, console, fail, integration_for, store_for
 from seamline.runtime import OVER_BUDGET, Pipeline
-from seamline.store._tables import events, integrations
+from seamline.store._tables import events
 
 escalations_app = typer.Typer(help="Events waiting over a cost cap.", no_args_is_help=True)
 
@@ -49,17 +48,14 @@ def escalations_release(
         q = q.where(events.c.id.in_(event))
     with store.read() as conn:
         rows = conn.execute(q.order_by(events.c.created_at)).all()
-        sources = dict(conn.execute(select(integrations.c.name, integrations.c.source)).all())
     if not rows:
         fail("No such event is waiting over a cap.", 1)
     pipelines: dict[str, Pipeline] = {}
     outcome: dict[str, int] = {}
     for r in rows:
         if r.integration not in pipelines:
-            source = integration or sources.get(r.integration)
-            if not source:
-                fail(f"Integration {r.integration!r} was declared in Python; pass --integration.", 2)
-            pipelines[r.integration] = Pipeline(load_integration(source), store)
+            pipelines[r.integration] = Pipeline(integration_for(store, r.integration, integration),
+                                                store)
         state = pipelines[r.integration].release(r.id).state
         outcome[state] = outcome.get(state, 0) + 1
     console.print("Released: " + ", ".join(f"{n} {s}" for s, n in sorted(outcome.items())) + ".")

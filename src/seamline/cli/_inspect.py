@@ -12,13 +12,12 @@ from sqlalchemy import select
 
 from seamline.actions import decide, list_awaiting, outbox_row
 from seamline.audit import story, verify
-from seamline.cli._common import DbOption, console, fail, store_for
+from seamline.cli._common import DbOption, console, fail, integration_for, store_for
 from seamline.errors import NotFound
-from seamline.integration import load_integration
 from seamline.rollout import Flags
 from seamline.runtime import Pipeline
 from seamline.runtime._replay import replay
-from seamline.store._tables import dead_letters, events, integrations
+from seamline.store._tables import dead_letters, events
 
 audit_app = typer.Typer(help="Verify the audit chain and read an event's story.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The human approval queue.", no_args_is_help=True)
@@ -50,16 +49,6 @@ def audit_show(event: Annotated[str, typer.Argument(help="Event id")], db: DbOpt
         console.print_json(json.dumps(r["payload"], ensure_ascii=False))
 
 
-def _integration_for(store, name: str, given: str | None):
-    if given:
-        return load_integration(given)
-    with store.read() as conn:
-        src = conn.execute(select(integrations.c.source).where(integrations.c.name == name)).scalar()
-    if not src:
-        fail(f"Integration {name!r} was declared in Python; pass --integration module:attr.", 2)
-    return load_integration(src)
-
-
 def replay_cmd(
     event: Annotated[str, typer.Argument(help="Event id")],
     integration: Annotated[Optional[str], typer.Option(
@@ -74,7 +63,7 @@ def replay_cmd(
         name = conn.execute(select(events.c.integration).where(events.c.id == event)).scalar()
     if name is None:
         fail(f"There is no event {event}.", 1)
-    spec = _integration_for(store, name, integration)
+    spec = integration_for(store, name, integration)
     if model:
         spec = spec.model_copy(update={"model": spec.model.model_copy(update={"model": model})})
     result = replay(store, event, spec)
@@ -122,7 +111,7 @@ def _reviewer(reviewer: str | None) -> str:
 
 def _settle(store, row) -> str:
     """Run what the decision released and settle the event's state, as the pipeline does."""
-    spec = _integration_for(store, row.integration, None)
+    spec = integration_for(store, row.integration, None)
     with store.read() as conn:
         path = conn.execute(select(events.c.path).where(events.c.id == row.event_id)).scalar()
     state, _, reason = Pipeline(spec, store).finish_actions(row.event_id, path or "ai")

@@ -287,18 +287,18 @@ class _OpenAIBatches(_Endpoints):
         _, _, refused = await self._accept(request)
         if refused is not None:
             return refused
-        stored = self.emu._batches.files.get(request.path_params["file_id"])
+        stored = self.emu._batches.files.get(file_id := request.path_params["file_id"])
         if stored is None:
-            return self._error(_no_file(request.path_params["file_id"]))
+            return self._error(_no_file(file_id))
         return JSONResponse(_file_object(stored))
 
     async def content(self, request: Request) -> Response:
         _, _, refused = await self._accept(request)
         if refused is not None:
             return refused
-        stored = self.emu._batches.files.get(request.path_params["file_id"])
+        stored = self.emu._batches.files.get(file_id := request.path_params["file_id"])
         if stored is None:
-            return self._error(_no_file(request.path_params["file_id"]))
+            return self._error(_no_file(file_id))
         return Response(stored.content, 200, media_type="application/octet-stream")
 
     async def create(self, request: Request) -> Response:
