@@ -33,3 +33,10 @@ bench-gateway: $(STAMP)
 	$(BIN)/python benchmarks/gateway_ratelimit.py
 	$(BIN)/python benchmarks/gateway_overhead.py
 	$(BIN)/python benchmarks/gateway_chaos.py
+
+# The runtime's shapes (README "Numbers"): what each costs on top of the model call.
+.PHONY: bench-shapes
+bench-shapes: $(STAMP)
+	$(BIN)/python benchmarks/sync_invoke.py
+	$(BIN)/python benchmarks/stream_windows.py
+	$(BIN)/python benchmarks/queue_scaleout.py

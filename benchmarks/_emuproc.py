@@ -3,7 +3,9 @@
 The machine the numbers come from has two cores: an emulator thread in the measured
 process would share its GIL and slow the client down, so it is served from a spawned
 process. The parent gets the base URL back, and at the end every arrival the emulator
-saw: ``(time.time() on arrival, fault kind or None)``.
+saw: ``(time.time() on arrival, fault kind or None)``; ``last_request()`` hands back the
+most recent request as sent (path and JSON body), so a bare SDK call can replay exactly
+what the pipeline sent.
 
 ``rpm`` makes the emulator enforce a provider-style limit itself: a GCRA bucket of
 ``rpm`` requests a minute with ``tolerance_s`` seconds of burst (stricter than "at most
@@ -63,6 +65,9 @@ def _serve(conn: Any, plan: dict, rpm: float | None, tolerance_s: float, seed: i
             if cmd == "records":
                 conn.send([(r.at, r.fault) for r in emu.requests]
                           + [(t, "limit_429") for t in emu.refused])
+            elif cmd == "last":
+                last = emu.requests[-1] if emu.requests else None
+                conn.send((last.provider, last.path, last.body) if last else None)
             elif cmd == "reset":
                 emu.reset()
                 emu.refused.clear()
@@ -102,6 +107,11 @@ class EmulatorProcess:
     def records(self) -> list[tuple[float, str | None]]:
         self._conn.send("records")
         return sorted(self._conn.recv())
+
+    def last_request(self) -> tuple[str, str, Any] | None:
+        """``(provider, path, parsed JSON body)`` of the latest request received, or None."""
+        self._conn.send("last")
+        return self._conn.recv()
 
     def reset(self) -> None:
         self._conn.send("reset")

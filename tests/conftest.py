@@ -103,3 +103,26 @@ def _clean_downstream(tmp_path, monkeypatch):
     monkeypatch.setenv("SUPPORT_TRIAGE_HELPDESK_DB", str(tmp_path / "helpdesk.db"))
     yield
     DOWNSTREAM.clear()
+
+
+@pytest.fixture
+def pg_url():
+    """A throwaway PostgreSQL database (CI runs PostgreSQL at 127.0.0.1:5432, trust auth)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    admin_url = os.environ.get("SEAMLINE_TEST_PG",
+                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"seamline_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError as exc:  # pragma: no cover - CI has PostgreSQL; say so plainly if not
+        pytest.fail(f"PostgreSQL is not reachable at {admin_url}: {exc.orig}")
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -391,24 +391,28 @@ def test_processes_racing_on_postgresql_never_overspend_the_global_cap(pg_url):
         s.close()
 
 
-@pytest.fixture
-def pg_url():
-    """A throwaway PostgreSQL database (CI runs PostgreSQL at 127.0.0.1:5432, trust auth)."""
-    import uuid
+def _repairing_model():
+    replies = iter(["not json at all", '{"label": "refund", "confidence": 0.9, "amount": 1.0}'])
+    return ScriptedModel(lambda req: next(replies))
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import DBAPIError
 
-    admin_url = os.environ.get("SEAMLINE_TEST_PG",
-                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    name = f"seamline_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except DBAPIError as exc:  # pragma: no cover - CI has PostgreSQL; say so plainly if not
-        pytest.fail(f"PostgreSQL is not reachable at {admin_url}: {exc.orig}")
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+def test_a_repaired_event_leaves_the_counters_at_what_its_calls_really_cost(store):
+    route = ModelRoute(provider="scripted", input_usd_per_mtok=1.0, output_usd_per_mtok=2.0,
+                       max_output_tokens=100, budgets=Budgets(daily_usd=10.0))
+    result = Pipeline(make_integration(model=route), store, provider=_repairing_model()).process(
+        {"ticket_id": "RC1", "body": "refund"})
+    assert result.state == "succeeded" and result.cost_usd > 0
+    day = [v for k, v in spent(store).items() if "|day|" in k]
+    assert day and all(v == pytest.approx(result.cost_usd) for v in day)
+
+
+def test_a_repair_refused_by_a_cap_waits_over_budget_instead_of_dead_lettering(store):
+    route = ModelRoute(provider="scripted", input_usd_per_mtok=1.0, output_usd_per_mtok=2.0,
+                       max_output_tokens=100, budgets=Budgets(daily_usd=0.0006))
+    model = _repairing_model()
+    result = Pipeline(make_integration(model=route), store, provider=model).process(
+        {"ticket_id": "RC2", "body": "refund"})
+    assert len(model.requests) == 1  # the first call fit; its repair would not
+    assert result.state == OVER_BUDGET and "cap" in result.reason
+    from seamline.runtime._dlq import dead_letters_now
+    assert dead_letters_now(store) == []

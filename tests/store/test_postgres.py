@@ -6,39 +6,25 @@ Each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 
 import pytest
+from conftest import DOWNSTREAM, make_integration, verdict
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from conftest import DOWNSTREAM, make_integration, verdict
 from seamline.audit import AuditEntry, append, verify
 from seamline.runtime import AWAITING_APPROVAL, DEAD_LETTERED, DUPLICATE, SUCCEEDED, Pipeline
 from seamline.store import open_store
 
-ADMIN_URL = os.environ.get("SEAMLINE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
 
 @pytest.fixture
-def pg_store(monkeypatch):
-    name = f"seamline_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except DBAPIError as exc:  # pragma: no cover - CI has PostgreSQL; say so plainly if not
-        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc.orig}")
+def pg_store(pg_url, monkeypatch):
     monkeypatch.setenv("SEAMLINE_VAULT_KEY", Fernet.generate_key().decode())
-    store = open_store(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    store = open_store(pg_url)
     yield store
     store.close()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_the_pipeline_runs_unchanged_on_postgresql(pg_store):

@@ -84,11 +84,14 @@ class ActionRunner:
         return fn
 
     def execute(self, item: OutboxItem,
-                finalize: Callable[[Connection, str], list[AuditEntry]] | None = None) -> ActionOutcome:
+                finalize: Callable[[Connection, str], list[AuditEntry]] | None = None, *,
+                defer: bool = False) -> ActionOutcome:
         """Run one pending row and record the outcome; never raises for a handler failure.
 
         ``finalize(conn, status)`` runs inside the same transaction and returns audit
         entries to add, so the event's final state is settled with the last action's commit.
+        ``defer``: a failure leaves the row pending whatever its attempts (a worker's queue
+        retries it later, with a backoff).
         """
         spec = self.specs.get(item.action)
         params = json.loads(item.params)
@@ -101,7 +104,8 @@ class ActionRunner:
             error = f"{type(exc).__name__}: {exc}"[:2000]
         now = time.time()
         attempts = item.attempts + 1
-        status = DONE if not error else (FAILED if attempts >= MAX_ATTEMPTS else PENDING)
+        status = DONE if not error else (
+            FAILED if attempts >= MAX_ATTEMPTS and not defer else PENDING)
         with self.store.write() as conn:
             _SETTLE.run(conn, {"key": item.idempotency_key, "new_status": status,
                                "attempts": attempts, "error": error, "ts": now,
@@ -119,18 +123,19 @@ class ActionRunner:
     def run_event(self, event_id: str, items: list[OutboxItem] | None = None, *,
                   retry_delay: float = 0.05,
                   finalize: Callable[[Connection, list[str]], list[AuditEntry]] | None = None,
-                  ) -> list[str]:
+                  defer: bool = False) -> list[str]:
         """Run every pending action of an event, retrying failures a few times.
 
         ``items`` are the event's outbox rows when the caller has them (read otherwise).
         Returns the statuses of all the event's actions afterwards. ``finalize(conn,
         statuses)`` runs once no action is pending any more: inside the transaction of
         the action that settled last (the common case costs no extra commit).
+        ``defer``: one pass only, failures left pending for the queue to retry later.
         """
         rows = items if items is not None else self.rows(event_id)
         statuses = {r.idempotency_key: r.status for r in rows}
         finalized = False
-        for attempt in range(MAX_ATTEMPTS):
+        for attempt in range(1 if defer else MAX_ATTEMPTS):
             if PENDING not in statuses.values():
                 break
             if attempt:
@@ -144,7 +149,7 @@ class ActionRunner:
                         return []
                     finalized = True
                     return finalize(conn, list(after.values()))
-                statuses[row.idempotency_key] = self.execute(row, settle).status
+                statuses[row.idempotency_key] = self.execute(row, settle, defer=defer).status
         if finalize is not None and not finalized:
             with self.store.write() as conn:
                 append(conn, finalize(conn, list(statuses.values())))

@@ -12,11 +12,16 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from seamline.cli._common import err_console
+from seamline.cli._backfill import backfill_cmd
 from seamline.cli._costs import costs_cmd
+from seamline.cli._drift import drift_cmd
 from seamline.cli._emulate import emulate_cmd
 from seamline.cli._escalations import escalations_app
 from seamline.cli._serve import serve_cmd
-from seamline.cli._inspect import approvals_app, audit_app, dlq_app, flag_app, replay_cmd
+from seamline.cli._stream import stream_cmd
+from seamline.cli._worker import enqueue_cmd, queue_app, worker_cmd
+from seamline.cli._dlq import dlq_app
+from seamline.cli._inspect import approvals_app, audit_app, flag_app, replay_cmd
 from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
 from seamline.errors import ConfigError, SeamlineError
 
@@ -32,6 +37,12 @@ app.command("replay")(replay_cmd)
 app.command("costs")(costs_cmd)
 app.command("emulate")(emulate_cmd)
 app.command("serve")(serve_cmd)
+app.command("stream")(stream_cmd)
+app.command("enqueue")(enqueue_cmd)
+app.command("worker")(worker_cmd)
+app.command("backfill")(backfill_cmd)
+app.command("drift")(drift_cmd)
+app.add_typer(queue_app, name="queue")
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(dlq_app, name="dlq")

@@ -17,11 +17,10 @@ from seamline.errors import NotFound
 from seamline.rollout import Flags
 from seamline.runtime import Pipeline
 from seamline.runtime._replay import replay
-from seamline.store._tables import dead_letters, events
+from seamline.store._tables import events
 
 audit_app = typer.Typer(help="Verify the audit chain and read an event's story.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The human approval queue.", no_args_is_help=True)
-dlq_app = typer.Typer(help="The dead-letter queue.", no_args_is_help=True)
 flag_app = typer.Typer(help="Rollout flags: on, off or a sticky percentage.", no_args_is_help=True)
 
 
@@ -151,19 +150,6 @@ def approvals_reject(
     except NotFound as exc:
         fail(str(exc), 1)
     console.print(f"Action {id} ({row.action}) rejected by {row.decided_by}; {_settle(store, row)}.")
-
-
-@dlq_app.command("list")
-def dlq_list(db: DbOption = None, limit: Annotated[int, typer.Option(help="Show at most")] = 50):
-    """Dead letters, newest first, with their stage and reason."""
-    with store_for(db).read() as conn:
-        rows = conn.execute(select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)).all()
-    table = Table(title=f"Dead letters (newest {len(rows)})")
-    for col in ("id", "event", "stage", "reason"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(str(r.id), r.event_id, r.stage, r.reason)
-    console.print(table)
 
 
 @flag_app.command("show")

@@ -25,8 +25,12 @@ def serve_cmd(
                               ] = DEFAULT_MAX_BODY_BYTES,
     allow_anonymous: Annotated[bool, typer.Option(
         help="Serve without API keys (otherwise SEAMLINE_API_KEYS must hold at least one)")] = False,
+    workers: Annotated[int, typer.Option(
+        help="Background workers in this process for POST …/events (0: run 'seamline worker')")
+    ] = 2,
 ):
-    """Serve integrations over HTTP: POST /v1/integrations/{name}/invoke, GET /v1/events/{id}."""
+    """Serve integrations over HTTP: POST /v1/integrations/{name}/invoke and …/events,
+    GET /v1/events/{id}."""
     import uvicorn
 
     specs = [load_integration(target) for target in integration]
@@ -37,7 +41,8 @@ def serve_cmd(
     store = store_for(db)
     try:
         app = create_app(specs, store, allow_anonymous=allow_anonymous,
-                         max_body_bytes=max_body_bytes, latency_budget_s=latency_budget)
+                         max_body_bytes=max_body_bytes, latency_budget_s=latency_budget,
+                         background_workers=workers)
         console.print(f"Serving {', '.join(s.name for s in specs)} on http://{host}:{port} "
                       f"(OpenAPI at /docs).")
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -60,6 +60,17 @@ class Vault:
                 for ph, value in mapping.items()
             ])
 
+    def seal(self, text: str) -> str:
+        """Encrypt a whole text (a raw event waiting in the queue, before any redaction)."""
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def unseal(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigError("The vault key does not match the one this job was sealed "
+                              "with; set SEAMLINE_VAULT_KEY to the original key.") from None
+
     def mapping(self, event_id: str) -> dict[str, str]:
         with self.store.read() as conn:
             rows = conn.execute(select(vault_table.c.placeholder, vault_table.c.ciphertext)

@@ -15,6 +15,7 @@ from seamline.integration._spec import (
     Integration,
     ModelRoute,
     PromptSpec,
+    QueueSpec,
     RateLimitSpec,
     RetrySpec,
     RolloutSpec,
@@ -22,6 +23,6 @@ from seamline.integration._spec import (
 
 __all__ = [
     "ActionSpec", "ApprovalPolicy", "BreakerSpec", "Budgets", "Checklist", "Integration", "ModelRoute",
-    "Problem", "PromptSpec", "RateLimitSpec", "RetrySpec", "RolloutSpec", "check", "integration_from_dict",
+    "Problem", "PromptSpec", "QueueSpec", "RateLimitSpec", "RetrySpec", "RolloutSpec", "check", "integration_from_dict",
     "load_integration", "resolve",
 ]

@@ -62,7 +62,7 @@ def check(integration: Integration) -> list[Problem]:
                        (integration.rollout.sticky_key, "rollout sticky key")):
         if key and key not in in_fields:
             err("input", f"The {label} {key!r} is not a field of the input schema.")
-    if not integration.idempotency_key:
+    if not integration.idempotency_key and integration.stream is None:  # windows key themselves
         warn("input", "No idempotency key field: events are deduped by a hash of their whole content.")
     for f in integration.text_fields:
         if f not in in_fields:

@@ -11,6 +11,8 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from seamline.streaming._spec import StreamSpec
+
 PIIAction = Literal["redact", "mask", "drop", "allow"]
 OversizePolicy = Literal["truncate", "dead_letter"]
 
@@ -143,6 +145,33 @@ class RolloutSpec(_Frozen):
     baseline_on_failure: bool = True
 
 
+class QueueSpec(_Frozen):
+    """How workers run this integration in the background (seamline.queue).
+
+    ``attempts`` caps the tries of a job per stage whose failures are transient (the
+    provider down or rate limited: ``inference``; a downstream system failing: ``actions``);
+    between tries the job waits ``backoff_s * 2**n`` seconds (full jitter, at most
+    ``backoff_max_s``). A job claimed ``max_claims`` times without finishing (its workers
+    kept dying) is dead-lettered. A worker holds a job for ``lease_s`` seconds and renews
+    the lease while it works; another worker takes over an expired lease.
+    """
+
+    attempts: dict[Literal["inference", "actions"], int] = Field(
+        default_factory=lambda: {"inference": 5, "actions": 5})
+    backoff_s: float = Field(2.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
+    max_claims: int = Field(10, ge=1)
+    lease_s: float = Field(30.0, ge=1)
+
+    @field_validator("attempts")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if v < 1}
+        if bad:
+            raise ValueError(f"attempts must be at least 1, not {bad}")
+        return value
+
+
 class Integration(_Frozen):
     name: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$")
     checklist: Checklist = Checklist()
@@ -155,10 +184,13 @@ class Integration(_Frozen):
     model: ModelRoute = ModelRoute()
     actions: tuple[ActionSpec, ...] = ()
     rollout: RolloutSpec = RolloutSpec()
+    queue: QueueSpec = QueueSpec()
     idempotency_key: str = Field("", description="Input field whose value dedupes events.")
     tenant_key: str = Field("", description="Input field naming the tenant, for budgets.")
     # Fields the on-device model reads, in order; default: every string field.
     text_fields: tuple[str, ...] = ()
+    # The stream shape: consume a broker and decide once per window (seamline.streaming).
+    stream: StreamSpec | None = None
     source_path: Path | None = Field(None, description="Where the file form was loaded from.")
 
     @property

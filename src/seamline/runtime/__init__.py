@@ -1,6 +1,7 @@
 """The runtime runs events through the seven layers and decides what happens next.
 
-This issue's shape is in-process: ``Pipeline.process`` and ``run_file``.
+In-process with ``Pipeline.process`` and ``run_file``; the background shape's workers
+(seamline.queue) and the server call the same Pipeline.
 """
 
 from seamline.runtime._pipeline import Pipeline
@@ -13,6 +14,7 @@ from seamline.runtime._results import (
     OVER_BUDGET,
     PROCESSING,
     REJECTED,
+    RETRYING,
     SUCCEEDED,
     TERMINAL,
     EventResult,
@@ -20,5 +22,5 @@ from seamline.runtime._results import (
 
 __all__ = [
     "ACTING", "AWAITING_APPROVAL", "BASELINE", "DEAD_LETTERED", "DUPLICATE", "OVER_BUDGET",
-    "PROCESSING", "REJECTED", "SUCCEEDED", "TERMINAL", "EventResult", "Pipeline",
+    "PROCESSING", "REJECTED", "RETRYING", "SUCCEEDED", "TERMINAL", "EventResult", "Pipeline",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 
 from seamline.actions import AWAITING, DONE, FAILED, PENDING, ActionRunner, plan_actions, write_outbox
 from seamline.actions import REJECTED as REJECTED_ACTION
@@ -25,6 +25,7 @@ from seamline.errors import (
     IngestError,
     InputInvalid,
     OutputError,
+    ProviderUnavailable,
     PromptError,
 )
 from seamline.inference._gateway import build_gateway
@@ -41,13 +42,10 @@ from seamline.inference import (
 )
 from seamline.ingest import (
     IngestedEvent,
-    RedactionSession,
     Vault,
     default_counter,
     fit_context,
     ingest_event,
-    redact,
-    redact_fields,
 )
 from seamline.ingest._event import describe_validation
 from seamline.integration import Integration, resolve
@@ -55,6 +53,8 @@ from seamline.outputs import parse_output, repair_instruction
 from seamline.prompt import PromptTemplate, RenderedPrompt
 from seamline.rollout import Flags
 from seamline.runtime._batch_api import BatchMixin
+from seamline.runtime._records import RecordsMixin
+from seamline.runtime._redrive import RedriveMixin
 from seamline.runtime._resume import ResumeMixin
 from seamline.runtime._results import (
     _Inference,
@@ -62,10 +62,10 @@ from seamline.runtime._results import (
     AWAITING_APPROVAL,
     BASELINE,
     DEAD_LETTERED,
-    DUPLICATE,
     OVER_BUDGET,
     PROCESSING,
     REJECTED,
+    RETRYING,
     SUCCEEDED,
     EventResult,
     new_event_id,
@@ -73,14 +73,14 @@ from seamline.runtime._results import (
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
-from seamline.store._tables import dead_letters, dedupe_keys, events, integrations, prompt_versions
+from seamline.store._tables import dead_letters, dedupe_keys, events, integrations
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class Pipeline(BatchMixin, ResumeMixin):
+class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin):
     """Runs events of one integration through every layer against one store."""
 
     def __init__(self, integration: Integration, store: Store, *, provider: Provider | None = None,
@@ -120,25 +120,45 @@ class Pipeline(BatchMixin, ResumeMixin):
 
     # ---- the path of one event -------------------------------------------------------------
 
-    def process(self, raw: Any) -> EventResult:
-        """Run one event (a dict, or a JSON text) to exactly one terminal state."""
-        admitted = self._admit(raw)
+    def process(self, raw: Any, event_id: str | None = None, *,
+                defer: frozenset[str] = frozenset()) -> EventResult:
+        """Run one event (a dict, or a JSON text) to exactly one terminal state.
+
+        ``event_id`` is given by the job queue: if that event was already recorded (a worker
+        died with it), it is continued, not run again. ``defer`` names the stages whose
+        transient failures end in ``retrying`` (the queue tries again later) rather than in
+        the dead-letter queue.
+        """
+        if event_id is not None:
+            state = self._state_of(event_id)
+            if state is not None:
+                return self.resume(event_id, defer=defer)
+        admitted = self._admit(raw, event_id)
         if isinstance(admitted, EventResult):
             return admitted
-        return self._answer(*admitted)
+        return self._answer(*admitted, defer=defer)
 
-    def _admit(self, raw: Any):
+    def _state_of(self, event_id: str) -> str | None:
+        with self.store.read() as conn:
+            return conn.execute(select(events.c.state).where(events.c.id == event_id)).scalar()
+
+    def _admit(self, raw: Any, event_id: str | None = None, *, rerun: bool = False):
         """Validate, redact, fit, dedupe, record and reserve: a terminal EventResult when the
-        event stops here, else what answering it needs."""
+        event stops here, else what answering it needs.
+
+        ``rerun``: the event's row exists (a dead letter from ingest, redriven) and is
+        rewritten in place, so the event keeps its id and its story.
+        """
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        event_id = new_event_id()
+        event_id = event_id or new_event_id()
         name = self.integration.name
         if isinstance(raw, str | bytes):
             try:
                 raw = json.loads(raw)
             except ValueError as exc:
-                return self._refuse(event_id, raw, "ingest", f"the event is not valid JSON: {exc}")
+                return self._refuse(event_id, raw, "ingest", f"the event is not valid JSON: {exc}",
+                                    rerun=rerun)
         try:
             ev = ingest_event(raw, schema=self.integration.input_schema, pii=self.integration.pii,
                               kinds=self.integration.pii_kinds,
@@ -146,7 +166,7 @@ class Pipeline(BatchMixin, ResumeMixin):
                               tenant_key=self.integration.tenant_key,
                               sticky_key=self.integration.rollout.sticky_key)
         except InputInvalid as exc:
-            return self._refuse(event_id, raw, "ingest", str(exc))
+            return self._refuse(event_id, raw, "ingest", str(exc), rerun=rerun)
         flag = self.flags.get(self.integration.flag_name, self.integration.rollout.default)
         use_ai = flag.admits(ev.sticky or ev.idempotency_key)
         timings["ingest"] = _ms(t)
@@ -161,7 +181,7 @@ class Pipeline(BatchMixin, ResumeMixin):
                     policy=self.integration.model.oversize, fields=self.text_fields)
             except (IngestError, PromptError) as exc:
                 stage = "prompt" if isinstance(exc, PromptError) else "ingest"
-                return self._refuse(event_id, raw, stage, str(exc), ev=ev)
+                return self._refuse(event_id, raw, stage, str(exc), ev=ev, rerun=rerun)
         timings["prompt"] = _ms(t)
 
         t = time.perf_counter()
@@ -171,7 +191,10 @@ class Pipeline(BatchMixin, ResumeMixin):
             if not insert_ignore(conn, dedupe_keys, {"integration": name,
                                                      "idempotency_key": ev.idempotency_key,
                                                      "event_id": event_id}):
-                return self._duplicate(conn, event_id, ev, now)
+                if not rerun or self._key_owner(conn, ev) != event_id:
+                    return self._duplicate(conn, event_id, ev, now, rerun=rerun)
+            if rerun:
+                self._forget(conn, event_id)
             _INSERT_EVENT.run(conn, {
                 "id": event_id, "integration": name, "idempotency_key": ev.idempotency_key,
                 "tenant": ev.tenant, "state": PROCESSING, "stage": "", "reason": "",
@@ -212,7 +235,7 @@ class Pipeline(BatchMixin, ResumeMixin):
 
     def _answer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
                 rendered: RenderedPrompt | None, reservation: CostReservation | None,
-                timings: dict[str, float]) -> EventResult:
+                timings: dict[str, float], *, defer: frozenset[str] = frozenset()) -> EventResult:
         """From a recorded, reserved event to its outcome: the model (or the baseline), then act."""
         if rendered is not None:
             inf = self._infer(event_id, ev, data, rendered, timings)
@@ -224,7 +247,7 @@ class Pipeline(BatchMixin, ResumeMixin):
             if output is None:
                 inf.error, inf.stage = error, "baseline"
             timings["outputs"] = _ms(t)
-        return self._decide(event_id, ev, data, inf, output, path, reservation, timings)
+        return self._decide(event_id, ev, data, inf, output, path, reservation, timings, defer)
 
     def refuse(self, raw: Any, reason: str, stage: str = "ingest") -> EventResult:
         """Dead-letter something that cannot even be read as an event (a bad JSON line)."""
@@ -260,10 +283,13 @@ class Pipeline(BatchMixin, ResumeMixin):
         t_inf = t_out = 0.0
         for attempt in range(route.max_repairs + 1):
             if attempt:  # every repair is a paid call: it must fit the caps too
-                refusal = self._reserve_repair(ev, messages)
-                if refusal is not None:
-                    inf.error, inf.stage = refusal, "inference"
+                got = self._reserve_repair(ev, messages)
+                if isinstance(got, BudgetRefusal):
+                    # Over a cap is waiting, not failing: the event goes to the escalation
+                    # queue, and a release asks again from the start under the new caps.
+                    inf.error, inf.stage, inf.over_budget = got.reason, "inference", True
                     break
+                inf.reservations.append(got)
             request = self._request(messages, data, attempt)
             t = time.perf_counter()
             batched = attempt == 0 and first is not None
@@ -276,6 +302,7 @@ class Pipeline(BatchMixin, ResumeMixin):
                 what = "failed" if isinstance(exc, InferenceError) else "failed unexpectedly"
                 inf.error = f"the model call {what}: {type(exc).__name__}: {exc}"
                 inf.stage = "inference"
+                inf.retryable = isinstance(exc, ProviderUnavailable)
                 break
             t_inf += _ms(t)
             cost = price_usage(self.integration, reply.usage, batch=batched)
@@ -312,11 +339,19 @@ class Pipeline(BatchMixin, ResumeMixin):
         trace = getattr(self.provider, "trace", None)
         return trace() if callable(trace) else {}
 
-    def _reserve_repair(self, ev: IngestedEvent, messages: list[Message]) -> str | None:
+    def _reserve_repair(self, ev: IngestedEvent, messages: list[Message]):
         tokens = sum(self.counter.count(m.content) for m in messages)
         with self.store.write() as conn:
-            got = self.ledger.reserve(conn, self.ledger.estimate(tokens), ev.tenant)
-        return got.reason if isinstance(got, BudgetRefusal) else None
+            return self.ledger.reserve(conn, self.ledger.estimate(tokens), ev.tenant)
+
+    def settle_costs(self, conn, reservation: CostReservation | None, inf: _Inference,
+                     now: float) -> None:
+        """Replace every estimate reserved for this event's calls (the first and each
+        repair) by what the calls cost: the counters end at the real spend."""
+        for extra in inf.reservations:
+            self.ledger.reconcile(conn, extra, 0.0, now)
+        if isinstance(reservation, CostReservation):
+            self.ledger.reconcile(conn, reservation, inf.cost_usd, now)
 
     def _run_baseline(self, data: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
         if self._baseline is None:
@@ -332,7 +367,7 @@ class Pipeline(BatchMixin, ResumeMixin):
     def _decide(self, event_id: str, ev: IngestedEvent, data: dict[str, Any], inf: _Inference,
                 output: dict[str, Any] | None, path: str,
                 reservation: CostReservation | BudgetRefusal | None,
-                timings: dict[str, float]) -> EventResult:
+                timings: dict[str, float], defer: frozenset[str] = frozenset()) -> EventResult:
         """Write the outcome and the outbox in one transaction, then act."""
         name = self.integration.name
         planned, fallback, items = [], None, None
@@ -342,7 +377,9 @@ class Pipeline(BatchMixin, ResumeMixin):
                                        event_key=ev.idempotency_key, data=data, output=output)
             except ConfigError as exc:
                 output, inf.error, inf.stage = None, str(exc), "actions"
-        if output is None and path == "ai" and self.integration.rollout.baseline_on_failure:
+        retry = output is None and inf.retryable and inf.stage in defer
+        if output is None and path == "ai" and self.integration.rollout.baseline_on_failure \
+                and not retry and not inf.over_budget:
             # The caller still gets an answer; no action runs on it, since redriving the
             # dead letter later will act on the real output.
             fallback, _ = self._run_baseline(data)
@@ -350,7 +387,11 @@ class Pipeline(BatchMixin, ResumeMixin):
         now = time.time()
         awaiting = sum(1 for p in planned if p.approval_reason)
         pending = len(planned) - awaiting
-        if output is None:
+        if retry:
+            state, stage, reason = RETRYING, inf.stage, inf.error
+        elif output is None and inf.over_budget:
+            state, stage, reason = OVER_BUDGET, inf.stage, inf.error
+        elif output is None:
             state, stage, reason = DEAD_LETTERED, inf.stage, inf.error
         elif self.dry_run or pending == 0:
             state = AWAITING_APPROVAL if awaiting and not self.dry_run else (
@@ -359,8 +400,7 @@ class Pipeline(BatchMixin, ResumeMixin):
         else:
             state, stage, reason = ACTING, "", ""
         with self.store.write() as conn:
-            if isinstance(reservation, CostReservation):
-                self.ledger.reconcile(conn, reservation, inf.cost_usd, now)
+            self.settle_costs(conn, reservation, inf, now)
             _DECIDED.run(conn, {
                 "eid": event_id, "new_state": state, "new_stage": stage, "new_reason": reason,
                 "new_output": _dumps(output) if output is not None else None,
@@ -374,7 +414,9 @@ class Pipeline(BatchMixin, ResumeMixin):
             entries.append(AuditEntry(event_id, name, "output", {
                 "output": output, "valid": output is not None, "error": inf.error,
                 "cost_usd": inf.cost_usd, "path": path}))
-            if output is None:
+            if retry or state == OVER_BUDGET:
+                pass  # tried again later (the queue's backoff, or a release); not dead
+            elif output is None:
                 conn.execute(dead_letters.insert(), {
                     "event_id": event_id, "integration": name, "stage": stage, "reason": reason,
                     "detail": _dumps(inf.calls[-1]) if inf.calls else "", "payload": _dumps(data),
@@ -398,17 +440,26 @@ class Pipeline(BatchMixin, ResumeMixin):
         timings["store"] = timings.get("store", 0.0) + _ms(t)
         if state == ACTING:
             t = time.perf_counter()
-            state, stage, reason = self.finish_actions(event_id, path, items)
+            state, stage, reason = self.finish_actions(event_id, path, items,
+                                                       defer="actions" in defer)
             timings["actions"] = _ms(t)
         return EventResult(event_id, state, reason, stage, path, output, fallback, None,
                            inf.cost_usd, timings, awaiting)
 
-    def finish_actions(self, event_id: str, path: str,
-                       items: list[OutboxItem] | None = None) -> tuple[str, str, str]:
-        """Run the event's pending actions and settle its state (also after a crash or approval)."""
+    def finish_actions(self, event_id: str, path: str, items: list[OutboxItem] | None = None,
+                       *, defer: bool = False) -> tuple[str, str, str]:
+        """Run the event's pending actions and settle its state (also after a crash or approval).
+
+        ``defer``: an action that keeps failing stays pending and the event stays ``acting``
+        (the queue runs it again after a backoff) instead of going to the dead-letter queue.
+        """
         settled: list[tuple[str, str, str]] = []
 
         def finalize(conn, statuses: list[str]) -> list[AuditEntry]:
+            if PENDING in statuses:
+                settled.append((ACTING, "actions", "an action failed; it will be tried again"))
+                return [AuditEntry(event_id, self.integration.name, "retry",
+                                   {"stage": "actions", "reason": settled[-1][2]})]
             if FAILED in statuses:
                 state, stage, reason = DEAD_LETTERED, "actions", "an action kept failing (see the outbox)"
             elif AWAITING in statuses:
@@ -427,70 +478,12 @@ class Pipeline(BatchMixin, ResumeMixin):
             return [AuditEntry(event_id, self.integration.name, "state",
                                {"state": state, "reason": reason})]
 
-        self.actions.run_event(event_id, items, finalize=finalize)
+        self.actions.run_event(event_id, items, finalize=finalize, defer=defer)
         return settled[-1]
-
-    # ---- recording ----------------------------------------------------------------------------
-
-    def _record_prompt(self, conn, rendered: RenderedPrompt, now: float) -> None:
-        # Every time, not once per process: a rolled-back first write must not be remembered.
-        insert_ignore(conn, prompt_versions, {
-            "version": rendered.version, "integration": self.integration.name,
-            "system": self.template.system_source, "user": self.template.user_source,
-            "params": self._params_json, "created_at": now})
-
-
-    @staticmethod
-    def _set_state(conn, event_id: str, state: str, stage: str, reason: str, now: float) -> None:
-        _SET_STATE.run(conn, {"eid": event_id, "new_state": state, "new_stage": stage,
-                                  "new_reason": reason, "ts": now})
-
-    def _duplicate(self, conn, event_id: str, ev: IngestedEvent, now: float) -> EventResult:
-        first = conn.execute(dedupe_keys.select().where(
-            dedupe_keys.c.integration == self.integration.name,
-            dedupe_keys.c.idempotency_key == ev.idempotency_key)).one().event_id
-        reason = f"same idempotency key as event {first}"
-        conn.execute(events.insert().values(
-            id=event_id, integration=self.integration.name, idempotency_key=ev.idempotency_key,
-            tenant=ev.tenant, state=DUPLICATE, stage="ingest", reason=reason, path="",
-            duplicate_of=first, input=None, created_at=now, updated_at=now))
-        append(conn, [AuditEntry(event_id, self.integration.name, "duplicate",
-                                 {"duplicate_of": first, "idempotency_key": ev.idempotency_key})], now=now)
-        return EventResult(event_id, DUPLICATE, reason, "ingest", duplicate_of=first)
-
-    def _refuse(self, event_id: str, raw: Any, stage: str, reason: str,
-                ev: IngestedEvent | None = None) -> EventResult:
-        """Dead-letter an event that must not reach the model, keeping it (redacted) for redrive."""
-        if ev is not None:
-            payload, secrets = ev.data, ev.secrets
-        elif isinstance(raw, dict):
-            payload, secrets = redact_fields(raw, self.integration.pii)
-        else:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            session = RedactionSession()
-            payload = redact(text[:1_000_000], session=session).text
-            secrets = dict(session.mapping)
-        now = time.time()
-        name = self.integration.name
-        with self.store.write() as conn:
-            conn.execute(events.insert().values(
-                id=event_id, integration=name, idempotency_key=ev.idempotency_key if ev else "",
-                tenant=ev.tenant if ev else "", state=DEAD_LETTERED, stage=stage, reason=reason,
-                path="", input=_dumps(payload), created_at=now, updated_at=now))
-            self.vault.put(conn, event_id, secrets)
-            conn.execute(dead_letters.insert().values(
-                event_id=event_id, integration=name, stage=stage, reason=reason, detail="",
-                payload=_dumps(payload), created_at=now))
-            append(conn, [AuditEntry(event_id, name, "dead_letter", {
-                "stage": stage, "reason": reason, "input": payload})], now=now)
-        return EventResult(event_id, DEAD_LETTERED, reason, stage)
 
 
 # The hot path's statements, compiled once (see store/_fast.py for why).
 _INSERT_EVENT = FastStatement(events.insert())
-_SET_STATE = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(
-    state=bindparam("new_state"), stage=bindparam("new_stage"), reason=bindparam("new_reason"),
-    updated_at=bindparam("ts")))
 _DECIDED = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(
     state=bindparam("new_state"), stage=bindparam("new_stage"), reason=bindparam("new_reason"),
     output=bindparam("new_output"), fallback_output=bindparam("fallback"),

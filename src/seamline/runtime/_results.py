@@ -17,6 +17,9 @@ REJECTED = "rejected"
 # Not terminal: an event is here only while a process works on it (or crashed doing so).
 PROCESSING = "processing"
 ACTING = "acting"
+# Not terminal: a transient failure (the provider down, an action's system down) that a
+# worker will try again after a backoff; the job queue holds the retry.
+RETRYING = "retrying"
 
 TERMINAL = (SUCCEEDED, DEAD_LETTERED, AWAITING_APPROVAL, OVER_BUDGET, BASELINE, DUPLICATE, REJECTED)
 LAYERS = ("ingest", "prompt", "inference", "outputs", "actions", "store")
@@ -57,3 +60,6 @@ class _Inference:
     cost_usd: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     model: str = ""
+    retryable: bool = False  # the failure was transient (provider unavailable, rate limited)
+    over_budget: bool = False  # a repair call was refused by a cost cap
+    reservations: list[Any] = field(default_factory=list)  # repairs' CostReservations

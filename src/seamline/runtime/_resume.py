@@ -15,12 +15,12 @@ from seamline.audit import AuditEntry, append
 from seamline.errors import NotFound
 from seamline.inference import BudgetRefusal
 from seamline.ingest import IngestedEvent
-from seamline.runtime._results import ACTING, OVER_BUDGET, PROCESSING, EventResult
-from seamline.store._tables import events
+from seamline.runtime._results import ACTING, OVER_BUDGET, PROCESSING, RETRYING, EventResult
+from seamline.store._tables import events, jobs
 
 
 class ResumeMixin:
-    def resume(self, event_id: str) -> EventResult:
+    def resume(self, event_id: str, *, defer: frozenset[str] = frozenset()) -> EventResult:
         """Finish an event a crashed process left mid-way, without acting twice.
 
         ``acting``: the outbox is written; run what is still pending. ``processing``: the
@@ -32,11 +32,14 @@ class ResumeMixin:
         if row is None:
             raise NotFound(f"There is no event {event_id}.")
         if row.state == ACTING:
-            state, stage, reason = self.finish_actions(event_id, row.path)
+            state, stage, reason = self.finish_actions(event_id, row.path,
+                                                       defer="actions" in defer)
             out = json.loads(row.output) if row.output else None
             return EventResult(event_id, state, reason, stage, row.path, out)
-        if row.state != PROCESSING:
-            return EventResult(event_id, row.state, row.reason, row.stage, row.path)
+        if row.state not in (PROCESSING, RETRYING):
+            out = json.loads(row.output) if row.output else None
+            return EventResult(event_id, row.state, row.reason, row.stage, row.path, out,
+                               duplicate_of=row.duplicate_of, cost_usd=row.cost_usd)
         data = json.loads(row.input)
         ev = IngestedEvent(data=data, secrets={}, idempotency_key=row.idempotency_key,
                            tenant=row.tenant)
@@ -48,14 +51,14 @@ class ResumeMixin:
             with self.store.write() as conn:
                 got = self.ledger.reserve(conn, self.ledger.estimate(tokens), row.tenant, now)
                 entries = [AuditEntry(event_id, self.integration.name, "resume",
-                                      {"from_state": PROCESSING})]
+                                      {"from_state": row.state})]
                 if isinstance(got, BudgetRefusal):
                     self._set_state(conn, event_id, OVER_BUDGET, "inference", got.reason, now)
                     append(conn, entries, now=now)
                     return EventResult(event_id, OVER_BUDGET, got.reason, "inference", "ai")
                 append(conn, entries, now=now)
             reservation = got
-        return self._answer(event_id, ev, data, rendered, reservation, {})
+        return self._answer(event_id, ev, data, rendered, reservation, {}, defer=defer)
 
     def release(self, event_id: str) -> EventResult:
         """Try an event waiting in the escalation queue (over budget) again, under today's caps.
@@ -78,9 +81,12 @@ class ResumeMixin:
     def stranded(self, older_than_s: float = 300.0) -> list[str]:
         """Events of this integration left mid-way by a process that stopped (oldest first)."""
         cutoff = time.time() - older_than_s
+        # An event a job still holds is the queue's to finish (workers reclaim expired leases).
+        queued = select(jobs.c.id).where(jobs.c.event_id == events.c.id,
+                                         jobs.c.status.in_(("queued", "running")))
         with self.store.read() as conn:
             return list(conn.execute(
                 select(events.c.id).where(events.c.integration == self.integration.name,
-                                          events.c.state.in_((PROCESSING, ACTING)),
-                                          events.c.updated_at <= cutoff)
+                                          events.c.state.in_((PROCESSING, ACTING, RETRYING)),
+                                          events.c.updated_at <= cutoff, ~queued.exists())
                 .order_by(events.c.created_at)).scalars())

@@ -23,13 +23,14 @@ from seamline.audit import story
 from seamline.errors import ConfigError
 from seamline.inference import Provider
 from seamline.integration import Integration
+from seamline.queue import JobQueue, Worker
 from seamline.runtime import Pipeline
 from seamline.server._auth import configured_keys, key_accepted
 from seamline.server._body import read_capped
 from seamline.server._errors import ApiRefusal, install_error_handlers
 from seamline.server._invoke import Invoker, safe_reason
 from seamline.store import Store
-from seamline.store._tables import events
+from seamline.store._tables import events, jobs
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LATENCY_BUDGET_S = 10.0
@@ -44,6 +45,14 @@ class InvokeAnswer(BaseModel):
     state: str
     reason: str | None = None
     duplicate_of: str | None = None
+
+
+class Accepted(BaseModel):
+    """An event stored for the background workers; ``status_url`` tells what became of it."""
+
+    event_id: str
+    state: str
+    status_url: str
 
 
 class ErrorBody(BaseModel):
@@ -61,11 +70,13 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
                latency_budget_s: float | None = None,
                latency_budgets: dict[str, float] | None = None,
                providers: dict[str, Provider] | None = None,
-               max_workers: int = 32) -> FastAPI:
+               max_workers: int = 32, background_workers: int = 0) -> FastAPI:
     """Build the service; each integration's Pipeline (and local model) is ready before it returns.
 
     ``latency_budget_s`` is how long a caller waits for the model (default 10 s), overridden
     per integration by ``latency_budgets``; ``providers`` replaces an integration's model (tests).
+    ``background_workers`` > 0 also drains the queue that ``POST …/events`` fills, in this
+    process (one machine); otherwise run ``seamline worker`` processes.
     """
     specs = list(integrations.values()) if isinstance(integrations, dict) else list(integrations)
     if not specs:
@@ -102,6 +113,8 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
         for s in specs
     }
 
+    queue = JobQueue(store, next(iter(invokers.values())).pipeline.vault)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         # Events a previous server left mid-way (it crashed or was killed) are finished in
@@ -109,7 +122,16 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
         for invoker in invokers.values():
             for event_id in invoker.pipeline.stranded(older_than_s=stranded_after_s):
                 executor().submit(invoker.pipeline.resume, event_id)
+        worker, draining = None, None
+        if background_workers > 0:
+            worker = Worker(store, specs, concurrency=background_workers,
+                            pipelines={n: i.pipeline for n, i in invokers.items()})
+            draining = threading.Thread(target=worker.run, name="seamline-queue", daemon=True)
+            draining.start()
         yield
+        if worker is not None:
+            worker.stop()
+            draining.join()
         # Events answered with the baseline are still running: let them reach their state.
         with pool_lock:
             running, pool["executor"] = pool["executor"], None
@@ -124,7 +146,8 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     header_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="An API key from SEAMLINE_API_KEYS.")
 
-    def authenticated(
+    # async: it only compares strings; a plain def would cost a thread hand-off per request.
+    async def authenticated(
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
         x_api_key: str | None = Depends(header_key),
     ) -> None:
@@ -168,6 +191,26 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/json": {"schema": schema}}}})
 
+        async def enqueue_one(request: Request, _name: str = spec.name) -> JSONResponse:
+            body = await read_capped(request, max_body_bytes)
+            status, answer = await invokers[_name].enqueue(body, queue)
+            return JSONResponse(answer, status_code=status)
+
+        app.add_api_route(
+            f"/v1/integrations/{spec.name}/events", enqueue_one, methods=["POST"],
+            dependencies=auth, status_code=202, summary=f"Queue an event for {spec.name}",
+            operation_id=f"enqueue_{spec.name.replace('-', '_')}",
+            description="Validates the event, stores it durably (encrypted) and answers 202 "
+                        "with its id; workers process it. GET the status_url for its outcome.",
+            response_model=Accepted, responses=_ERRORS,
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": schema}}}})
+
+    @app.post("/v1/integrations/{name}/events", dependencies=auth, include_in_schema=False)
+    async def enqueue_unknown(name: str, request: Request) -> JSONResponse:
+        raise ApiRefusal(404, f"there is no integration named {name!r}; this server has "
+                              f"{', '.join(sorted(invokers))}")
+
     @app.post("/v1/integrations/{name}/invoke", dependencies=auth, include_in_schema=False)
     async def invoke_unknown(name: str, request: Request) -> JSONResponse:
         return await invoke(name, request)
@@ -197,8 +240,16 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
 def _read_event(store: Store, event_id: str) -> dict[str, Any] | None:
     with store.read() as conn:
         row = conn.execute(select(events).where(events.c.id == event_id)).first()
+        job = conn.execute(select(jobs).where(jobs.c.event_id == event_id)
+                           .order_by(jobs.c.id.desc()).limit(1)).first()
     if row is None:
-        return None
+        if job is None:
+            return None
+        # Queued, not yet picked up (or its first worker died before recording it).
+        return {"event_id": event_id, "integration": job.integration,
+                "state": "queued" if job.status == "queued" else job.status,
+                "attempts": job.attempts, "last_error": safe_reason(job.last_error),
+                "created_at": job.created_at, "updated_at": job.updated_at, "story": []}
     return {
         "event_id": row.id, "integration": row.integration, "state": row.state, "stage": row.stage,
         "reason": safe_reason(row.reason), "path": row.path, "duplicate_of": row.duplicate_of,
@@ -207,4 +258,5 @@ def _read_event(store: Store, event_id: str) -> dict[str, Any] | None:
                             if row.fallback_output is not None else None),
         "created_at": row.created_at, "updated_at": row.updated_at,
         "story": [entry["kind"] for entry in story(store, event_id)],
+        **({"attempts": job.attempts, "last_error": safe_reason(job.last_error)} if job else {}),
     }

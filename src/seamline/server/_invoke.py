@@ -13,9 +13,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from seamline.ingest import redact
+from seamline.ingest._event import describe_validation
 from seamline.runtime import (
     DEAD_LETTERED,
     DUPLICATE,
@@ -50,12 +52,7 @@ class Invoker:
         p = self.pipeline
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget_s
-        try:
-            raw = json.loads(body)
-        except ValueError as exc:
-            sentence = f"the body is not valid JSON ({type(exc).__name__} at {_where(exc)})"
-            refused = await self._run(p.refuse, body, sentence)
-            raise ApiRefusal(400, sentence, event_id=refused.event_id)
+        raw = await self._parse(body)
         # Admission (validate, redact, dedupe, record) is local work and yields the event id
         # every answer carries, so it is awaited in full; the budget bounds the model's part.
         admitted = await self._run(p._admit, raw)
@@ -73,6 +70,30 @@ class Invoker:
             log.exception("event %s failed unexpectedly", event_id)
             raise ApiRefusal(500, "internal error", event_id=event_id) from None
         return await self._respond(result)
+
+    async def _parse(self, body: bytes) -> Any:
+        """The body as JSON; otherwise a 400, and the body kept (redacted) as a dead letter."""
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            sentence = f"the body is not valid JSON ({type(exc).__name__} at {_where(exc)})"
+            refused = await self._run(self.pipeline.refuse, body, sentence)
+            raise ApiRefusal(400, sentence, event_id=refused.event_id) from None
+
+    async def enqueue(self, body: bytes, queue) -> tuple[int, dict[str, Any]]:
+        """Validate and store one event for the background workers: 202 with its id."""
+        p = self.pipeline
+        raw = await self._parse(body)
+        try:
+            p.integration.input_schema.model_validate(raw)
+        except ValidationError as exc:
+            sentence = describe_validation(exc)
+            refused = await self._run(p.refuse, raw, sentence)
+            raise ApiRefusal(422, safe_reason(sentence), event_id=refused.event_id,
+                             state=refused.state)
+        got = await self._run(queue.enqueue, p.integration.name, raw)
+        return 202, {"event_id": got.event_id, "state": "queued",
+                     "status_url": f"/v1/events/{got.event_id}"}
 
     async def _timed_out(self, event_id: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         wait = f"the model did not answer within {self.budget_s:g} s; the event continues in the background"

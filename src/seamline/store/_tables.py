@@ -184,3 +184,175 @@ rate_buckets = Table(
     Column("slot", String(300), primary_key=True),
     Column("tat", Float, nullable=False),
 )
+
+# The durable queue of the background shape (seamline.queue): one row per unit of work.
+# ``payload`` holds the raw event encrypted with the vault key (it may carry PII the
+# pipeline has not redacted yet) and is erased once the job is done.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),  # event | redrive
+    Column("payload", Text, nullable=True),  # Fernet token of the raw event; None once done
+    Column("status", String(20), nullable=False),  # queued | running | done | dead
+    Column("attempts", Integer, nullable=False, default=0),  # claims so far
+    Column("available_at", Float, nullable=False),
+    Column("lease_owner", String(120), nullable=False, default=""),
+    Column("lease_expires_at", Float, nullable=False, default=0.0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("outcome", String(30), nullable=False, default=""),  # the event's state when done
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_jobs_claim", "status", "available_at", "id"),
+    Index("ix_jobs_lease", "status", "lease_expires_at"),
+    Index("ix_jobs_event", "event_id"),
+)
+
+# The stream shape (seamline.streaming): window state lives here, not in the consumer, so
+# a restarted or second consumer carries on from the last committed batch.
+# One row per declared stream: the latest event time (the watermark trails it) and counters.
+stream_progress = Table(
+    "stream_progress",
+    metadata,
+    Column("stream", String(200), primary_key=True),
+    Column("max_event_time", Float, nullable=True),
+    Column("applied", BigInteger, nullable=False, default=0),
+    Column("late_dead_lettered", BigInteger, nullable=False, default=0),
+    Column("late_recomputed", BigInteger, nullable=False, default=0),
+    Column("invalid", BigInteger, nullable=False, default=0),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Every source message whose effect is committed, written in the same transaction as that
+# effect: a redelivery after a crash (or a message claimed by a second consumer) is seen here.
+stream_applied = Table(
+    "stream_applied",
+    metadata,
+    Column("stream", String(200), primary_key=True),
+    Column("message_id", String(200), primary_key=True),
+    Column("applied_at", Float, nullable=False),
+    Index("ix_stream_applied_at", "applied_at"),
+)
+
+# One row per window that holds at least one event. ``status``: 0 open, 1 due (closed, its
+# revision not decided yet), 2 decided; a recomputed late event bumps the revision, due again.
+stream_windows = Table(
+    "stream_windows",
+    metadata,
+    Column("stream", String(200), primary_key=True),
+    Column("key_value", String(300), primary_key=True),
+    Column("window_start", Float, primary_key=True),
+    Column("window_end", Float, primary_key=True),
+    Column("events_count", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", Integer, nullable=False, default=0),
+    Column("decided_revision", Integer, nullable=False, default=0),
+    Column("event_id", String(40), nullable=True),  # the decision's event
+    Column("updated_at", Float, nullable=False),
+    Index("ix_stream_windows_due", "stream", "status", "window_end"),
+)
+
+# The events windows are made of, stored once however many windows hold them. ``payload``
+# is the raw event encrypted with the vault key: it has not been through redaction yet.
+stream_events = Table(
+    "stream_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("stream", String(200), nullable=False),
+    Column("key_value", String(300), nullable=False),
+    Column("event_time", Float, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # the key's event number, for count windows
+    Column("message_id", String(200), nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_stream_events_time", "stream", "key_value", "event_time"),
+    Index("ix_stream_events_seq", "stream", "key_value", "seq"),
+)
+
+# How many events each key has had: the position of the next one in its count windows.
+stream_keys = Table(
+    "stream_keys",
+    metadata,
+    Column("stream", String(200), primary_key=True),
+    Column("key_value", String(300), primary_key=True),
+    Column("next_seq", BigInteger, nullable=False),
+)
+
+# ---- edges (seamline.contracts, seamline.edges, seamline.connectors) ----------------------
+
+# One row per contract (direction, name, version) and per field path seen in it.
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("direction", String(10), primary_key=True),  # inbound | outbound
+    Column("name", String(200), primary_key=True),  # source or connector
+    Column("version", String(60), primary_key=True),  # the vendor's API version
+    Column("observations", BigInteger, nullable=False, default=0),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+)
+
+contract_fields = Table(
+    "contract_fields",
+    metadata,
+    Column("direction", String(10), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("version", String(60), primary_key=True),
+    Column("path", String(500), primary_key=True),
+    Column("types", String(100), nullable=False),  # "string" or "integer|string"
+    Column("first_seen", Float, nullable=False),
+)
+
+drift_events = Table(
+    "drift_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("direction", String(10), nullable=False),
+    Column("contract", String(200), nullable=False),
+    Column("version", String(60), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("change", String(20), nullable=False),  # added | missing | type_changed
+    Column("before", String(100), nullable=False),
+    Column("after", String(100), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_drift_contract", "contract", "at"),
+)
+
+# Webhook deliveries already accepted, by the vendor's delivery/event id: a replay is refused.
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("delivery_id", String(300), primary_key=True),
+    Column("event_id", String(40), nullable=False),
+    Column("received_at", Float, nullable=False),
+    # The timestamp the delivery's signature covered (schemes that sign one): the same id
+    # with the same signed timestamp again is a captured request replayed, not a retry.
+    Column("signed_at", Float, nullable=True),
+)
+
+# Where each poller left off, so a restart neither skips nor repeats.
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("cursor", Text, nullable=False, default=""),
+    Column("next_poll_at", Float, nullable=False, default=0.0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Sends to vendors with no idempotency support, recorded before sending: a retry after an
+# unknown outcome is checked here (and with the vendor where it can be), never sent blindly.
+connector_sends = Table(
+    "connector_sends",
+    metadata,
+    Column("connector", String(100), primary_key=True),
+    Column("idempotency_key", String(120), primary_key=True),
+    Column("status", String(20), nullable=False),  # sending | sent | failed
+    Column("reply", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("updated_at", Float, nullable=False),
+)

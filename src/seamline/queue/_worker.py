@@ -1,0 +1,207 @@
+"""``seamline worker``: threads that claim jobs, run them through the pipeline, and settle them.
+
+Exactly-once effect rests on three things, none of them on the worker staying alive:
+the job's event id is fixed at enqueue time (a reclaimed job continues its event,
+it does not start a second one), the event's state says how far it got (resume
+picks up from there), and the outbox gives every action one idempotency key that
+travels downstream (an action sent just before a crash is re-sent with the same
+key, and the receiver keeps one effect).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from seamline.integration import Integration
+from seamline.queue import _wake
+from seamline.queue._jobs import REDRIVE, Job, JobQueue
+from seamline.runtime import ACTING, DEAD_LETTERED, RETRYING, TERMINAL, EventResult, Pipeline
+from seamline.store import Store
+
+log = logging.getLogger("seamline.worker")
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    finished: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_leases: int = 0
+    claim_seconds: float = 0.0  # time in the queue's own statements (claim, renew, settle)
+    by_state: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    """Runs queued jobs of some integrations until stopped (or idle, for scripts and tests)."""
+
+    def __init__(self, store: Store, integrations: Mapping[str, Integration] | list[Integration], *,
+                 concurrency: int = 1, name: str | None = None, poll_s: float = 0.5,
+                 pipelines: Mapping[str, Pipeline] | None = None) -> None:
+        specs = list(integrations.values()) if isinstance(integrations, Mapping) else integrations
+        self.store = store
+        self.integrations = {s.name: s for s in specs}
+        self.pipelines = dict(pipelines or {})
+        for spec in specs:
+            if spec.name not in self.pipelines:
+                self.pipelines[spec.name] = Pipeline(spec, store)
+        self.queue = JobQueue(store, next(iter(self.pipelines.values())).vault)
+        self.concurrency = max(1, concurrency)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.poll_s = poll_s
+        self.stats = WorkerStats()
+        self._stop = threading.Event()
+        self._wake = threading.Event()  # jobs arrived, or stop: idle threads look again
+        _wake.register(self._wake)
+        self._lock = threading.Lock()
+        self._held: dict[int, Job] = {}
+        self.lease_s = min(s.queue.lease_s for s in specs)
+
+    # ---- running -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; jobs in hand are finished first."""
+        self._stop.set()
+        self._wake.set()
+
+    def run(self, *, exit_when_idle: bool = False, max_jobs: int | None = None,
+            on_job: Callable[[Job, EventResult | None], None] | None = None) -> WorkerStats:
+        """Work until :meth:`stop` (or, with ``exit_when_idle``, until the queue is drained:
+        no job queued, waiting for a retry, or running)."""
+        beat = threading.Thread(target=self._heartbeat, name="seamline-lease", daemon=True)
+        beat.start()
+        _wake.listen(self.store, self._wake, self._stop)
+        threads = [threading.Thread(target=self._loop, args=(i, exit_when_idle, max_jobs, on_job),
+                                    name=f"seamline-worker-{i}") for i in range(self.concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self._stop.set()
+        beat.join()
+        return self.stats
+
+    def _loop(self, index: int, exit_when_idle: bool, max_jobs: int | None,
+              on_job: Callable[[Job, EventResult | None], None] | None) -> None:
+        me = f"{self.name}/{index}"
+        idle = self.poll_s / 4
+        while not self._stop.is_set():
+            if max_jobs is not None and self.stats.claimed >= max_jobs:
+                return
+            t = time.perf_counter()
+            try:
+                got = self.queue.claim(me, list(self.integrations), lease_s=self.lease_s)
+            except Exception:
+                log.exception("claiming jobs failed; trying again")
+                self._stop.wait(self.poll_s)
+                continue
+            self._count(claim_seconds=time.perf_counter() - t)
+            if not got:
+                # Drained means nothing queued (backoffs included) and nothing running,
+                # here or under another worker's lease that may yet expire.
+                if exit_when_idle and not self._held and not self.queue.unfinished(
+                        list(self.integrations)):
+                    return
+                self._wake.wait(idle)
+                self._wake.clear()
+                idle = min(self.poll_s, idle * 2)  # back off while the queue is empty
+                continue
+            idle = self.poll_s / 4
+            job = got[0]
+            with self._lock:
+                self._held[job.id] = job
+                self.stats.claimed += 1
+            result = None
+            try:
+                result = self.run_job(job)
+            finally:
+                with self._lock:
+                    self._held.pop(job.id, None)
+            if on_job is not None:
+                on_job(job, result)
+
+    def run_job(self, job: Job) -> EventResult | None:
+        """Run one claimed job and settle it (done, retry later, or dead)."""
+        spec = self.integrations[job.integration]
+        pipeline = self.pipelines[job.integration]
+        policy = spec.queue
+        if job.attempts > policy.max_claims:
+            reason = (f"the job was claimed {job.attempts - 1} times without finishing "
+                      "(its worker may crash on it); redrive it once the cause is fixed")
+            result = pipeline.give_up(job.event_id, self._raw(job), reason)
+            self._settle(job, self.queue.bury, reason, result.state)
+            return result
+        # Transient failures wait for another try while this stage has tries left.
+        defer = frozenset(stage for stage, limit in policy.attempts.items() if job.attempts < limit)
+        try:
+            if job.kind == REDRIVE:
+                result = pipeline.redrive(job.event_id, defer=defer, actor=f"worker {self.name}")
+            else:
+                result = pipeline.process(self._raw(job), job.event_id, defer=defer)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("job %s (event %s) failed; it will be retried", job.id, job.event_id)
+            self._settle(job, self.queue.retry, error, self._backoff(job, spec))
+            self._count(retried=1)
+            return None
+        if result.state in TERMINAL:
+            self._settle(job, self.queue.finish, result.state)
+            self._count(finished=1, state=result.state, dead=result.state == DEAD_LETTERED)
+        elif result.state in (RETRYING, ACTING):
+            self._settle(job, self.queue.retry, result.reason, self._backoff(job, spec))
+            self._count(retried=1)
+        else:  # pragma: no cover - every pipeline path ends terminal, retrying or acting
+            self._settle(job, self.queue.retry, f"unexpected state {result.state}",
+                         self._backoff(job, spec))
+        return result
+
+    def _raw(self, job: Job):
+        return self.queue.open(job)
+
+    def _settle(self, job: Job, fn, *args) -> None:
+        t = time.perf_counter()
+        ok = fn(job, *args)
+        self._count(claim_seconds=time.perf_counter() - t, lost=not ok)
+        if not ok:
+            log.warning("job %s: lease lost to another worker; its outcome stands", job.id)
+
+    @staticmethod
+    def _backoff(job: Job, spec: Integration) -> float:
+        q = spec.queue
+        return random.uniform(0, min(q.backoff_max_s, q.backoff_s * 2 ** max(0, job.attempts - 1)))
+
+    def _heartbeat(self) -> None:
+        """Renew the leases of jobs in hand every third of a lease."""
+        while not self._stop.wait(self.lease_s / 3):
+            with self._lock:
+                held = dict(self._held)
+            by_owner: dict[str, list[int]] = {}
+            for job in held.values():
+                by_owner.setdefault(job.lease_owner, []).append(job.id)
+            for owner, ids in by_owner.items():
+                try:
+                    kept = self.queue.renew(owner, ids, lease_s=self.lease_s)
+                except Exception:
+                    log.exception("renewing leases failed")
+                    continue
+                if len(kept) < len(ids):
+                    self._count(lost=True)
+
+    def _count(self, *, claim_seconds: float = 0.0, finished: int = 0, retried: int = 0,
+               dead: bool = False, lost: bool = False, state: str | None = None) -> None:
+        with self._lock:
+            s = self.stats
+            s.claim_seconds += claim_seconds
+            s.finished += finished
+            s.retried += retried
+            s.dead += int(dead)
+            s.lost_leases += int(lost)
+            if state:
+                s.by_state[state] = s.by_state.get(state, 0) + 1

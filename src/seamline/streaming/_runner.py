@@ -1,0 +1,152 @@
+"""The stream shape's loop: fetch a batch, apply it to durable window state (and mark it
+applied) in one transaction, ack it, then decide every window the watermark closed.
+
+Each decision is one ``Pipeline.process`` of the window, whose idempotency key names the
+window and its revision: a decision interrupted by a crash is made again, and the pipeline
+answers "duplicate" if the first attempt had already been recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from seamline.errors import ConfigError
+from seamline.ingest import vault_key
+from seamline.integration import Integration
+from seamline.runtime import Pipeline
+from seamline.store import Store
+from seamline.streaming._cipher import PayloadCipher
+from seamline.streaming._source import SourceUnavailable, StreamSource
+from seamline.streaming._spec import StreamSpec
+from seamline.streaming._state import DueWindow, WindowState
+
+WINDOW_KEY_FIELD = "window_id"
+
+
+@dataclass
+class RunStats:
+    """What one runner did; the store's ``stream_progress`` row holds the stream's totals."""
+
+    delivered: int = 0  # messages fetched, redeliveries included
+    outcomes: Counter[str] = field(default_factory=Counter)  # applied, redelivered, invalid, late_*
+    decisions: Counter[str] = field(default_factory=Counter)  # terminal state of each decision
+    outages: int = 0  # fetches or acks that found the broker unreachable, then retried
+    seconds: float = 0.0
+
+    @property
+    def applied(self) -> int:
+        return self.outcomes["applied"] + self.outcomes["late_recomputed"]
+
+
+def _window_integration(integration: Integration) -> Integration:
+    """The integration as it decides windows: keyed by ``window_id``, one decision each."""
+    if WINDOW_KEY_FIELD not in integration.input_schema.model_fields:
+        raise ConfigError(f"Integration {integration.name!r} consumes a stream, so its input "
+                          f"schema describes one window and needs a {WINDOW_KEY_FIELD!r} field; "
+                          "use seamline.streaming:WindowInput or a subclass of it.")
+    if integration.idempotency_key in ("", WINDOW_KEY_FIELD):
+        return integration.model_copy(update={"idempotency_key": WINDOW_KEY_FIELD})
+    raise ConfigError(f"Integration {integration.name!r} consumes a stream; its idempotency key "
+                      f"must be {WINDOW_KEY_FIELD!r} (one decision per window), not "
+                      f"{integration.idempotency_key!r}.")
+
+
+class StreamRunner:
+    """Consumes one source for one integration against one store.
+
+    Several runners (processes, machines on PostgreSQL) may share a consumer group: the
+    store serialises their state changes and each message is applied once.
+    """
+
+    def __init__(self, integration: Integration, store: Store, source: StreamSource, *,
+                 spec: StreamSpec | None = None, provider=None, batch: int = 200,
+                 outage_s: float = 60.0) -> None:
+        spec = spec or integration.stream
+        if spec is None:
+            raise ConfigError(f"Integration {integration.name!r} declares no stream: add a "
+                              "'stream:' section (key_field, time_field, window, late_policy).")
+        self.spec, self.source, self.batch, self.outage_s = spec, source, batch, outage_s
+        self.integration = _window_integration(integration)
+        self.pipeline = Pipeline(self.integration, store, provider=provider)
+        self.state = WindowState(store, spec, stream=spec.name or integration.name,
+                                 integration=integration.name,
+                                 cipher=PayloadCipher(vault_key(store)),
+                                 vault=self.pipeline.vault)
+        self.stats = RunStats()
+        self._next_prune = time.monotonic() + 60.0
+
+    def step(self, timeout_s: float = 1.0) -> int:
+        """One batch: fetch, apply and mark (one transaction), ack, decide. Returns how many
+        messages were fetched."""
+        messages = self.source.fetch(self.batch, timeout_s)
+        if messages:
+            self.stats.delivered += len(messages)
+            self.stats.outcomes.update(self.state.apply(messages))
+            # Only now: a crash before this line means redelivery, which the marks absorb.
+            self.source.ack(messages)
+        self.decide()
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + 60.0
+            self.state.prune()
+        return len(messages)
+
+    def decide(self) -> int:
+        """One decision per due window (closed, this revision undecided); returns how many."""
+        made = 0
+        while due := self.state.close_due():
+            for window in due:
+                self.decide_window(window)
+                made += 1
+            if len(due) < 500:
+                break
+        return made
+
+    def decide_window(self, window: DueWindow) -> str:
+        result = self.pipeline.process(self.state.window_input(window))
+        self.state.mark_decided(window, result.duplicate_of or result.event_id)
+        self.stats.decisions[result.state] += 1
+        return result.state
+
+    def run(self, *, max_events: int | None = None, idle_exit_s: float | None = None,
+            stop: threading.Event | None = None, poll_s: float = 1.0) -> RunStats:
+        """Until ``stop`` is set, ``max_events`` messages were fetched, or nothing arrived
+        for ``idle_exit_s`` seconds (for scripts and tests; a service runs unbounded)."""
+        started = time.monotonic()
+        last_message = started
+        outage: float | None = None  # when the broker stopped answering
+        try:
+            while stop is None or not stop.is_set():
+                if max_events is not None and self.stats.delivered >= max_events:
+                    break
+                wait = poll_s if idle_exit_s is None else min(poll_s, idle_exit_s)
+                try:
+                    fetched = self.step(wait)
+                except SourceUnavailable:
+                    # Nothing uncommitted is lost (the batch rolled back or was never read);
+                    # ride out a broker restart, give up after ``outage_s`` of silence.
+                    now = time.monotonic()
+                    outage = outage or now
+                    if now - outage >= self.outage_s:
+                        raise
+                    self.stats.outages += 1
+                    delay = min(5.0, 0.2 * 2 ** min(self.stats.outages, 5))
+                    if stop is not None:
+                        stop.wait(delay)
+                    else:
+                        time.sleep(delay)
+                    continue
+                outage = None
+                if fetched:
+                    last_message = time.monotonic()
+                elif idle_exit_s is not None and time.monotonic() - last_message >= idle_exit_s:
+                    break
+        finally:
+            self.stats.seconds = time.monotonic() - started
+        return self.stats
+
+    def close(self) -> None:
+        self.source.close()
+
