@@ -12,6 +12,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from seamline.cli._common import err_console
+from seamline.cli._alerts import alerts_cmd
 from seamline.cli._backfill import backfill_cmd
 from seamline.cli._costs import costs_cmd
 from seamline.cli._drift import drift_cmd
@@ -42,6 +43,7 @@ app.command("enqueue")(enqueue_cmd)
 app.command("worker")(worker_cmd)
 app.command("backfill")(backfill_cmd)
 app.command("drift")(drift_cmd)
+app.command("alerts")(alerts_cmd)
 app.add_typer(queue_app, name="queue")
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")

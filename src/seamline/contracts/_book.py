@@ -7,7 +7,8 @@ later ones are compared with it. Per the integration, a field may be declared
 ``required`` (missing is drift), ``optional`` (never drift) or ``ignored`` (not even
 recorded); anything undeclared is optional until proven required, but new fields and
 changed types are always reported. Each drift is stored (``seamline drift``),
-counted in Prometheus, logged, and handed to alert hooks.
+counted in Prometheus, raised as an alert (``seamline.alerts``: stored, logged, sent to
+the alert webhook), and handed to any registered hooks.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
+from seamline.alerts import Alert, raise_alert
 from seamline.contracts._shape import shape_of
 from seamline.store import Store
 from seamline.store._sql import insert_ignore
@@ -142,7 +144,9 @@ class ContractBook:
                 known[path] = set(kinds.split("|"))
         for d in drifts:
             DRIFT_TOTAL.labels(d.direction, d.contract, d.change).inc()
-            log.warning("contract drift: %s", d.sentence)
+            raise_alert(self.store, Alert("contract_drift", d.sentence, labels={
+                "direction": d.direction, "contract": d.contract, "version": d.version,
+                "path": d.path, "change": d.change}))
             for hook in list(_hooks):
                 try:
                     hook(d)

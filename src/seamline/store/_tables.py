@@ -356,3 +356,16 @@ connector_sends = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("updated_at", Float, nullable=False),
 )
+
+# Alerts raised (seamline.alerts): drift at the edges, replies of unexpected shape, ...
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(60), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("labels", Text, nullable=False),  # JSON
+    Column("at", Float, nullable=False),
+    Index("ix_alerts_kind_at", "kind", "at"),
+)
