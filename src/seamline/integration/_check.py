@@ -57,6 +57,21 @@ def check(integration: Integration) -> list[Problem]:
     for name, info in in_fields.items():
         if name not in integration.pii and info.annotation in (str, str | None):
             warn("pii", f"Input field {name!r} has no PII policy; it will be redacted by default.")
+    g = integration.grounding
+    for path, label in ((g.claims_field, "claims field"), (g.abstain_field, "abstention field"),
+                        (g.citations_field, "citations field"), (g.reasoning_field,
+                                                                 "reasoning field"),
+                        *((p, "quote field") for p in g.quote_fields),
+                        *((p, "dual-generation field") for p in (g.dual.fields if g.dual else ()))):
+        if path and path.split(".")[0].removesuffix("[]") not in out_fields:
+            err("grounding", f"The grounding {label} {path!r} is not a field of the output schema.")
+    for path, label in ((g.documents_field, "documents field"),
+                        *((p, "source field") for p in g.source_fields)):
+        if path and path.split(".")[0].removesuffix("[]") not in in_fields:
+            err("grounding", f"The grounding {label} {path!r} is not a field of the input schema.")
+    if g.citations_field and not g.documents_field and not g.allowed_sources:
+        warn("grounding", "Citations are declared without a documents field or allowed sources: "
+                          "nothing checks what they cite.")
     for key, label in ((integration.idempotency_key, "idempotency key"),
                        (integration.tenant_key, "tenant key"),
                        (integration.rollout.sticky_key, "rollout sticky key")):

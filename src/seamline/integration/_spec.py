@@ -11,6 +11,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from seamline.outputs._grounding_spec import GroundingSpec
 from seamline.streaming._spec import StreamSpec
 
 PIIAction = Literal["redact", "mask", "drop", "allow"]
@@ -125,6 +126,9 @@ class ActionSpec(_Frozen):
     # Whether the handler receives real values in place of PII placeholders.
     reveal_pii: bool = False
     approval: ApprovalPolicy = ApprovalPolicy()
+    # Options of the connector when ``handler`` is "connector:NAME.operation" (base_url,
+    # channel, the names of the environment variables holding credentials …).
+    connector: dict[str, Any] = Field(default_factory=dict)
 
 
 class RolloutSpec(_Frozen):
@@ -185,6 +189,9 @@ class Integration(_Frozen):
     actions: tuple[ActionSpec, ...] = ()
     rollout: RolloutSpec = RolloutSpec()
     queue: QueueSpec = QueueSpec()
+    # Checks of the output against its source (seamline.outputs): quotes, claims, citations,
+    # abstention, dual generation, a fresh-context judge.
+    grounding: GroundingSpec = GroundingSpec()
     idempotency_key: str = Field("", description="Input field whose value dedupes events.")
     tenant_key: str = Field("", description="Input field naming the tenant, for budgets.")
     # Fields the on-device model reads, in order; default: every string field.

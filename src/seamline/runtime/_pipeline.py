@@ -49,10 +49,11 @@ from seamline.ingest import (
 )
 from seamline.ingest._event import describe_validation
 from seamline.integration import Integration, resolve
-from seamline.outputs import parse_output, repair_instruction
+from seamline.outputs import grounding_instruction, parse_output, repair_instruction
 from seamline.prompt import PromptTemplate, RenderedPrompt
 from seamline.rollout import Flags
 from seamline.runtime._batch_api import BatchMixin
+from seamline.runtime._grounding_calls import GroundingMixin, Ungrounded
 from seamline.runtime._records import RecordsMixin
 from seamline.runtime._redrive import RedriveMixin
 from seamline.runtime._resume import ResumeMixin
@@ -80,7 +81,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin):
+class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMixin):
     """Runs events of one integration through every layer against one store."""
 
     def __init__(self, integration: Integration, store: Store, *, provider: Provider | None = None,
@@ -108,6 +109,7 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin):
         self._params_json = _dumps(self.template.params)
         m = integration.model
         self._prompt_budget = m.context_window - m.max_output_tokens
+        self._grounded = integration.grounding.active
         self._register()
 
     def _register(self) -> None:
@@ -318,19 +320,29 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin):
             inf.model = call["model"]
             t = time.perf_counter()
             try:
-                inf.output = parse_output(reply.text, self.integration.output_schema)
-                inf.error = ""
+                output = parse_output(reply.text, self.integration.output_schema)
                 call["valid"] = True
                 inf.calls.append(call)
+                if self._grounded:
+                    inf.grounding = self._ground(ev, data, messages, output, inf)
+                    output = inf.grounding.output
+                inf.output, inf.error = output, ""
                 t_out += _ms(t)
                 break
             except OutputError as exc:
                 t_out += _ms(t)
-                call["valid"], call["error"] = False, str(exc)
-                inf.calls.append(call)
-                inf.error, inf.stage = (f"no valid output after {attempt + 1} replies: {exc}", "outputs")
-                messages += [Message("assistant", reply.text),
-                             Message("user", repair_instruction(exc, self.integration.output_schema))]
+                if isinstance(exc, Ungrounded):
+                    call["grounding"] = exc.report.as_dict()
+                    inf.error, inf.stage = (f"no grounded output after {attempt + 1} replies: "
+                                            f"{'; '.join(exc.report.failures)}", "grounding")
+                    follow_up = grounding_instruction(exc.report)
+                else:
+                    call["valid"], call["error"] = False, str(exc)
+                    inf.calls.append(call)
+                    inf.error, inf.stage = (f"no valid output after {attempt + 1} replies: {exc}",
+                                            "outputs")
+                    follow_up = repair_instruction(exc, self.integration.output_schema)
+                messages += [Message("assistant", reply.text), Message("user", follow_up)]
         timings["inference"] = t_inf
         timings["outputs"] = t_out
         return inf
@@ -411,6 +423,8 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin):
             if path == "baseline":
                 entries.append(AuditEntry(event_id, name, "baseline", {"output": output,
                                                                        "error": inf.error}))
+            if inf.grounding is not None:
+                entries.append(AuditEntry(event_id, name, "grounding", inf.grounding.as_dict()))
             entries.append(AuditEntry(event_id, name, "output", {
                 "output": output, "valid": output is not None, "error": inf.error,
                 "cost_usd": inf.cost_usd, "path": path}))

@@ -63,3 +63,4 @@ class _Inference:
     retryable: bool = False  # the failure was transient (provider unavailable, rate limited)
     over_budget: bool = False  # a repair call was refused by a cost cap
     reservations: list[Any] = field(default_factory=list)  # repairs' CostReservations
+    grounding: Any = None  # the GroundingReport of the output, when the integration checks it

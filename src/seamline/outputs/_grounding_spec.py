@@ -1,0 +1,64 @@
+"""How an integration declares its grounding checks (each one optional and composable).
+
+Paths name fields of the output (or input): ``evidence``, ``answer.quotes[]``,
+``claims[].quotes[]`` — ``[]`` steps into every item of a list.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DualSpec(_Frozen):
+    """Generate twice; a divergence on these high-stakes fields is a hallucination canary."""
+
+    fields: tuple[str, ...] = Field(min_length=1)
+    temperature: float = Field(1.0, ge=0, le=2)
+    seed: int = 7
+    policy: Literal["flag", "fail"] = "flag"
+
+
+class JudgeSpec(_Frozen):
+    """A fresh-context judge: a second call that sees only the source and one claim."""
+
+    model: str = ""  # another model of the same provider; empty: the route's own
+    policy: Literal["fail", "retract", "flag"] = "fail"
+
+
+class GroundingSpec(_Frozen):
+    # Input fields quotes must come from; empty: every string field of the input.
+    source_fields: tuple[str, ...] = ()
+    # Output fields holding verbatim quotes (a string, or lists of strings).
+    quote_fields: tuple[str, ...] = ()
+    # Claims: a list of objects, each with its text and the quotes that support it.
+    claims_field: str = ""
+    claim_text_key: str = "text"
+    claim_quotes_key: str = "quotes"
+    unsupported_claims: Literal["fail", "retract"] = "fail"
+    # Abstention: this output field holding one of these values is a valid answer.
+    abstain_field: str = ""
+    abstain_values: tuple[str, ...] = ("insufficient_information",)
+    # Closed sources: what the output cites must be among the documents provided.
+    citations_field: str = ""  # output: ids/URLs, or objects with one of document_id_keys
+    documents_field: str = ""  # input: the documents provided (objects)
+    document_id_keys: tuple[str, ...] = ("id", "url")
+    numbers_from_sources: bool = False  # every number in a claim occurs in the source
+    # Source whitelist: cited ids/URLs must match one of these (fnmatch patterns; for a
+    # URL, its host may match instead, e.g. "docs.acme.example" or "*.acme.example").
+    allowed_sources: tuple[str, ...] = ()
+    # Visible reasoning: a field written before the claims, kept in the audit trail.
+    reasoning_field: str = ""
+    dual: DualSpec | None = None
+    judge: JudgeSpec | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.quote_fields or self.claims_field or self.abstain_field
+                    or self.citations_field or self.allowed_sources or self.reasoning_field
+                    or self.dual or self.judge)

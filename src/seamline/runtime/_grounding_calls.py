@@ -1,0 +1,184 @@
+"""Grounding in the pipeline: the deterministic checks, then the two that need the model.
+
+A mixin of :class:`~seamline.runtime.Pipeline`.
+
+- Dual generation: the same prompt again at another temperature (and seed, where the
+  provider takes one); a high-stakes field that comes out different is a hallucination
+  canary — flagged, or a failure, per the integration.
+- The fresh-context judge: one call per claim that sees only the source and the claim
+  (never the generator's reasoning or conversation) and rules supported or not.
+
+Both are paid calls: each reserves its estimate under the caps first, and a refusal is
+recorded as the check not having run, never as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from prometheus_client import Counter
+from pydantic import BaseModel
+
+from seamline.errors import OutputError
+from seamline.inference import BudgetRefusal, Message, ModelRequest, price_usage
+from seamline.outputs import GroundingReport, check_grounding, parse_output, values_at
+from seamline.outputs._grounding import sources_of
+
+GROUNDING_CHECKS = Counter("seamline_grounding_checks_total", "Grounding check outcomes",
+                           ["integration", "check", "outcome"])
+ABSTENTIONS = Counter("seamline_abstentions_total", "Answers that abstained (not enough "
+                      "information)", ["integration"])
+
+JUDGE_SYSTEM = (
+    "You check one claim against a source text. Use only the source: no outside knowledge. "
+    "A claim is supported only if the source states it or directly implies it. Reply with "
+    'exactly one JSON object: {"supported": true or false, "reason": "one sentence"}.')
+
+
+class JudgeVerdict(BaseModel):
+    supported: bool
+    reason: str = ""
+
+
+class Ungrounded(OutputError):
+    """The reply parsed but is not grounded in its source."""
+
+    def __init__(self, report: GroundingReport) -> None:
+        super().__init__("the reply is not grounded in the source: " + "; ".join(report.failures))
+        self.report = report
+
+
+class GroundingMixin:
+    def _ground(self, ev, data: dict[str, Any], messages: list[Message], output: dict[str, Any],
+                inf) -> GroundingReport:
+        """Every declared check on one parsed output; raises :class:`Ungrounded` on failure."""
+        spec = self.integration.grounding
+        report = check_grounding(spec, output, data)
+        if report.passed and not report.abstained and spec.dual is not None:
+            self._dual(ev, data, messages, report, inf)
+        if report.passed and not report.abstained and spec.judge is not None:
+            self._judge(ev, data, report, inf)
+        name = self.integration.name
+        for check, outcome in report.checks.items():
+            GROUNDING_CHECKS.labels(name, check, outcome).inc()
+        if report.abstained:
+            ABSTENTIONS.labels(name).inc()
+        if not report.passed:
+            raise Ungrounded(report)
+        return report
+
+    # ---- the checks that call the model ------------------------------------------------------
+
+    def _paid_call(self, ev, request: ModelRequest, inf, purpose: str) -> str | None:
+        """One extra call under the caps; its reply text, or None (reason in ``inf.calls``)."""
+        got = self._reserve_repair(ev, list(request.messages))
+        if isinstance(got, BudgetRefusal):
+            inf.calls.append({"purpose": purpose, "error": f"not sent: {got.reason}"})
+            return None
+        inf.reservations.append(got)
+        t = time.perf_counter()
+        try:
+            reply = self.provider.complete(request)
+        except Exception as exc:  # noqa: BLE001 - a failed check call is recorded, not raised
+            inf.calls.append({"purpose": purpose, "error": f"{type(exc).__name__}: {exc}",
+                              "model": request.model})
+            return None
+        cost = price_usage(self.integration, reply.usage)
+        inf.cost_usd += cost
+        inf.calls.append({"purpose": purpose, "model": reply.model or request.model,
+                          "params": request.params, "reply": reply.text,
+                          "input_tokens": reply.usage.input_tokens,
+                          "output_tokens": reply.usage.output_tokens, "cost_usd": cost,
+                          "latency_ms": round((time.perf_counter() - t) * 1000, 3)})
+        return reply.text
+
+    def _dual(self, ev, data, messages: list[Message], report: GroundingReport, inf) -> None:
+        dual = self.integration.grounding.dual
+        route = self.integration.model
+        params = {**route.params, "temperature": dual.temperature}
+        if route.provider in ("openai", "openai-compatible"):
+            params["seed"] = dual.seed
+        first_turn = tuple(m for m in messages[:2] if m.role in ("system", "user"))
+        request = ModelRequest(first_turn, route.model, params, self._output_schema_json, data,
+                               0, route.max_output_tokens)
+        text = self._paid_call(ev, request, inf, "dual")
+        second = None
+        if text is not None:
+            try:
+                second = parse_output(text, self.integration.output_schema)
+            except OutputError as exc:
+                inf.calls[-1]["error"] = str(exc)
+        if second is None:
+            self._not_run(report, "dual", dual.policy, "the second generation gave no valid output")
+            return
+        diverged = [f for f in dual.fields
+                    if values_at(report.output, f) != values_at(second, f)]
+        if not diverged:
+            report.checks["dual"] = "pass"
+            return
+        detail = ", ".join(f"{f}: {values_at(report.output, f)} vs {values_at(second, f)}"
+                           for f in diverged)
+        sentence = f"two generations disagree on {detail}"
+        if dual.policy == "fail":
+            report.fail("dual", sentence)
+        else:
+            report.checks["dual"] = "flag"
+            report.flags.append(f"hallucination canary: {sentence}")
+
+    def _judge(self, ev, data, report: GroundingReport, inf) -> None:
+        spec = self.integration.grounding
+        judge = spec.judge
+        source = "\n\n".join(f"[{name}]\n{text}" for name, text in sources_of(spec, data).items())
+        claims = report.output.get(spec.claims_field) if spec.claims_field else None
+        if isinstance(claims, list):
+            items = [(i, str(c.get(spec.claim_text_key, "")) if isinstance(c, dict) else str(c))
+                     for i, c in enumerate(claims)]
+        else:  # no claims declared: the answer as a whole is the claim
+            items = [(None, json.dumps({k: v for k, v in report.output.items()
+                                        if k != spec.reasoning_field}, ensure_ascii=False))]
+        route = self.integration.model
+        unsupported: list[int] = []
+        report.checks["judge"] = "pass"
+        for index, claim in items:
+            request = ModelRequest(
+                (Message("system", JUDGE_SYSTEM),
+                 Message("user", f"SOURCE:\n{source}\n\nCLAIM:\n{claim}")),
+                judge.model or route.model, {**route.params, "temperature": 0.0},
+                JudgeVerdict.model_json_schema(), {"claim": claim}, 0, 200)
+            text = self._paid_call(ev, request, inf, "judge")
+            try:
+                verdict = parse_output(text, JudgeVerdict) if text is not None else None
+            except OutputError:
+                verdict = None
+            if verdict is None:
+                self._not_run(report, "judge", judge.policy, f"the judge could not rule on "
+                                                             f"{_label(index)}")
+                continue
+            if verdict["supported"]:
+                continue
+            sentence = f"the judge found {_label(index)} unsupported: {verdict['reason']}"
+            if judge.policy == "fail":
+                report.fail("judge", sentence)
+            elif judge.policy == "retract" and index is not None:
+                unsupported.append(index)
+                report.retracted.append({"claim": claims[index], "why": sentence})
+            else:
+                report.checks["judge"] = "flag"
+                report.flags.append(sentence)
+        if unsupported:
+            report.output[spec.claims_field] = [c for i, c in enumerate(claims)
+                                                if i not in unsupported]
+
+    @staticmethod
+    def _not_run(report: GroundingReport, check: str, policy: str, sentence: str) -> None:
+        if policy == "fail":
+            report.fail(check, sentence)
+        else:
+            report.checks[check] = "skip"
+            report.flags.append(sentence)
+
+
+def _label(index: int | None) -> str:
+    return "the answer" if index is None else f"claim {index + 1}"
