@@ -18,6 +18,8 @@ demo: $(STAMP)
 	$(BIN)/seamline demo
 
 test: $(STAMP)
+	@# The console's browser tests drive the system Chromium (Debian's package).
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "Could not install Chromium: the console's browser tests need it."
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

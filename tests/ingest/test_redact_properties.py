@@ -133,6 +133,16 @@ SEPARATORS = [" ", ", ", "; ", "\n", " | "]
 def documents(draw):
     tokens = draw(st.lists(token, min_size=1, max_size=12))
     sep = draw(st.sampled_from(SEPARATORS))
+    if sep == " ":
+        # Two digit-grouped values side by side with only a space between them have no
+        # single reading ("001 01 5388 2221 0000 0000 0009": an SSN then a card, or a
+        # card in the middle?): nobody can split them, so documents keep a word between.
+        spaced: list[tuple[str, str]] = []
+        for kind, value in tokens:
+            if spaced and kind != "WORD" and spaced[-1][0] != "WORD":
+                spaced.append(("WORD", draw(safe_word)))
+            spaced.append((kind, value))
+        tokens = spaced
     return tokens, sep, sep.join(value for _, value in tokens)
 
 

@@ -362,3 +362,20 @@ def test_an_over_budget_event_waits_until_released_under_a_higher_cap(store):
     roomy = tight.model_copy(update={"budgets": Budgets(per_call_usd=10.0)})
     done = Pipeline(make_integration(model=roomy), store, provider=model).release(waiting.event_id)
     assert done.state == SUCCEEDED and len(model.requests) == 1 and len(DOWNSTREAM) == 1
+
+
+def test_an_action_error_that_says_retrying_cannot_help_fails_at_once(store):
+    from seamline.connectors._errors import VendorRejected
+
+    calls = []
+
+    def rejects(params, *, idempotency_key):
+        calls.append(idempotency_key)
+        raise VendorRejected("422: the ticket is closed", connector="zendesk", status=422)
+
+    integration = make_integration()
+    integration = integration.model_copy(update={"actions": (
+        integration.actions[0].model_copy(update={"handler": rejects}),)})
+    result = Pipeline(integration, store, provider=verdict()).process(
+        {"ticket_id": "VR1", "body": "refund"})
+    assert result.state == DEAD_LETTERED and len(calls) == 1

@@ -11,15 +11,17 @@ from seamline.actions._outbox import (
     REJECTED,
     ActionOutcome,
     ActionRunner,
+    EditRefused,
     decide,
     list_awaiting,
     outbox_row,
+    rejections_as_examples,
     write_outbox,
 )
 from seamline.actions._plan import PlannedAction, action_key, approval_reason, plan_actions
 
 __all__ = [
     "AWAITING", "DONE", "FAILED", "PENDING", "REJECTED", "ActionOutcome", "ActionRunner",
-    "PlannedAction", "action_key", "approval_reason", "decide", "list_awaiting", "outbox_row",
-    "plan_actions", "write_outbox",
+    "EditRefused", "PlannedAction", "action_key", "approval_reason", "decide", "list_awaiting",
+    "outbox_row", "plan_actions", "rejections_as_examples", "write_outbox",
 ]

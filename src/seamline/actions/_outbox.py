@@ -16,11 +16,12 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from seamline.actions._plan import PlannedAction
 from seamline.audit import AuditEntry, append
-from seamline.errors import ConfigError, NotFound
+from seamline.connectors import connector_handler, is_connector_ref
+from seamline.errors import ConfigError, NotFound, SeamlineError
 from seamline.integration import Integration, resolve
 from seamline.store import Store
 from seamline.store._fast import FastStatement
-from seamline.store._tables import events, outbox
+from seamline.store._tables import eval_examples, events, outbox
 
 PENDING, AWAITING, DONE, FAILED, REJECTED = "pending", "awaiting_approval", "done", "failed", "rejected"
 MAX_ATTEMPTS = 3
@@ -79,8 +80,11 @@ class ActionRunner:
             if spec is None:
                 raise ConfigError(f"Action {name!r} is no longer declared by integration "
                                   f"{self.integration.name!r}.")
-            fn = self._handlers[name] = resolve(spec.handler, base=self._base,
-                                                what=f"handler of {name}")
+            if is_connector_ref(spec.handler):  # a built-in or installed connector
+                fn = connector_handler(spec.handler, spec.connector, store=self.store)
+            else:
+                fn = resolve(spec.handler, base=self._base, what=f"handler of {name}")
+            self._handlers[name] = fn
         return fn
 
     def execute(self, item: OutboxItem,
@@ -95,17 +99,20 @@ class ActionRunner:
         """
         spec = self.specs.get(item.action)
         params = json.loads(item.params)
-        error, result = "", None
+        error, result, permanent = "", None, False
         try:
             if spec is not None and spec.reveal_pii:
                 params = self.vault.reveal(item.event_id, params)
             result = self.handler(item.action)(params, idempotency_key=item.idempotency_key)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data, kept in the outbox
             error = f"{type(exc).__name__}: {exc}"[:2000]
+            # An error that says retrying cannot help (a connector's rejection, bad params,
+            # an unknown outcome waiting for a person) fails now instead of trying again.
+            permanent = getattr(exc, "retryable", None) is False
         now = time.time()
         attempts = item.attempts + 1
         status = DONE if not error else (
-            FAILED if attempts >= MAX_ATTEMPTS and not defer else PENDING)
+            FAILED if permanent or (attempts >= MAX_ATTEMPTS and not defer) else PENDING)
         with self.store.write() as conn:
             _SETTLE.run(conn, {"key": item.idempotency_key, "new_status": status,
                                "attempts": attempts, "error": error, "ts": now,
@@ -187,20 +194,94 @@ def list_awaiting(store: Store, integration: str | None = None) -> list[Any]:
         return conn.execute(q.order_by(outbox.c.id)).all()
 
 
-def decide(store: Store, outbox_id: int, *, approve: bool, reviewer: str, comment: str = ""):
-    """Record a reviewer's decision; an approved row becomes pending, ready to run."""
+class EditRefused(SeamlineError):
+    """A reviewer's edit changes something other than the action's declared parameters."""
+
+
+def check_edit(params: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The params after the edit, or EditRefused: only declared params, each keeping its kind.
+
+    The declared params are those the outbox row holds (the ActionSpec planned every one).
+    """
+    unknown = sorted(set(edited) - set(params))
+    if unknown:
+        raise EditRefused(f"The edit changes {', '.join(map(repr, unknown))}, which the action "
+                          f"does not declare; it may change only {', '.join(map(repr, params))}.")
+    for name, value in edited.items():
+        before = params[name]
+        if before is not None and _kind(value) != _kind(before):
+            raise EditRefused(f"The edit makes {name!r} a {_kind(value)}; it must stay a "
+                              f"{_kind(before)}.")
+    try:
+        json.dumps(edited)
+    except (TypeError, ValueError) as exc:
+        raise EditRefused(f"The edited params are not plain JSON values: {exc}.") from exc
+    return {**params, **edited}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "list", dict: "object", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def decide(store: Store, outbox_id: int, *, approve: bool, reviewer: str, comment: str = "",
+           edited_params: dict[str, Any] | None = None):
+    """Record a reviewer's decision; an approved row becomes pending, ready to run.
+
+    ``edited_params`` (approve only): the reviewer's changes to declared params; the audit
+    entry keeps both versions. A rejection is also kept as an evaluation example.
+    """
     row = outbox_row(store, outbox_id)
     if row.status != AWAITING:
         raise NotFound(f"Action {outbox_id} is not waiting for approval (it is {row.status}).")
+    if edited_params is not None and not approve:
+        raise EditRefused("A rejected action cannot be edited: edit and approve, or reject.")
+    before = json.loads(row.params)
+    after = check_edit(before, edited_params) if edited_params else before
     now = time.time()
     status = PENDING if approve else REJECTED
+    values: dict[str, Any] = {"status": status, "decided_by": reviewer, "comment": comment,
+                              "updated_at": now}
+    detail: dict[str, Any] = {}
+    if after != before:
+        values["params"] = json.dumps(after, ensure_ascii=False, default=str)
+        detail = {"edited": True, "params_before": before, "params_after": after}
     with store.write() as conn:
         res = conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.status == AWAITING)
-                           .values(status=status, decided_by=reviewer, comment=comment, updated_at=now))
+                           .values(**values))
         if res.rowcount != 1:
             raise NotFound(f"Action {outbox_id} was decided by someone else meanwhile.")
         append(conn, [AuditEntry(row.event_id, row.integration, "approval", {
             "outbox_id": outbox_id, "action": row.action, "decision": "approved" if approve else "rejected",
-            "reviewer": reviewer, "comment": comment})], now=now)
+            "reviewer": reviewer, "comment": comment, **detail})], now=now)
+        if not approve:
+            _keep_as_example(conn, row, reviewer, comment, now)
     return outbox_row(store, outbox_id)
 
+
+def _keep_as_example(conn: Connection, row: Any, reviewer: str, comment: str, now: float) -> None:
+    """A rejection is a labelled mistake: keep what the model saw and said for the eval harness."""
+    event = conn.execute(select(events.c.input, events.c.output)
+                         .where(events.c.id == row.event_id)).first()
+    conn.execute(insert(eval_examples).values(
+        integration=row.integration, event_id=row.event_id, outbox_id=row.id, action=row.action,
+        input=event.input if event else None, output=event.output if event else None,
+        params=row.params, reviewer=reviewer, comment=comment, created_at=now))
+
+
+def rejections_as_examples(store: Store, integration: str | None = None) -> list[dict[str, Any]]:
+    """Every rejected action as an evaluation example (redacted input, output, the reviewer's why)."""
+    q = select(eval_examples).order_by(eval_examples.c.id)
+    if integration:
+        q = q.where(eval_examples.c.integration == integration)
+    with store.read() as conn:
+        rows = conn.execute(q).all()
+    return [{"integration": r.integration, "event_id": r.event_id, "outbox_id": r.outbox_id,
+             "action": r.action, "input": json.loads(r.input) if r.input else None,
+             "output": json.loads(r.output) if r.output else None,
+             "params": json.loads(r.params), "reviewer": r.reviewer, "comment": r.comment,
+             "created_at": r.created_at} for r in rows]

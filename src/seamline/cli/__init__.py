@@ -14,17 +14,21 @@ from sqlalchemy.exc import SQLAlchemyError
 from seamline.cli._common import err_console
 from seamline.cli._alerts import alerts_cmd
 from seamline.cli._backfill import backfill_cmd
+from seamline.cli._connectors import connectors_app
 from seamline.cli._costs import costs_cmd
 from seamline.cli._drift import drift_cmd
 from seamline.cli._emulate import emulate_cmd
 from seamline.cli._escalations import escalations_app
 from seamline.cli._serve import serve_cmd
 from seamline.cli._stream import stream_cmd
+from seamline.cli._users import users_app
 from seamline.cli._worker import enqueue_cmd, queue_app, worker_cmd
 from seamline.cli._dlq import dlq_app
 from seamline.cli._inspect import approvals_app, audit_app, flag_app, replay_cmd
+from seamline.cli._poll import poll_cmd
 from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
 from seamline.errors import ConfigError, SeamlineError
+from seamline.telemetry import configure_tracing
 
 app = typer.Typer(
     name="seamline", no_args_is_help=True, pretty_exceptions_enable=False,
@@ -43,6 +47,7 @@ app.command("enqueue")(enqueue_cmd)
 app.command("worker")(worker_cmd)
 app.command("backfill")(backfill_cmd)
 app.command("drift")(drift_cmd)
+app.command("poll")(poll_cmd)
 app.command("alerts")(alerts_cmd)
 app.add_typer(queue_app, name="queue")
 app.add_typer(audit_app, name="audit")
@@ -50,6 +55,8 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(flag_app, name="flag")
 app.add_typer(escalations_app, name="escalations")
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:
@@ -57,6 +64,7 @@ def main() -> None:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
+        configure_tracing()  # OTLP export and Sentry, only when the environment asks for them
         app()
     except SeamlineError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")

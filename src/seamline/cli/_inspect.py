@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from seamline.actions import decide, list_awaiting, outbox_row
+from seamline.actions import EditRefused, decide, list_awaiting, outbox_row
 from seamline.audit import story, verify
 from seamline.cli._common import DbOption, console, fail, integration_for, store_for
 from seamline.errors import NotFound
@@ -117,19 +117,40 @@ def _settle(store, row) -> str:
     return f"event {row.event_id} is {state}{': ' + reason if reason else ''}"
 
 
+def _edits(pairs: list[str]) -> dict:
+    """``["amount=40", "note=call back"]`` -> ``{"amount": 40, "note": "call back"}``."""
+    edited = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--edit takes key=value, not {pair!r}.", 2)
+        try:
+            edited[key.strip()] = json.loads(value)
+        except ValueError:
+            edited[key.strip()] = value
+    return edited
+
+
 @approvals_app.command("approve")
 def approvals_approve(
     id: Annotated[int, typer.Argument(help="Action id from `approvals list`")],
     reviewer: Annotated[Optional[str], typer.Option(help="Who decides (default: you)")] = None,
     comment: Annotated[str, typer.Option(help="Why")] = "",
+    edit: Annotated[list[str] | None, typer.Option(
+        "--edit", help="Change a declared param before it runs: key=value (JSON or text); "
+                       "repeat for several")] = None,
     db: DbOption = None,
 ):
-    """Approve a waiting action and run it now."""
+    """Approve a waiting action (edited with --edit, if need be) and run it now."""
     store = store_for(db)
+    edited = _edits(edit or [])
     try:
-        row = decide(store, id, approve=True, reviewer=_reviewer(reviewer), comment=comment)
+        row = decide(store, id, approve=True, reviewer=_reviewer(reviewer), comment=comment,
+                     edited_params=edited or None)
     except NotFound as exc:
         fail(str(exc), 1)
+    except EditRefused as exc:
+        fail(str(exc), 2)
     settled = _settle(store, row)
     console.print(f"Action {id} ({row.action}) approved: it is {outbox_row(store, id).status}; {settled}.")
 

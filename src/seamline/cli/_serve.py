@@ -28,6 +28,9 @@ def serve_cmd(
     workers: Annotated[int, typer.Option(
         help="Background workers in this process for POST …/events (0: run 'seamline worker')")
     ] = 2,
+    poll: Annotated[bool, typer.Option(
+        help="Also run the integrations' poll sources in this process (one server only)")
+    ] = False,
 ):
     """Serve integrations over HTTP: POST /v1/integrations/{name}/invoke and …/events,
     GET /v1/events/{id}."""
@@ -45,6 +48,23 @@ def serve_cmd(
                          background_workers=workers)
         console.print(f"Serving {', '.join(s.name for s in specs)} on http://{host}:{port} "
                       f"(OpenAPI at /docs).")
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        pollers = _start_pollers(specs, store) if poll else []
+        try:
+            uvicorn.run(app, host=host, port=port, log_level="info")
+        finally:
+            for poller in pollers:
+                poller.stop()
     finally:
         store.close()
+
+
+def _start_pollers(specs, store) -> list:
+    """One poller thread per integration with poll sources (see ``seamline poll``)."""
+    import threading
+
+    from seamline.edges import Poller
+
+    pollers = [Poller(s, store) for s in specs if any(src.kind == "poll" for src in s.sources)]
+    for poller in pollers:
+        threading.Thread(target=poller.run, name="seamline-poll", daemon=True).start()
+    return pollers

@@ -13,11 +13,10 @@ import os
 import threading
 from typing import Any
 
-from seamline.integration import Integration, ModelRoute
+from seamline.errors import ConfigError
 from seamline.inference._breaker import BreakerBoard, Breaking
 from seamline.inference._cache import Caching
 from seamline.inference._fallback import Fallback
-from seamline.errors import ConfigError
 from seamline.inference._ratelimit import (
     LocalRateLimiter,
     RateLimiter,
@@ -25,10 +24,12 @@ from seamline.inference._ratelimit import (
     StoreRateLimiter,
     Throttling,
 )
-from seamline.inference._retry import RetryPolicy, Retrying
+from seamline.inference._retry import Retrying, RetryPolicy
 from seamline.inference._route import provider_for_route
 from seamline.inference._types import ModelReply, ModelRequest, Provider
+from seamline.integration import Integration, ModelRoute
 from seamline.store import Store
+from seamline.telemetry._metrics import track_breakers
 
 _shared_lock = threading.Lock()
 _boards: dict[tuple, BreakerBoard] = {}
@@ -41,6 +42,7 @@ def _board(route: ModelRoute) -> BreakerBoard:
     with _shared_lock:
         if key not in _boards:
             _boards[key] = BreakerBoard(b.failure_threshold, b.error_rate, b.window, b.cooldown_s)
+            track_breakers(_boards[key])
         return _boards[key]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from seamline.errors import CircuitOpen, ProviderError
 from seamline.inference._types import ModelReply, ModelRequest, Provider
+from seamline.telemetry._metrics import RETRIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class Retrying:
                                    f"{waited:.2f}s more would cross the {policy.deadline:g}s "
                                    f"deadline ({elapsed:.2f}s spent)")
                     raise
+                RETRIES.labels(getattr(self.provider, "name", "?"), type(error).__name__).inc()
                 self._sleep(waited)
                 continue
             attempts.append(Attempt(number, waited, "ok"))

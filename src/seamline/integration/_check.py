@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from seamline.connectors._registry import connector_problems, is_connector_ref
 from seamline.errors import ConfigError, PromptError
 from seamline.integration._refs import resolve
 from seamline.integration._spec import Integration
@@ -127,12 +128,18 @@ def check(integration: Integration) -> list[Problem]:
         if action.name in names:
             err("actions", f"Two actions are named {action.name!r}.")
         names.add(action.name)
-        try:
-            handler = resolve(action.handler, base=_base(integration), what=f"handler of {action.name}")
-            if not callable(handler):
-                err("actions", f"The handler of action {action.name!r} is not callable.")
-        except ConfigError as exc:
-            err("actions", str(exc))
+        if is_connector_ref(action.handler):
+            for sentence in connector_problems(action.handler, action.connector):
+                # An unset credential is the deployment's to fix, not the declaration's.
+                (warn if "not set" in sentence else err)("actions", sentence)
+        else:
+            try:
+                handler = resolve(action.handler, base=_base(integration),
+                                  what=f"handler of {action.name}")
+                if not callable(handler):
+                    err("actions", f"The handler of action {action.name!r} is not callable.")
+            except ConfigError as exc:
+                err("actions", str(exc))
         p = action.approval
         if p.below_confidence is not None and "confidence" not in out_fields:
             err("actions", f"Action {action.name!r} asks for approval below a confidence, "

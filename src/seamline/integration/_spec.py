@@ -11,6 +11,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from seamline.edges._source import SourceSpec
 from seamline.outputs._grounding_spec import GroundingSpec
 from seamline.streaming._spec import StreamSpec
 
@@ -198,6 +199,8 @@ class Integration(_Frozen):
     text_fields: tuple[str, ...] = ()
     # The stream shape: consume a broker and decide once per window (seamline.streaming).
     stream: StreamSpec | None = None
+    # Where events come from besides the API: vendor webhooks and pollers (seamline.edges).
+    sources: tuple[SourceSpec, ...] = ()
     source_path: Path | None = Field(None, description="Where the file form was loaded from.")
 
     @property

@@ -15,7 +15,15 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import bindparam, select, update
 
-from seamline.actions import AWAITING, DONE, FAILED, PENDING, ActionRunner, plan_actions, write_outbox
+from seamline.actions import (
+    AWAITING,
+    DONE,
+    FAILED,
+    PENDING,
+    ActionRunner,
+    plan_actions,
+    write_outbox,
+)
 from seamline.actions import REJECTED as REJECTED_ACTION
 from seamline.actions._outbox import OutboxItem
 from seamline.audit import AuditEntry, append
@@ -25,10 +33,9 @@ from seamline.errors import (
     IngestError,
     InputInvalid,
     OutputError,
-    ProviderUnavailable,
     PromptError,
+    ProviderUnavailable,
 )
-from seamline.inference._gateway import build_gateway
 from seamline.inference import (
     BudgetLedger,
     BudgetRefusal,
@@ -40,6 +47,7 @@ from seamline.inference import (
     price_usage,
     text_fields,
 )
+from seamline.inference._gateway import build_gateway
 from seamline.ingest import (
     IngestedEvent,
     Vault,
@@ -56,9 +64,7 @@ from seamline.runtime._batch_api import BatchMixin
 from seamline.runtime._grounding_calls import GroundingMixin, Ungrounded
 from seamline.runtime._records import RecordsMixin
 from seamline.runtime._redrive import RedriveMixin
-from seamline.runtime._resume import ResumeMixin
 from seamline.runtime._results import (
-    _Inference,
     ACTING,
     AWAITING_APPROVAL,
     BASELINE,
@@ -69,12 +75,15 @@ from seamline.runtime._results import (
     RETRYING,
     SUCCEEDED,
     EventResult,
+    _Inference,
     new_event_id,
 )
+from seamline.runtime._resume import ResumeMixin
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
 from seamline.store._tables import dead_letters, dedupe_keys, events, integrations
+from seamline.telemetry import layer_done, observe_event, start_event
 
 
 def _dumps(value: Any) -> str:
@@ -131,6 +140,17 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
         transient failures end in ``retrying`` (the queue tries again later) rather than in
         the dead-letter queue.
         """
+        et = start_event(self.integration.name)
+        if et is None:
+            return self._process(raw, event_id, defer)
+        result = None
+        try:
+            result = et.bind(self._process)(raw, event_id, defer)
+            return result
+        finally:
+            et.finish(result)
+
+    def _process(self, raw: Any, event_id: str | None, defer: frozenset[str]) -> EventResult:
         if event_id is not None:
             state = self._state_of(event_id)
             if state is not None:
@@ -171,7 +191,7 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
             return self._refuse(event_id, raw, "ingest", str(exc), rerun=rerun)
         flag = self.flags.get(self.integration.flag_name, self.integration.rollout.default)
         use_ai = flag.admits(ev.sticky or ev.idempotency_key)
-        timings["ingest"] = _ms(t)
+        timings["ingest"] = layer_done("ingest", t)
 
         t = time.perf_counter()
         rendered: RenderedPrompt | None = None
@@ -184,7 +204,7 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
             except (IngestError, PromptError) as exc:
                 stage = "prompt" if isinstance(exc, PromptError) else "ingest"
                 return self._refuse(event_id, raw, stage, str(exc), ev=ev, rerun=rerun)
-        timings["prompt"] = _ms(t)
+        timings["prompt"] = layer_done("prompt", t)
 
         t = time.perf_counter()
         now = time.time()
@@ -226,13 +246,13 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
                         "estimate_usd": reservation.estimate_usd}))
                     self._set_state(conn, event_id, OVER_BUDGET, "inference", reservation.reason, now)
                     append(conn, entries, now=now)
-                    timings["store"] = _ms(t)
-                    return EventResult(event_id, OVER_BUDGET, reservation.reason, "inference",
-                                       "ai", timings_ms=timings)
+                    timings["store"] = layer_done("store", t)
+                    return self._observed(EventResult(event_id, OVER_BUDGET, reservation.reason,
+                                                      "inference", "ai", timings_ms=timings))
                 entries.append(AuditEntry(event_id, name, "budget", {
                     "decision": "reserved", "estimate_usd": reservation.amount_usd}))
             append(conn, entries, now=now)
-        timings["store"] = _ms(t)
+        timings["store"] = layer_done("store", t)
         return event_id, ev, data, rendered, reservation, timings
 
     def _answer(self, event_id: str, ev: IngestedEvent, data: dict[str, Any],
@@ -248,7 +268,7 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
             output, error = self._run_baseline(data)
             if output is None:
                 inf.error, inf.stage = error, "baseline"
-            timings["outputs"] = _ms(t)
+            timings["outputs"] = layer_done("baseline", t)
         return self._decide(event_id, ev, data, inf, output, path, reservation, timings, defer)
 
     def refuse(self, raw: Any, reason: str, stage: str = "ingest") -> EventResult:
@@ -298,7 +318,7 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
             try:
                 reply = first if batched else self.provider.complete(request)
             except Exception as exc:  # noqa: BLE001 - any provider failure is this event's, not the run's
-                t_inf += _ms(t)
+                t_inf += layer_done("inference", t, attempt=attempt, error=type(exc).__name__)
                 inf.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}",
                                   **self._trace()})
                 what = "failed" if isinstance(exc, InferenceError) else "failed unexpectedly"
@@ -306,7 +326,9 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
                 inf.stage = "inference"
                 inf.retryable = isinstance(exc, ProviderUnavailable)
                 break
-            t_inf += _ms(t)
+            t_inf += layer_done("inference", t, attempt=attempt, model=reply.model or route.model,
+                                input_tokens=reply.usage.input_tokens,
+                                output_tokens=reply.usage.output_tokens)
             cost = price_usage(self.integration, reply.usage, batch=batched)
             inf.cost_usd += cost
             u = reply.usage
@@ -327,10 +349,10 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
                     inf.grounding = self._ground(ev, data, messages, output, inf)
                     output = inf.grounding.output
                 inf.output, inf.error = output, ""
-                t_out += _ms(t)
+                t_out += layer_done("outputs", t)
                 break
             except OutputError as exc:
-                t_out += _ms(t)
+                t_out += layer_done("outputs", t)
                 if isinstance(exc, Ungrounded):
                     call["grounding"] = exc.report.as_dict()
                     inf.error, inf.stage = (f"no grounded output after {attempt + 1} replies: "
@@ -451,14 +473,16 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
             entries.append(AuditEntry(event_id, name, "state", {"state": state, "reason": reason,
                                                                 "timings_ms": timings}))
             append(conn, entries, now=now)
-        timings["store"] = timings.get("store", 0.0) + _ms(t)
+        timings["store"] = timings.get("store", 0.0) + layer_done("store", t)
         if state == ACTING:
             t = time.perf_counter()
             state, stage, reason = self.finish_actions(event_id, path, items,
                                                        defer="actions" in defer)
-            timings["actions"] = _ms(t)
-        return EventResult(event_id, state, reason, stage, path, output, fallback, None,
-                           inf.cost_usd, timings, awaiting)
+            timings["actions"] = layer_done("actions", t)
+        result = EventResult(event_id, state, reason, stage, path, output, fallback, None,
+                             inf.cost_usd, timings, awaiting)
+        observe_event(name, result, inf.calls)
+        return result
 
     def finish_actions(self, event_id: str, path: str, items: list[OutboxItem] | None = None,
                        *, defer: bool = False) -> tuple[str, str, str]:
@@ -503,10 +527,6 @@ _DECIDED = FastStatement(update(events).where(events.c.id == bindparam("eid")).v
     output=bindparam("new_output"), fallback_output=bindparam("fallback"),
     cost_usd=bindparam("cost"), timings=bindparam("new_timings"), model=bindparam("new_model"),
     updated_at=bindparam("ts")))
-
-
-def _ms(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000
 
 
 def _kinds(secrets: dict[str, str]) -> dict[str, int]:

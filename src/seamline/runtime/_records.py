@@ -20,6 +20,7 @@ from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
 from seamline.store._tables import dead_letters, dedupe_keys, events, prompt_versions
 from seamline.store._tables import vault as vault_table
+from seamline.telemetry import observe_event
 
 
 def _dumps(value: Any) -> str:
@@ -27,6 +28,11 @@ def _dumps(value: Any) -> str:
 
 
 class RecordsMixin:
+    def _observed(self, result: EventResult) -> EventResult:
+        """Count an event that ended before the model (metrics; see seamline.telemetry)."""
+        observe_event(self.integration.name, result)
+        return result
+
 
     def _record_prompt(self, conn, rendered: RenderedPrompt, now: float) -> None:
         # Every time, not once per process: a rolled-back first write must not be remembered.
@@ -64,7 +70,8 @@ class RecordsMixin:
             duplicate_of=first, input=None, created_at=now, updated_at=now))
         append(conn, [AuditEntry(event_id, self.integration.name, "duplicate",
                                  {"duplicate_of": first, "idempotency_key": ev.idempotency_key})], now=now)
-        return EventResult(event_id, DUPLICATE, reason, "ingest", duplicate_of=first)
+        return self._observed(EventResult(event_id, DUPLICATE, reason, "ingest",
+                                          duplicate_of=first))
 
     def _refuse(self, event_id: str, raw: Any, stage: str, reason: str,
                 ev: IngestedEvent | None = None, *, rerun: bool = False) -> EventResult:
@@ -93,7 +100,7 @@ class RecordsMixin:
                 payload=_dumps(payload), created_at=now))
             append(conn, [AuditEntry(event_id, name, "dead_letter", {
                 "stage": stage, "reason": reason, "input": payload})], now=now)
-        return EventResult(event_id, DEAD_LETTERED, reason, stage)
+        return self._observed(EventResult(event_id, DEAD_LETTERED, reason, stage))
 
 
 _SET_STATE = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(

@@ -15,20 +15,23 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from seamline.access import AccessControl, Role
 from seamline.audit import story
+from seamline.console import install_console
 from seamline.errors import ConfigError
 from seamline.inference import Provider
 from seamline.integration import Integration
 from seamline.queue import JobQueue, Worker
 from seamline.runtime import Pipeline
-from seamline.server._auth import configured_keys, key_accepted
+from seamline.server._auth import configured_key_roles
 from seamline.server._body import read_capped
 from seamline.server._errors import ApiRefusal, install_error_handlers
 from seamline.server._invoke import Invoker, safe_reason
+from seamline.server._metrics import add_metrics_route
+from seamline.server._webhooks import add_webhook_routes
 from seamline.store import Store
 from seamline.store._tables import events, jobs
 
@@ -65,7 +68,8 @@ _ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 422, 
 
 def create_app(integrations: dict[str, Integration] | list[Integration], store: Store, *,
                stranded_after_s: float = 300.0,
-               api_keys: set[str] | None = None, allow_anonymous: bool = False,
+               api_keys: set[str] | dict[str, Role] | None = None,
+               allow_anonymous: bool = False, secure_cookies: bool = True,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                latency_budget_s: float | None = None,
                latency_budgets: dict[str, float] | None = None,
@@ -84,7 +88,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ConfigError(f"Two integrations share a name: {', '.join(sorted(names))}.")
-    keys = configured_keys(api_keys, allow_anonymous=allow_anonymous)
+    keys = configured_key_roles(api_keys, allow_anonymous=allow_anonymous)
     if max_body_bytes <= 0:
         raise ConfigError(f"The body size limit must be positive, not {max_body_bytes}.")
     default_budget = DEFAULT_LATENCY_BUDGET_S if latency_budget_s is None else latency_budget_s
@@ -142,24 +146,16 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
                   description="Invoke Seamline integrations and read what became of each event.")
     install_error_handlers(app)
 
-    bearer = HTTPBearer(auto_error=False, description="An API key from SEAMLINE_API_KEYS.")
-    header_key = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="An API key from SEAMLINE_API_KEYS.")
-
-    # async: it only compares strings; a plain def would cost a thread hand-off per request.
-    async def authenticated(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
-        x_api_key: str | None = Depends(header_key),
-    ) -> None:
-        if not keys:
-            return
-        presented = x_api_key or (credentials.credentials if credentials else None)
-        if not key_accepted(presented, keys):
-            sentence = ("the API key is not valid" if presented else
-                        "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key'")
-            raise ApiRefusal(401, sentence, headers={"WWW-Authenticate": "Bearer"})
-
-    auth = [Depends(authenticated)]
+    # One AccessControl for the service and the console: keys (with roles), users, sessions.
+    access = AccessControl(store, api_keys=keys, allow_anonymous=allow_anonymous,
+                           secure_cookies=secure_cookies, home="/console")
+    access.install(app)
+    app.state.access = access  # the console installs its pages with it
+    install_console(app, store, access)  # /console: pages for people, behind sign-in
+    # Invoking or queueing runs the pipeline and may act downstream: a reviewer's (or an
+    # admin key's) business; reading an event is a viewer's.
+    auth = [Depends(access.api(Role.REVIEWER, anonymous_ok=True))]
+    read_auth = [Depends(access.api(Role.VIEWER, anonymous_ok=True))]
 
     @app.get("/healthz", summary="Whether the service is up, and what it serves")
     async def healthz() -> dict[str, Any]:
@@ -215,7 +211,10 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     async def invoke_unknown(name: str, request: Request) -> JSONResponse:
         return await invoke(name, request)
 
-    @app.get("/v1/events/{event_id}", dependencies=auth, responses=_ERRORS,
+    add_webhook_routes(app, specs, store, queue, {n: i.pipeline for n, i in invokers.items()},
+                       max_body_bytes)
+
+    @app.get("/v1/events/{event_id}", dependencies=read_auth, responses=_ERRORS,
              summary="What became of one event")
     async def get_event(event_id: str) -> dict[str, Any]:
         found = await asyncio.get_running_loop().run_in_executor(executor(), _read_event, store,
@@ -233,6 +232,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    add_metrics_route(app, store)
     app.state.invokers = invokers
     return app
 

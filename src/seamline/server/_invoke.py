@@ -28,6 +28,7 @@ from seamline.runtime import (
 )
 from seamline.server._errors import ApiRefusal
 from seamline.store._tables import events
+from seamline.telemetry import start_event
 
 log = logging.getLogger("seamline.server")
 
@@ -55,12 +56,19 @@ class Invoker:
         raw = await self._parse(body)
         # Admission (validate, redact, dedupe, record) is local work and yields the event id
         # every answer carries, so it is awaited in full; the budget bounds the model's part.
-        admitted = await self._run(p._admit, raw)
+        et = start_event(p.integration.name)
+        admitted = await self._run(et.bind(p._admit) if et else p._admit, raw)
         if isinstance(admitted, EventResult):
+            if et is not None:
+                et.finish(admitted)
             return await self._respond(admitted)
         event_id, data = admitted[0], admitted[2]
-        answering: Future = self._executor().submit(p._answer, *admitted)
+        answering: Future = self._executor().submit(et.bind(p._answer) if et else p._answer,
+                                                    *admitted)
         answering.add_done_callback(lambda f: _log_failure(f, event_id))
+        if et is not None:  # the span ends with the event, even after a baseline answer
+            answering.add_done_callback(
+                lambda f: et.finish(None if f.exception() else f.result()))
         try:
             result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(answering)),
                                             timeout=max(0.0, deadline - loop.time()))

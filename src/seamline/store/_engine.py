@@ -73,6 +73,7 @@ class Store:
 
     def __init__(self, url: str, *, synchronous: str = "NORMAL", migrate: bool = True) -> None:
         self.url = url
+        self.closed = False
         self._local = threading.local()
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         if self.dialect == "sqlite":
@@ -122,6 +123,7 @@ class Store:
             yield conn
 
     def close(self) -> None:
+        self.closed = True
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -351,7 +352,7 @@ connector_sends = Table(
     metadata,
     Column("connector", String(100), primary_key=True),
     Column("idempotency_key", String(120), primary_key=True),
-    Column("status", String(20), nullable=False),  # sending | sent | failed
+    Column("status", String(20), nullable=False),  # sending | sent | failed | unknown
     Column("reply", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("updated_at", Float, nullable=False),
@@ -368,4 +369,50 @@ alerts = Table(
     Column("labels", Text, nullable=False),  # JSON
     Column("at", Float, nullable=False),
     Index("ix_alerts_kind_at", "kind", "at"),
+)
+
+# ---- access (seamline.access) and review ---------------------------------------------------
+
+# People who sign in to the console; ``password_hash`` is argon2id (never the password).
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(20), nullable=False),  # viewer | reviewer | admin
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Server-side sessions: the cookie holds a random token, the store only its SHA-256.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_sessions_username", "username"),
+)
+
+# Rejected actions, kept as evaluation examples: what the model saw and said, and why a
+# reviewer said no.
+eval_examples = Table(
+    "eval_examples",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("event_id", String(40), nullable=False),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("input", Text, nullable=True),  # redacted JSON
+    Column("output", Text, nullable=True),  # JSON
+    Column("params", Text, nullable=False),  # JSON, the action as proposed
+    Column("reviewer", String(200), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Index("ix_eval_examples_integration", "integration", "created_at"),
 )

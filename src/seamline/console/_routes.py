@@ -1,0 +1,316 @@
+"""The web console's pages: the review queue, timelines, dead letters, costs and flags.
+
+Server-rendered with Jinja2 (autoescaped) so it works without JavaScript; who may see
+or do what is the access layer's call (``access.page(role)``), and every form posts a
+CSRF token and records the person who sent it.
+"""
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from seamline.actions import AWAITING, EditRefused, decide
+from seamline.console import _queries as q
+from seamline.console._chain import ChainCheck
+from seamline.errors import ConfigError, NotFound
+from seamline.rollout import Flags, parse_state
+from seamline.runtime import Pipeline
+from seamline.runtime._dlq import dead_letter
+from seamline.store import Store
+
+_HERE = Path(__file__).parent
+# Pages load only this server's stylesheet and post only to it; nothing may frame them.
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# Messages a redirect may name by key: a query string never carries text onto a page.
+_NOTICES = {
+    "approved": "Action {id} was approved and run.",
+    "edited": "Action {id} was edited, approved and run.",
+    "rejected": "Action {id} was rejected; it will never run.",
+    "recorded": "Action {id}: the decision is recorded; this server does not run its integration.",
+    "redriven": "Event {id} was redriven; its story below shows what came of it.",
+    "flag": "Flag {id} was changed.",
+    "verified": "The audit chain was verified just now.",
+}
+
+
+def _usd(value: float) -> str:
+    """Dollars to the cent, or to six places below one dollar (as ``seamline costs`` prints)."""
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.6f}"
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else "—"
+
+
+_MAX_FORM_BYTES = 64 * 1024
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The posted urlencoded form (first value of each field); the console posts nothing else.
+
+    Parsed here rather than with ``request.form()``: that needs python-multipart, and the
+    access layer has read (and cached) the same body for its CSRF check already.
+    """
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length", "")
+    if kind != "application/x-www-form-urlencoded" or (
+            declared.isdigit() and int(declared) > _MAX_FORM_BYTES):
+        return {}
+    body = await request.body()
+    if len(body) > _MAX_FORM_BYTES:
+        return {}
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"),
+                                         keep_blank_values=True).items()}
+
+
+def install_console(app: FastAPI, store: Store, access: Any) -> None:
+    """Mount the console under ``/console`` on ``app``; ``access`` is its AccessControl."""
+    from seamline.access import Role, User
+
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.filters.update(when=_when, usd=_usd, pretty=q.pretty)
+    chain = ChainCheck(store)
+    flags = Flags(store, ttl=0.0)
+    viewer, reviewer, admin = (access.page(r) for r in (Role.VIEWER, Role.REVIEWER, Role.ADMIN))
+    csrf = [Depends(access.check_csrf)]
+    # Annotated aliases, evaluated here (no postponed annotations in this module): FastAPI
+    # reads them as dependencies, and each route's signature says the least role it needs.
+    Viewer = Annotated[User, Depends(viewer)]
+    Reviewer = Annotated[User, Depends(reviewer)]
+    Admin = Annotated[User, Depends(admin)]
+    Form = Annotated[dict[str, str], Depends(_form)]
+    router = APIRouter(prefix="/console", include_in_schema=False)
+
+    def render(request: Request, user: Any, name: str, status_code: int = 200,
+               **context: Any) -> HTMLResponse:
+        code, ident = request.query_params.get("notice", ""), request.query_params.get("id", "")
+        notice = _NOTICES[code].format(id=ident) if code in _NOTICES else ""
+        return templates.TemplateResponse(request, name, {
+            "user": user, "csrf": access.csrf_token(request), "notice": notice,
+            "Role": Role, "chain": chain.status, **context}, status_code=status_code,
+            headers=_HEADERS)
+
+    def problem(request: Request, user: Any, status_code: int, title: str, text: str,
+                back: str = "/console") -> HTMLResponse:
+        return render(request, user, "message.html", status_code, title=title, text=text,
+                      back=back)
+
+    def pipeline(integration: str) -> Pipeline | None:
+        invoker = getattr(app.state, "invokers", {}).get(integration)
+        return invoker.pipeline if invoker is not None else None
+
+    def done(path: str, notice: str, ident: Any) -> RedirectResponse:
+        return RedirectResponse(f"{path}?notice={notice}&id={ident}", status_code=303)
+
+    @router.get("", response_class=HTMLResponse)
+    def overview(request: Request, user: Viewer):
+        return render(request, user, "overview.html", ov=q.overview(store))
+
+    @router.get("/reviews", response_class=HTMLResponse)
+    def reviews(request: Request, user: Viewer):
+        return render(request, user, "reviews.html", items=q.review_queue(store))
+
+    def review_page(request: Request, user: Any, outbox_id: int, status_code: int = 200,
+                    error: str = "", params_text: str | None = None) -> HTMLResponse:
+        try:
+            view = q.review(store, outbox_id)
+        except NotFound as exc:
+            return problem(request, user, 404, "No such action", str(exc), "/console/reviews")
+        p = pipeline(view.integration)
+        spec = next((a for a in p.integration.actions if a.name == view.action), None) if p else None
+        handler = (spec.handler if isinstance(spec.handler, str) else
+                   f"{spec.handler.__module__}.{spec.handler.__qualname__}") if spec else ""
+        return render(request, user, "review.html", status_code, v=view, handler=handler,
+                      reveals=bool(spec and spec.reveal_pii), served=p is not None,
+                      can_decide=user.may(Role.REVIEWER) and view.status == AWAITING,
+                      error=error,
+                      params_text=params_text if params_text is not None else q.pretty(view.params))
+
+    @router.get("/reviews/{outbox_id}", response_class=HTMLResponse)
+    def review(request: Request, outbox_id: int, user: Viewer):
+        return review_page(request, user, outbox_id)
+
+    def settle(outbox_id: int, user: Any, request: Request, notice: str,
+               **decision: Any) -> Response:
+        try:
+            row = decide(store, outbox_id, reviewer=user.username, **decision)
+        except NotFound as exc:
+            return problem(request, user, 409, "Already decided", str(exc), "/console/reviews")
+        p = pipeline(row.integration)
+        if p is None:
+            return done("/console/reviews", "recorded", outbox_id)
+        event = q.timeline(store, row.event_id)[0]
+        p.finish_actions(row.event_id, (event.path if event else "") or "ai")
+        return done("/console/reviews", notice, outbox_id)
+
+    @router.post("/reviews/{outbox_id}/approve", dependencies=csrf)
+    def approve(request: Request, outbox_id: int, user: Reviewer,
+                form: Form):
+        return settle(outbox_id, user, request, "approved", approve=True,
+                      comment=form.get("comment", "").strip())
+
+    @router.post("/reviews/{outbox_id}/reject", dependencies=csrf)
+    def reject(request: Request, outbox_id: int, user: Reviewer,
+               form: Form):
+        comment = form.get("comment", "").strip()
+        if not comment:
+            return review_page(request, user, outbox_id, 422,
+                               "A rejection needs a comment saying why.")
+        return settle(outbox_id, user, request, "rejected", approve=False, comment=comment)
+
+    @router.post("/reviews/{outbox_id}/edit", dependencies=csrf)
+    def edit(request: Request, outbox_id: int, user: Reviewer,
+             form: Form):
+        text = form.get("params", "")
+        try:
+            params = json.loads(text)
+        except ValueError as exc:
+            return review_page(request, user, outbox_id, 422,
+                               f"The parameters are not valid JSON: {exc}.", text)
+        if not isinstance(params, dict):
+            return review_page(request, user, outbox_id, 422,
+                               "The parameters must be a JSON object.", text)
+        try:
+            return settle(outbox_id, user, request, "edited", approve=True, edited_params=params,
+                          comment=form.get("comment", "").strip())
+        except (ConfigError, EditRefused) as exc:  # the edit does not fit the action
+            return review_page(request, user, outbox_id, 422, str(exc), text)
+
+    @router.get("/events/{event_id}", response_class=HTMLResponse)
+    def event(request: Request, event_id: str, user: Viewer):
+        row, entries = q.timeline(store, event_id)
+        if row is None and not entries:
+            return problem(request, user, 404, "No such event", f"There is no event {event_id}.")
+        return render(request, user, "event.html", event_id=event_id, row=row, entries=entries,
+                      actions=q.actions_of(store, event_id))
+
+    @router.post("/audit/verify", dependencies=csrf)
+    def verify_chain(user: Viewer, form: Form):
+        chain.run(user.username)
+        back = form.get("next", "")
+        # Only back to a console page: a form field must not redirect anywhere else.
+        back = back if back.startswith("/console") and "//" not in back else "/console"
+        return RedirectResponse(back, status_code=303)
+
+    @router.get("/dead-letters", response_class=HTMLResponse)
+    def dead_letters(request: Request, user: Viewer, integration: str = ""):
+        return render(request, user, "dead_letters.html", integration=integration,
+                      items=q.dead_letter_list(store, integration))
+
+    @router.get("/dead-letters/{event_id}", response_class=HTMLResponse)
+    def dead_letter_page(request: Request, event_id: str, user: Viewer):
+        try:
+            item = dead_letter(store, event_id)
+        except NotFound as exc:
+            return problem(request, user, 404, "Not a dead letter", str(exc),
+                           "/console/dead-letters")
+        return render(request, user, "dead_letter.html", d=item,
+                      actions=q.actions_of(store, event_id),
+                      served=pipeline(item.integration) is not None)
+
+    @router.post("/dead-letters/{event_id}/redrive", dependencies=csrf)
+    def redrive(request: Request, event_id: str, user: Reviewer):
+        try:
+            item = dead_letter(store, event_id)
+        except NotFound as exc:
+            return problem(request, user, 409, "Not a dead letter", str(exc),
+                           "/console/dead-letters")
+        p = pipeline(item.integration)
+        if p is None:
+            return problem(request, user, 409, "Not served here",
+                           f"This server does not run integration {item.integration}; redrive "
+                           "it where it runs (seamline dlq redrive).", "/console/dead-letters")
+        try:
+            p.redrive(event_id, actor=user.username)
+        except NotFound as exc:
+            return problem(request, user, 409, "Could not redrive", str(exc),
+                           "/console/dead-letters")
+        return done(f"/console/events/{event_id}", "redriven", event_id)
+
+    @router.get("/costs", response_class=HTMLResponse)
+    def costs(request: Request, user: Viewer, days: int = 31):
+        from seamline.console._charts import bar_chart, column_chart
+
+        days = min(max(days, 1), 366)
+        report = q.costs(store, days)
+        charts = {b: [(r.key, r.cost_usd) for r in report.by[b]]
+                  for b in ("integration", "tenant", "day")}
+        charts["day"] = q.every_day(report)
+        return render(request, user, "costs.html", r=report, days=days, charts={
+            "integration": bar_chart(charts["integration"], "Spend by integration", "c-int"),
+            "tenant": bar_chart(charts["tenant"][:20], "Spend by tenant (top 20)", "c-ten"),
+            "day": column_chart(charts["day"], "Spend by day", "c-day")})
+
+    def flag_rows() -> dict[str, dict[str, Any]]:
+        """Every flag this server knows: declared by its integrations, or set in the store."""
+        rows: dict[str, dict[str, Any]] = {}
+        for name, invoker in getattr(app.state, "invokers", {}).items():
+            rollout = invoker.pipeline.integration.rollout
+            if rollout.flag:
+                default = parse_state(rollout.flag, rollout.default)
+                rows[rollout.flag] = {"name": rollout.flag, "integration": name,
+                                      "mode": default.mode, "percent": default.percent,
+                                      "reason": "(the integration's default)", "at": None}
+        for name, mode, pct, reason, at in flags.all():
+            rows[name] = {**rows.get(name, {"integration": ""}), "name": name, "mode": mode,
+                          "percent": pct, "reason": reason, "at": at}
+        return dict(sorted(rows.items()))
+
+    def flags_page(request: Request, user: Any, status_code: int = 200, error: str = "",
+                   asked: dict[str, str] | None = None) -> HTMLResponse:
+        return render(request, user, "flags.html", status_code, rows=flag_rows(), error=error,
+                      asked=asked or {})
+
+    @router.get("/flags", response_class=HTMLResponse)
+    def flag_list(request: Request, user: Viewer):
+        return flags_page(request, user)
+
+    def checked_change(form: dict[str, str]) -> tuple[dict[str, Any] | None, Any, str]:
+        rows = flag_rows()
+        name, value = form.get("name", ""), form.get("value", "").strip()
+        reason = form.get("reason", "").strip()
+        if name not in rows:
+            return None, None, f"There is no flag {name!r} here."
+        if not reason:
+            return rows[name], None, "A flag change needs a reason; it goes to the audit trail."
+        try:
+            return rows[name], parse_state(name, value), ""
+        except ConfigError as exc:
+            return rows[name], None, str(exc)
+
+    @router.post("/flags/confirm", dependencies=csrf)
+    def flag_confirm(request: Request, user: Admin, form: Form):
+        current, new, error = checked_change(form)
+        if error:
+            return flags_page(request, user, 422, error, form)
+        return render(request, user, "flag_confirm.html", current=current, new=new,
+                      value=form["value"].strip(), reason=form["reason"].strip())
+
+    @router.post("/flags/apply", dependencies=csrf)
+    def flag_apply(request: Request, user: Admin, form: Form):
+        current, new, error = checked_change(form)
+        if error or current is None or new is None:
+            return flags_page(request, user, 422, error, form)
+        if form.get("confirm") != "yes":
+            return flags_page(request, user, 422, "The change was not confirmed.", form)
+        flags.set(new.name, form["value"].strip(), reason=form["reason"].strip(),
+                  integration=current.get("integration", ""), actor=user.username)
+        return done("/console/flags", "flag", new.name)
+
+    app.mount("/console/static", StaticFiles(directory=str(_HERE / "static")),
+              name="console-static")
+    app.include_router(router)

@@ -1,0 +1,141 @@
+"""What every inbound payload goes through, however it arrived (webhook or poll).
+
+The vendor's id becomes a receipt, the payload's shape is observed against its contract,
+the payload is mapped to the integration's input, and the receipt and the job commit in
+one transaction: a delivery is either queued exactly once or not recorded at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from seamline.contracts import ContractBook, Drift
+from seamline.edges._source import SourceSpec
+from seamline.errors import ConfigError
+from seamline.integration import Integration, resolve
+from seamline.queue import JobQueue
+from seamline.runtime._results import new_event_id
+from seamline.store import Store
+from seamline.store._sql import insert_ignore
+from seamline.store._tables import webhook_receipts
+
+log = logging.getLogger("seamline.edges")
+
+_MAX_ID = 300  # the width of webhook_receipts.delivery_id
+
+# Where each vendor keeps the id that stays the same across its retries of one event.
+_ID_HEADERS = {"github": ("x-github-delivery",),
+               "shopify": ("x-shopify-event-id", "x-shopify-webhook-id"),
+               "standard": ("webhook-id", "svix-id")}
+_ID_FIELDS = {"stripe": "id", "slack": "event_id", "poll": "id"}
+# Where a vendor says which API version it used for this payload.
+_VERSION_HEADERS = {"shopify": "x-shopify-api-version"}
+_VERSION_FIELDS = {"stripe": "api_version"}
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery already recorded: the event it became, and the timestamp its signature covered."""
+
+    event_id: str
+    signed_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A payload ready to be recorded: its id, the integration's input (None: ignored), its drift."""
+
+    delivery_id: str
+    data: Any
+    version: str
+    drift: tuple[Drift, ...] = field(default=())
+
+
+def dotted(payload: Any, path: str) -> Any:
+    """``payload["a"]["b"]`` for ``"a.b"``; None where the path does not lead anywhere."""
+    value = payload
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class Intake:
+    """One source's door into its integration's queue."""
+
+    def __init__(self, integration: Integration, source: SourceSpec, store: Store,
+                 queue: JobQueue, contracts: ContractBook | None = None) -> None:
+        self.integration, self.source, self.store, self.queue = integration, source, store, queue
+        self.contracts = contracts or ContractBook(store)
+        base = integration.source_path.parent if integration.source_path else Path.cwd()
+        self.map_fn = resolve(source.map, base=base, what=f"map of source {source.name!r}")
+        if self.map_fn is not None and not callable(self.map_fn):
+            raise ConfigError(f"The map of source {source.name!r} is not a function.")
+
+    def delivery_id(self, payload: Any, headers: Mapping[str, str], body: bytes) -> str:
+        """The vendor's id for this event, stable across its retries; else the body's digest."""
+        s = self.source
+        names = (s.id_header.lower(),) if s.id_header else _ID_HEADERS.get(s.kind, ())
+        found: Any = next((headers[n] for n in names if headers.get(n)), None)
+        if found is None and not s.id_header:
+            path = s.id_field or _ID_FIELDS.get(s.kind)
+            found = dotted(payload, path) if path else None
+        if found is None or found == "":
+            return "sha256:" + hashlib.sha256(body).hexdigest()
+        text = str(found)
+        return text if len(text) <= _MAX_ID else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    def version(self, payload: Any, headers: Mapping[str, str]) -> str:
+        """The API version the vendor used, else the one the source pins."""
+        s = self.source
+        header, path = _VERSION_HEADERS.get(s.kind), _VERSION_FIELDS.get(s.kind)
+        seen = (headers.get(header) if header else None) or (dotted(payload, path) if path else None)
+        seen = str(seen) if seen else ""
+        if seen and s.api_version and seen != s.api_version:
+            log.warning("source %s sent API version %s; the integration pins %s", s.name, seen,
+                        s.api_version)
+        return seen or s.api_version
+
+    def receipt(self, delivery_id: str) -> Receipt | None:
+        with self.store.read() as conn:
+            return self._receipt(conn, delivery_id)
+
+    def _receipt(self, conn: Connection, delivery_id: str) -> Receipt | None:
+        row = conn.execute(select(webhook_receipts.c.event_id, webhook_receipts.c.signed_at).where(
+            webhook_receipts.c.source == self.source.name,
+            webhook_receipts.c.delivery_id == delivery_id)).first()
+        return Receipt(row.event_id, row.signed_at) if row else None
+
+    def prepare(self, payload: Any, delivery_id: str, version: str) -> Prepared:
+        """Observe the payload's shape, then map it to the integration's input.
+
+        The contract sees the vendor's payload as sent, before mapping: drift is the vendor's.
+        A map that fails raises; the caller decides (the webhook route dead-letters).
+        """
+        drift = self.contracts.observe("inbound", self.source.name, version, payload,
+                                       self.source.contract)
+        data = self.map_fn(payload) if self.map_fn is not None else payload
+        return Prepared(delivery_id, data, version, tuple(drift))
+
+    def record(self, conn: Connection, prepared: Prepared, *, event_id: str | None = None,
+               signed_at: float | None = None, enqueue: bool = True) -> Receipt | None:
+        """Inside the caller's transaction: the receipt, then the job; the earlier receipt
+        (nothing enqueued) when this delivery was recorded before."""
+        eid = event_id or new_event_id()
+        inserted = insert_ignore(conn, webhook_receipts, {
+            "source": self.source.name, "delivery_id": prepared.delivery_id, "event_id": eid,
+            "received_at": time.time(), "signed_at": signed_at})
+        if not inserted:
+            return self._receipt(conn, prepared.delivery_id)
+        if enqueue:
+            self.queue.enqueue_in(conn, self.integration.name, prepared.data, event_id=eid)
+        return None

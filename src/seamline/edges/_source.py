@@ -1,0 +1,112 @@
+"""The declaration of an inbound source: a vendor's webhook, or a poller for a source with none.
+
+An integration lists its sources (``Integration.sources``); each webhook source answers at
+``POST /v1/webhooks/{name}`` and each poll source runs under ``seamline poll``. Both end in
+the same place: the integration's durable job queue.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seamline.contracts._book import FieldPolicy
+from seamline.errors import ConfigError
+
+SourceKind = Literal["stripe", "shopify", "github", "slack", "standard", "hmac", "poll"]
+WEBHOOK_KINDS = ("stripe", "shopify", "github", "slack", "standard", "hmac")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class HmacScheme(_Frozen):
+    """A vendor's own HMAC scheme, for vendors outside the named kinds.
+
+    The signature is ``prefix + encode(HMAC(secret, signed))`` in ``header``, where
+    ``signed`` is the raw body, or ``timestamp + separator + body`` when the vendor also
+    sends ``timestamp_header`` (which is then held to the source's tolerance).
+    """
+
+    header: str = Field(min_length=1)
+    algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
+    encoding: Literal["hex", "base64"] = "hex"
+    prefix: str = ""
+    timestamp_header: str | None = None
+    separator: str = "."
+
+
+class PollSpec(_Frozen):
+    """A source with no webhooks: ``fetch(cursor) -> (items, next_cursor)`` every interval.
+
+    ``fetch`` receives the persisted cursor (``start_cursor`` the first time) and returns the
+    new items (dicts) and the cursor to resume from; it raises ``seamline.errors.RateLimited``
+    (with ``retry_after`` seconds, when the vendor said) to be left alone that long, and any
+    other exception to be retried with exponential backoff.
+    """
+
+    fetch: str | Callable[..., Any]
+    interval_s: float = Field(60.0, gt=0)
+    start_cursor: str = ""
+    backoff_s: float = Field(5.0, gt=0)
+    max_backoff_s: float = Field(900.0, gt=0)
+
+
+class SourceSpec(_Frozen):
+    """One inbound source of an integration's events."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$", max_length=100)
+    kind: SourceKind
+    # The environment variable holding the signing secret; the secret never sits in a file.
+    # Several secrets separated by spaces are all accepted (rotation).
+    secret_env: str | None = None
+    tolerance_s: float = Field(300.0, gt=0)
+    # The vendor API version this integration was written against; recorded with the contract.
+    api_version: str = ""
+    # ``fn(payload) -> dict | None``: the vendor payload as the integration's input (None:
+    # acknowledge and ignore, e.g. an event type this integration does not handle).
+    map: str | Callable[..., Any] | None = None
+    contract: FieldPolicy = FieldPolicy()
+    # Where the vendor's event id is, when not where this kind keeps it (a header, or a
+    # dotted path in the JSON body); with neither, the body's SHA-256 dedupes.
+    id_header: str | None = None
+    id_field: str | None = None
+    max_body_bytes: int | None = Field(None, gt=0)
+    hmac: HmacScheme | None = None
+    poll: PollSpec | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> SourceSpec:
+        if self.kind == "poll":
+            if self.poll is None:
+                raise ValueError(f"the poll source {self.name!r} needs poll.fetch")
+            return self
+        if self.poll is not None:
+            raise ValueError(f"the {self.kind} source {self.name!r} is a webhook; poll is for "
+                             "kind: poll")
+        if not self.secret_env:
+            raise ValueError(f"the {self.kind} source {self.name!r} needs secret_env: the "
+                             "environment variable holding its signing secret")
+        if self.kind == "hmac" and self.hmac is None:
+            raise ValueError(f"the hmac source {self.name!r} needs hmac.header")
+        return self
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.kind in WEBHOOK_KINDS
+
+    @property
+    def url(self) -> str:
+        return f"/v1/webhooks/{self.name}"
+
+    def secrets(self) -> tuple[str, ...]:
+        """The signing secrets from the environment; a missing one is a configuration error."""
+        value = os.environ.get(self.secret_env or "", "").split()
+        if not value:
+            raise ConfigError(f"The webhook source {self.name!r} reads its signing secret from "
+                              f"${self.secret_env}, which is not set.")
+        return tuple(value)
