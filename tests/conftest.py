@@ -126,3 +126,14 @@ def pg_url():
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def pg_store(pg_url, monkeypatch):
+    """A migrated store on a throwaway PostgreSQL database (a shared DB needs a vault key)."""
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("SEAMLINE_VAULT_KEY", Fernet.generate_key().decode())
+    s = open_store(pg_url)
+    yield s
+    s.close()

@@ -10,21 +10,11 @@ import threading
 
 import pytest
 from conftest import DOWNSTREAM, make_integration, verdict
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from seamline.audit import AuditEntry, append, verify
 from seamline.runtime import AWAITING_APPROVAL, DEAD_LETTERED, DUPLICATE, SUCCEEDED, Pipeline
-from seamline.store import open_store
-
-
-@pytest.fixture
-def pg_store(pg_url, monkeypatch):
-    monkeypatch.setenv("SEAMLINE_VAULT_KEY", Fernet.generate_key().decode())
-    store = open_store(pg_url)
-    yield store
-    store.close()
 
 
 def test_the_pipeline_runs_unchanged_on_postgresql(pg_store):

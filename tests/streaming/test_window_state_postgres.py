@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select
-
 from stream_helpers import ListSource, risk_model, stream_integration
-from seamline.store import open_store
+
 from seamline.store._tables import dead_letters, events, stream_windows
 from seamline.streaming import SourceMessage, StreamRunner, StreamSpec, TumblingWindow
-
-
-@pytest.fixture
-def pg_store(pg_url, monkeypatch):
-    monkeypatch.setenv("SEAMLINE_VAULT_KEY", Fernet.generate_key().decode())
-    store = open_store(pg_url)
-    yield store
-    store.close()
 
 
 def test_concurrent_appliers_with_redeliveries_count_each_message_once(pg_store):

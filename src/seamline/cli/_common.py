@@ -49,3 +49,17 @@ def integration_for(store: Store, name: str, given: str | None = None):
     if not src:
         fail(f"Integration {name!r} was declared in Python; pass --integration module:attr.", 2)
     return load_integration(src)
+
+
+def stop_on_signals(stop, what: str) -> None:
+    """SIGTERM and SIGINT call ``stop()`` (a graceful finish) instead of killing mid-work."""
+    import signal
+    import threading
+
+    def handler(signum, _frame):
+        console.print(f"Signal {signal.Signals(signum).name}: {what}.")
+        stop()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)

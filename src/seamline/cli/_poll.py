@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 from typing import Annotated
 
 import typer
 
-from seamline.cli._common import DbOption, console, store_for
+from seamline.cli._common import DbOption, console, stop_on_signals, store_for
 from seamline.edges import Poller, PollOutcome
 from seamline.integration import load_integration
 
@@ -37,13 +35,7 @@ def poll_cmd(
     store = store_for(db)
     poller = Poller(spec, store)
 
-    def stop(signum, _frame):
-        console.print(f"Signal {signal.Signals(signum).name}: stopping after this poll.")
-        poller.stop()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+    stop_on_signals(poller.stop, "stopping after this poll")
     try:
         outcomes = poller.run(once=once, on_poll=_show)
     finally:

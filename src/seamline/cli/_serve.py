@@ -31,9 +31,12 @@ def serve_cmd(
     poll: Annotated[bool, typer.Option(
         help="Also run the integrations' poll sources in this process (one server only)")
     ] = False,
+    insecure_cookies: Annotated[bool, typer.Option(
+        help="Session cookies without Secure, for a console on plain http other than "
+             "localhost (development only: serve it behind TLS in production)")] = False,
 ):
     """Serve integrations over HTTP: POST /v1/integrations/{name}/invoke and …/events,
-    GET /v1/events/{id}."""
+    GET /v1/events/{id}, webhooks, /metrics, and the reviewers' console at /console."""
     import uvicorn
 
     specs = [load_integration(target) for target in integration]
@@ -45,7 +48,7 @@ def serve_cmd(
     try:
         app = create_app(specs, store, allow_anonymous=allow_anonymous,
                          max_body_bytes=max_body_bytes, latency_budget_s=latency_budget,
-                         background_workers=workers)
+                         background_workers=workers, secure_cookies=not insecure_cookies)
         console.print(f"Serving {', '.join(s.name for s in specs)} on http://{host}:{port} "
                       f"(OpenAPI at /docs).")
         pollers = _start_pollers(specs, store) if poll else []

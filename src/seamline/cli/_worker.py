@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from seamline.cli._common import DbOption, console, existing_file, fail, store_for
+from seamline.cli._common import DbOption, console, existing_file, fail, stop_on_signals, store_for
 from seamline.cli._run import _progress, show_problems
 from seamline.integration import check, load_integration
 from seamline.queue import JobQueue, Worker
@@ -76,13 +75,7 @@ def worker_cmd(
     store = store_for(db)
     worker = Worker(store, specs, concurrency=concurrency, name=name)
 
-    def stop(signum, _frame):
-        console.print(f"Signal {signal.Signals(signum).name}: finishing the jobs in hand.")
-        worker.stop()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+    stop_on_signals(worker.stop, "finishing the jobs in hand")
     if not quiet:
         console.print(f"Worker {worker.name}: {', '.join(s.name for s in specs)}, "
                       f"{concurrency} at a time, on {store.dialect}.")

@@ -416,3 +416,50 @@ eval_examples = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_eval_examples_integration", "integration", "created_at"),
 )
+
+# ---- prove it (seamline.eval feedback, production eval; seamline.rollout schedules) --------
+
+# Ground truth recorded for an event (POST /v1/feedback, the CLI): the latest word wins.
+ground_truth = Table(
+    "ground_truth",
+    metadata,
+    Column("event_id", String(40), primary_key=True),
+    Column("integration", String(100), nullable=False),
+    Column("truth", Text, nullable=False),  # JSON: the expected output (or some of its fields)
+    Column("source", String(40), nullable=False),  # api | cli | approval | import
+    Column("actor", String(200), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Index("ix_ground_truth_integration", "integration", "created_at"),
+)
+
+# Scores of evaluations over time (production windows, golden runs), for drift and reports.
+eval_runs = Table(
+    "eval_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # production | golden
+    Column("window_start", Float, nullable=False),
+    Column("window_end", Float, nullable=False),
+    Column("examples", Integer, nullable=False),
+    Column("score", Float, nullable=True),
+    Column("details", Text, nullable=False),  # JSON
+    Column("created_at", Float, nullable=False),
+    Index("ix_eval_runs_integration", "integration", "kind", "created_at"),
+)
+
+# A staged rollout of a flag: its steps, where it is, what health it needs to go on.
+rollout_plans = Table(
+    "rollout_plans",
+    metadata,
+    Column("flag", String(200), primary_key=True),
+    Column("integration", String(100), nullable=False),
+    Column("steps", Text, nullable=False),  # JSON list of percentages, e.g. [5, 10, 25, 50, 100]
+    Column("step", Integer, nullable=False),  # index of the current step
+    Column("window_s", Float, nullable=False),  # how long health must hold before promoting
+    Column("criteria", Text, nullable=False),  # JSON: thresholds against the baseline path
+    Column("status", String(20), nullable=False),  # running | paused | rolled_back | complete
+    Column("step_started_at", Float, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", Float, nullable=False),
+)
