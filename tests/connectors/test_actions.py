@@ -63,6 +63,10 @@ def test_an_unexpected_reply_fails_the_action_never_a_silent_success(vendor, sto
         row = conn.execute(select(outbox)).one()
     assert row.status == "failed" and "UnexpectedReply" in row.last_error
     assert "lacks id" in row.last_error and alerts
+    # Alerted even though the contract had never seen this reply before (no drift yet).
+    from seamline.alerts import list_alerts
+    raised = list_alerts(store, kind="unexpected_reply")  # one per attempt
+    assert raised and all(a.severity == "critical" and "lacks id" in a.sentence for a in raised)
 
 
 def test_a_missing_credential_fails_the_action_with_the_sentence(vendor, store, monkeypatch):

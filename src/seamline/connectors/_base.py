@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from seamline.alerts import Alert, raise_alert
 from seamline.connectors._errors import (
     BadParams,
     UnexpectedReply,
@@ -221,11 +222,16 @@ class Connector:
             except ValidationError as exc:
                 problem = f"its fields have unexpected types ({_sentences(exc)})"
         if parsed is None:
-            raise UnexpectedReply(
+            error = UnexpectedReply(
                 f"{self.name} answered {operation} with HTTP {response.status_code} but {problem}; "
                 f"the reply's shape was recorded as drift of contract {self.name}.{operation} "
                 f"(API {self.version}) and the action is not counted as done.",
                 connector=self.name, status=response.status_code)
+            # Loud, whether or not the contract had learned the shape yet: a person looks.
+            raise_alert(self._contracts.store if self._contracts else None, Alert(
+                "unexpected_reply", str(error), "critical",
+                {"connector": self.name, "operation": operation, "version": self.version}))
+            raise error
         return parsed
 
     @property
