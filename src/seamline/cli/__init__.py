@@ -11,22 +11,25 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from seamline.cli._common import err_console
 from seamline.cli._alerts import alerts_cmd
 from seamline.cli._backfill import backfill_cmd
+from seamline.cli._common import err_console
 from seamline.cli._connectors import connectors_app
 from seamline.cli._costs import costs_cmd
+from seamline.cli._dlq import dlq_app
 from seamline.cli._drift import drift_cmd
 from seamline.cli._emulate import emulate_cmd
 from seamline.cli._escalations import escalations_app
+from seamline.cli._eval import eval_app
+from seamline.cli._feedback import feedback_app
+from seamline.cli._inspect import approvals_app, audit_app, flag_app, replay_cmd
+from seamline.cli._poll import poll_cmd
+from seamline.cli._rollout import rollout_app
+from seamline.cli._run import check_cmd, demo_cmd, run_cmd
 from seamline.cli._serve import serve_cmd
 from seamline.cli._stream import stream_cmd
 from seamline.cli._users import users_app
 from seamline.cli._worker import enqueue_cmd, queue_app, worker_cmd
-from seamline.cli._dlq import dlq_app
-from seamline.cli._inspect import approvals_app, audit_app, flag_app, replay_cmd
-from seamline.cli._poll import poll_cmd
-from seamline.cli._run import check_cmd, demo_cmd, eval_cmd, run_cmd
 from seamline.errors import ConfigError, SeamlineError
 from seamline.telemetry import configure_tracing
 
@@ -36,7 +39,6 @@ app = typer.Typer(
 )
 app.command("check")(check_cmd)
 app.command("run")(run_cmd)
-app.command("eval")(eval_cmd)
 app.command("demo")(demo_cmd)
 app.command("replay")(replay_cmd)
 app.command("costs")(costs_cmd)
@@ -49,6 +51,7 @@ app.command("backfill")(backfill_cmd)
 app.command("drift")(drift_cmd)
 app.command("poll")(poll_cmd)
 app.command("alerts")(alerts_cmd)
+app.add_typer(eval_app, name="eval")
 app.add_typer(queue_app, name="queue")
 app.add_typer(audit_app, name="audit")
 app.add_typer(approvals_app, name="approvals")
@@ -57,6 +60,8 @@ app.add_typer(flag_app, name="flag")
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(users_app, name="users")
+app.add_typer(rollout_app, name="rollout")
+app.add_typer(feedback_app, name="feedback")
 
 
 def main() -> None:

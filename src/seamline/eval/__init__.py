@@ -1,8 +1,45 @@
 """The eval harness: golden sets scored through the whole integration.
 
-This issue: per-field accuracy of categorical outputs; later issues add the rest.
+``run_eval`` scores one integration (every layer, actions in dry run) with plain scorer
+functions; ``gate`` turns a report into the sentences a CI job fails on; ``compare`` runs
+variants side by side with bootstrap intervals; ``sample_events`` draws production events
+into a golden set for rating.
 """
 
+from seamline.eval._compare import (
+    Comparison,
+    Flip,
+    apply_overrides,
+    bootstrap_ci,
+    compare,
+    parse_variant,
+)
 from seamline.eval._golden import GoldenScore, categorical_fields, score_golden
+from seamline.eval._report import render_html, write_html
+from seamline.eval._run import EvalReport, ExampleResult, GoldenSet, gate, read_golden, run_eval
+from seamline.eval._sample import parse_since, sample_events, write_sample
+from seamline.eval._scorers import (
+    Context,
+    NamedScorer,
+    Scorer,
+    abstention,
+    build_scorers,
+    cost,
+    exact,
+    field_match,
+    grounding,
+    judge,
+    latency,
+    no_pii_leak,
+    numeric,
+    regex,
+    set_score,
+)
 
-__all__ = ["GoldenScore", "categorical_fields", "score_golden"]
+__all__ = [
+    "Comparison", "Context", "EvalReport", "ExampleResult", "Flip", "GoldenScore", "GoldenSet",
+    "NamedScorer", "Scorer", "abstention", "apply_overrides", "bootstrap_ci", "build_scorers",
+    "categorical_fields", "compare", "cost", "exact", "field_match", "gate", "grounding", "judge",
+    "latency", "no_pii_leak", "numeric", "parse_since", "parse_variant", "read_golden", "regex",
+    "render_html", "run_eval", "sample_events", "score_golden", "set_score", "write_html", "write_sample",
+]

@@ -79,8 +79,12 @@ class Flags:
             append(conn, [AuditEntry("-", integration, "flag", {
                 "flag": name, "mode": state.mode, "percent": state.percent,
                 "reason": reason, "actor": actor})], now=now)
-        self._cache.pop(name, None)
+        self.invalidate(name)
         return state
+
+    def invalidate(self, name: str) -> None:
+        """Forget this process's cached state of a flag (it was changed by other means)."""
+        self._cache.pop(name, None)
 
     def all(self) -> list[tuple[str, str, float, str, float]]:
         with self.store.read() as conn:

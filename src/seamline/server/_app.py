@@ -29,6 +29,7 @@ from seamline.runtime import Pipeline
 from seamline.server._auth import configured_key_roles
 from seamline.server._body import read_capped
 from seamline.server._errors import ApiRefusal, install_error_handlers
+from seamline.server._feedback import add_feedback_routes
 from seamline.server._invoke import Invoker, safe_reason
 from seamline.server._metrics import add_metrics_route
 from seamline.server._webhooks import add_webhook_routes
@@ -213,6 +214,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
 
     add_webhook_routes(app, specs, store, queue, {n: i.pipeline for n, i in invokers.items()},
                        max_body_bytes)
+    add_feedback_routes(app, store, access, specs)
 
     @app.get("/v1/events/{event_id}", dependencies=read_auth, responses=_ERRORS,
              summary="What became of one event")

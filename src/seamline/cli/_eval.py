@@ -1,0 +1,237 @@
+"""``seamline eval run | compare | sample``, and ``seamline eval INTEGRATION --golden F``.
+
+The bare form (the demo's quick score beside the baseline) stays as it was: a group whose
+first argument is not a subcommand runs it. The subcommands are thin layers over
+:mod:`seamline.eval`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from seamline.cli._common import DbOption, console, existing_file, fail, store_for
+from seamline.cli._run import _progress, eval_cmd
+from seamline.errors import ConfigError
+from seamline.eval import (
+    Comparison,
+    EvalReport,
+    compare,
+    gate,
+    parse_since,
+    parse_variant,
+    read_golden,
+    run_eval,
+    sample_events,
+    write_html,
+    write_sample,
+)
+from seamline.integration import Integration, load_integration
+from seamline.integration._refs import resolve
+
+_QUICK = "golden"
+
+
+class _EvalGroup(TyperGroup):
+    """Runs the quick golden score when the first argument is not a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [_QUICK, *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True,
+                       help="Score an integration on golden sets: run, compare, sample.")
+eval_app.command(_QUICK, hidden=True)(eval_cmd)
+
+IntegrationArg = Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")]
+GoldenOption = Annotated[Path, typer.Option("--golden", "-g", help="Golden-set JSONL of {input, output}")]
+ProviderOption = Annotated[str | None, typer.Option(
+    "--provider", help="module:attr of a provider (or a function of the integration returning one), "
+                       "instead of the route's; for scripted models in tests")]
+
+
+def _provider(ref: str | None, integration: Integration) -> Any:
+    if ref is None:
+        return None
+    obj = resolve(ref, base=Path.cwd(), what="provider")
+    if not hasattr(obj, "complete") and callable(obj):
+        obj = obj(integration)
+    if not hasattr(obj, "complete"):
+        raise ConfigError(f"The provider {ref} has no complete(request) method.")
+    return obj
+
+
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if kind == "quality" else f"{value:.6g}"
+
+
+def report_table(report: EvalReport, baseline: EvalReport | None = None) -> Table:
+    table = Table(title=f"Eval: {report.variant} on {Path(report.golden).name}"
+                        + (f" (version {report.version})" if report.version else ""))
+    table.add_column("metric")
+    table.add_column("score", justify="right")
+    if baseline:
+        table.add_column("baseline report", justify="right")
+        table.add_column("change (points)", justify="right")
+
+    def row(label: str, now: float | None, before: float | None, kind: str) -> None:
+        cells = [label, _fmt(now, kind)]
+        if baseline:
+            delta = "" if now is None or before is None or kind != "quality" else f"{(now - before) * 100:+.1f}"
+            cells += [_fmt(before, kind), delta]
+        table.add_row(*cells)
+
+    row("[bold]score", report.score, baseline.score if baseline else None, "quality")
+    for name, kind in report.scorers.items():
+        row(name if kind == "quality" else f"{name} (mean)", report.mean(name),
+            baseline.mean(name) if baseline and name in baseline.scorers else None, kind)
+    answered = sum(e.output is not None for e in report.examples)
+    table.add_row("answered", f"{answered}/{len(report.examples)}")
+    table.add_row("latency p50 / p95 ms",
+                  f"{report.percentile('latency_ms', 50):.2f} / {report.percentile('latency_ms', 95):.2f}")
+    return table
+
+
+def _show_misses(report: EvalReport, limit: int = 10) -> None:
+    misses = [e for e in report.examples if e.output is None]
+    for e in misses[:limit]:
+        console.print(f"  [yellow]{e.id}[/] ended {e.state}: {e.reason}")
+    if len(misses) > limit:
+        console.print(f"  … and {len(misses) - limit} more without an answer.")
+
+
+@eval_app.command("run")
+def run_cmd(
+    integration: IntegrationArg,
+    golden: GoldenOption,
+    min_score: Annotated[float | None, typer.Option(help="Exit 1 below this score (a fraction, 0.9)")] = None,
+    max_regression: Annotated[float | None, typer.Option(
+        help="Exit 1 if the score falls more than this many points below --baseline-report")] = None,
+    baseline_report: Annotated[Path | None, typer.Option(
+        help="A report of an earlier run (e.g. the main branch's) to compare against")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here")] = None,
+    provider: ProviderOption = None,
+):
+    """Score the integration on a golden set through every layer (actions in dry run)."""
+    existing_file(golden, "golden file")
+    if max_regression is not None and baseline_report is None:
+        fail("--max-regression needs --baseline-report, the report to compare against.", 2)
+    spec = load_integration(integration)
+    baseline = EvalReport.load(baseline_report) if baseline_report else None
+    gset = read_golden(golden)
+    with _progress() as progress:
+        task = progress.add_task(f"eval {spec.name}", total=len(gset.examples))
+        result = run_eval(spec, gset, provider=_provider(provider, spec),
+                          on_example=lambda: progress.advance(task))
+    console.print(report_table(result, baseline))
+    if baseline and (baseline.version, len(baseline.examples)) != (result.version, len(result.examples)):
+        console.print(f"[yellow]The baseline report was measured on another golden set (version "
+                      f"{baseline.version or '–'}, {len(baseline.examples)} examples; now "
+                      f"{result.version or '–'}, {len(result.examples)}): the change mixes both.[/]")
+    if gset.unrated:
+        console.print(f"{gset.unrated} unrated example(s) were left out; rate them to count them.")
+    _show_misses(result)
+    if report:
+        result.save(report)
+        console.print(f"Report written to {report}.")
+    problems = gate(result, min_score=min_score, baseline=baseline, max_regression=max_regression)
+    for sentence in problems[:-1]:
+        console.print(f"[bold red]✗[/] {sentence}")
+    if problems:
+        fail(problems[-1], 1)
+
+
+def comparison_table(comparison: Comparison) -> Table:
+    rows = comparison.summary()
+    table = Table(title=f"Compare on {Path(comparison.golden).name}")
+    table.add_column("metric")
+    for r in rows:
+        table.add_column(r["variant"], justify="right")
+    table.add_row("[bold]score", *[f"{r['score']:.1%}" for r in rows])
+    table.add_row("95% CI", *[f"{r['ci95'][0]:.1%}–{r['ci95'][1]:.1%}" for r in rows])
+    first = next(iter(comparison.reports.values()))
+    for name, kind in first.scorers.items():
+        table.add_row(name, *[_fmt(r["means"].get(name), kind) for r in rows])
+    table.add_row("answered", *[f"{r['answered']}/{r['examples']}" for r in rows])
+    table.add_row("cost total $", *[f"{r['cost_total_usd']:.6f}" for r in rows])
+    table.add_row("latency p50 ms", *[f"{r['latency_p50_ms']:.2f}" for r in rows])
+    table.add_row("latency p95 ms", *[f"{r['latency_p95_ms']:.2f}" for r in rows])
+    return table
+
+
+@eval_app.command("compare")
+def compare_cmd(
+    integration: IntegrationArg,
+    golden: GoldenOption,
+    variant: Annotated[list[str], typer.Option(
+        help="NAME=other-integration.yaml, or NAME=model=local-words,temperature=0.2 "
+             "(settings: model, provider, temperature, system, user, system_file, user_file)")],
+    html: Annotated[Path | None, typer.Option(help="Write the HTML report (with plots) here")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the comparison as JSON")] = None,
+    provider: ProviderOption = None,
+):
+    """Run variants side by side on one golden set; the integration as given is "base"."""
+    existing_file(golden, "golden file")
+    base = load_integration(integration)
+    variants: dict[str, Integration] = {"base": base}
+    for text in variant:
+        name, spec = parse_variant(text, base)
+        if name in variants:
+            fail(f"Two variants are named {name!r}; give each a distinct name.", 2)
+        variants[name] = spec
+    gset = read_golden(golden)
+    providers = {n: _provider(provider, s) for n, s in variants.items()}
+    with _progress() as progress:
+        task = progress.add_task("compare", total=len(gset.examples) * len(variants))
+        result = compare(variants, gset, providers=providers, on_example=lambda: progress.advance(task))
+    console.print(comparison_table(result))
+    flips = result.flips()
+    console.print(f"{len(flips)} example(s) flip between variants"
+                  + (": " + ", ".join(f.id for f in flips[:15]) + (" …" if len(flips) > 15 else "")
+                     if flips else "."))
+    if html:
+        write_html(result, html)
+        console.print(f"HTML report written to {html}.")
+    if json_out:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                            encoding="utf-8")
+        console.print(f"JSON written to {json_out}.")
+
+
+@eval_app.command("sample")
+def sample_cmd(
+    integration: Annotated[str, typer.Argument(help="The integration's name, or its file/module:attr")],
+    from_audit: Annotated[int, typer.Option("--from-audit", help="How many recorded events to draw")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The golden-set JSONL to write")],
+    since: Annotated[str | None, typer.Option(help="Only events since: 7d, 12h, or 2026-11-01")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the draw, for a repeatable sample")] = 0,
+    random_draw: Annotated[bool, typer.Option("--random", help="Draw at random instead of "
+                                                              "taking turns across terminal states")] = False,
+    db: DbOption = None,
+):
+    """Draw real (redacted) events into a golden set to rate; ground truth and rejections join."""
+    name = integration
+    if ":" in integration or Path(integration).suffix in {".yaml", ".yml", ".toml", ".py"}:
+        name = load_integration(integration).name
+    store = store_for(db)
+    try:
+        lines = sample_events(store, name, from_audit, since=parse_since(since) if since else None,
+                              seed=seed, strategy="random" if random_draw else "stratified")
+    finally:
+        store.close()
+    if not lines:
+        fail(f"No recorded events of {name} to sample" + (f" since {since}" if since else "") + ".", 1)
+    write_sample(lines, out, integration=name)
+    rated = sum(1 for line in lines if line.get("rated"))
+    console.print(f"Wrote {len(lines)} example(s) to {out}: {len(lines) - rated} to rate, {rated} already "
+                  "rated from ground truth. Set \"rated\": true on each line once its output is right.")

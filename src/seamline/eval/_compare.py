@@ -1,0 +1,156 @@
+"""``eval compare``: variants of one integration side by side on the same golden set.
+
+Variants differ in model, prompt or parameters; each runs the whole stack. What is
+compared: the headline score with a bootstrap 95% confidence interval (a fixed seed, so
+the same runs give the same interval), the examples that flip between right and wrong,
+and cost and latency percentiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seamline.errors import ConfigError
+from seamline.eval._run import EvalReport, GoldenSet, read_golden, run_eval
+from seamline.integration import Integration, load_integration
+
+SEED = 20240601
+RESAMPLES = 2000
+
+
+def bootstrap_ci(values: list[float], *, resamples: int = RESAMPLES, seed: int = SEED,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean; one value (or none) has no spread."""
+    if len(values) < 2:
+        v = values[0] if values else 0.0
+        return v, v
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(means, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else 0.0
+
+
+@dataclass(frozen=True)
+class Flip:
+    """One example that is right under one variant and wrong under another."""
+
+    id: str
+    scores: dict[str, float]  # variant -> per-example score
+
+
+@dataclass
+class Comparison:
+    golden: str
+    reports: dict[str, EvalReport]  # variant -> report, the first is the reference
+
+    @property
+    def reference(self) -> str:
+        return next(iter(self.reports))
+
+    def ci(self, variant: str) -> tuple[float, float]:
+        return bootstrap_ci([e.score for e in self.reports[variant].examples])
+
+    def flips(self) -> list[Flip]:
+        """Examples whose verdict (fully right or not) differs between any two variants."""
+        by_id: dict[str, dict[str, float]] = {}
+        for name, report in self.reports.items():
+            for e in report.examples:
+                by_id.setdefault(e.id, {})[name] = e.score
+        return [Flip(i, s) for i, s in by_id.items() if len({v >= 1.0 for v in s.values()}) > 1]
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per variant: score, interval, scorer means, cost and latency."""
+        rows = []
+        for name, r in self.reports.items():
+            lo, hi = self.ci(name)
+            rows.append({
+                "variant": name, "score": r.score, "ci95": [lo, hi],
+                "means": {n: r.mean(n) for n in r.scorers},
+                "ci95_by_scorer": {n: list(bootstrap_ci([v for e in r.examples
+                                                         if (v := e.scores.get(n)) is not None]))
+                                   for n, kind in r.scorers.items() if kind == "quality"},
+                "cost_total_usd": sum(e.cost_usd for e in r.examples),
+                "cost_p50_usd": r.percentile("cost_usd", 50), "cost_p95_usd": r.percentile("cost_usd", 95),
+                "latency_p50_ms": r.percentile("latency_ms", 50),
+                "latency_p95_ms": r.percentile("latency_ms", 95),
+                "answered": sum(e.output is not None for e in r.examples), "examples": len(r.examples),
+            })
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"golden": self.golden, "variants": self.summary(),
+                "flips": [{"id": f.id, "scores": f.scores} for f in self.flips()],
+                "reports": {n: r.to_dict() for n, r in self.reports.items()}}
+
+
+_OVERRIDES = ("model", "provider", "temperature", "system", "user", "system_file", "user_file")
+
+
+def apply_overrides(integration: Integration, overrides: dict[str, str]) -> Integration:
+    """The integration with another model, temperature or prompt (inline or from a file)."""
+    unknown = sorted(set(overrides) - set(_OVERRIDES))
+    if unknown:
+        raise ConfigError(f"Unknown variant setting(s) {unknown}; use {', '.join(_OVERRIDES)}.")
+    route, prompt = integration.model, integration.prompt
+    if "model" in overrides or "provider" in overrides:
+        route = route.model_copy(update={k: overrides[k] for k in ("model", "provider") if k in overrides})
+    if "temperature" in overrides:
+        try:
+            temperature = float(overrides["temperature"])
+        except ValueError:
+            raise ConfigError(f"The temperature {overrides['temperature']!r} is not a number.") from None
+        route = route.model_copy(update={"params": {**route.params, "temperature": temperature}})
+    base = integration.source_path.parent if integration.source_path else Path.cwd()
+    texts = {}
+    for key in ("system", "user"):
+        if f"{key}_file" in overrides:
+            path = base / overrides[f"{key}_file"]
+            if not path.is_file():
+                raise ConfigError(f"The prompt file {path} of a variant does not exist.")
+            texts[key] = path.read_text(encoding="utf-8")
+        elif key in overrides:
+            texts[key] = overrides[key]
+    if texts:
+        prompt = prompt.model_copy(update=texts)
+    return integration.model_copy(update={"model": route, "prompt": prompt})
+
+
+def parse_variant(text: str, base: Integration) -> tuple[str, Integration]:
+    """``NAME=path/or/module:attr`` (another integration) or ``NAME=key=value,key=value``."""
+    name, sep, spec = text.partition("=")
+    if not sep or not name or not spec:
+        raise ConfigError(f"The variant {text!r} must look like NAME=integration.yaml or "
+                          "NAME=model=local-words,temperature=0.2.")
+    if "=" not in spec:
+        return name, load_integration(spec)
+    overrides = {}
+    for part in spec.split(","):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ConfigError(f"The variant setting {part!r} of {name} must look like key=value.")
+        overrides[key.strip()] = value.strip()
+    return name, apply_overrides(base, overrides)
+
+
+def compare(variants: dict[str, Integration], golden: Path | GoldenSet, *,
+            providers: dict[str, Any] | None = None,
+            on_example: Callable[[], None] | None = None) -> Comparison:
+    """Run each variant on the same golden set; the first is the reference."""
+    if not variants:
+        raise ConfigError("Compare needs at least one variant.")
+    gset = golden if isinstance(golden, GoldenSet) else read_golden(golden)
+    reports = {name: run_eval(spec, gset, provider=(providers or {}).get(name), variant=name,
+                              on_example=on_example)
+               for name, spec in variants.items()}
+    return Comparison(str(gset.path), reports)
