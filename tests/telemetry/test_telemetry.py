@@ -148,3 +148,55 @@ def test_spans_are_exported_over_otlp_when_the_environment_names_a_collector(tmp
     assert got and got[0][0] == "/v1/traces"
     body = b"".join(b for _, b in got)
     assert b"seamline.event" in body and b"seamline.inference" in body and b"seamline-test" in body
+
+
+def test_errors_go_to_sentry_when_a_dsn_is_set(tmp_path):
+    """A real Sentry exchange: a subprocess with SENTRY_DSN pointing at a local ingest
+    stand-in hits a worker error; the envelope that arrives carries the exception."""
+    import gzip
+    import os
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[tuple[str, bytes]] = []
+
+    class Ingest(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            got.append((self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "import sentry_sdk\n"
+        "from conftest import make_integration, verdict\n"
+        "from seamline.telemetry import configure_tracing\n"
+        "from seamline.store import open_store\n"
+        "from seamline.queue import JobQueue, Worker\n"
+        "from seamline.runtime import Pipeline\n"
+        "configure_tracing()\n"
+        f"s = open_store({str(tmp_path / 'e.db')!r})\n"
+        "i = make_integration()\n"
+        "class Boom(Pipeline):\n"
+        "    def process(self, *a, **k):\n"
+        "        raise RuntimeError('the helpdesk schema moved')\n"
+        "JobQueue(s).enqueue('refunds', {'ticket_id': 'S1', 'body': 'x'})\n"
+        "Worker(s, [i], pipelines={'refunds': Boom(i, s, provider=verdict())}).run(max_jobs=1)\n"
+        "sentry_sdk.flush(5)\n")
+    env = {**os.environ, "SENTRY_DSN": f"http://public@127.0.0.1:{server.server_port}/1"}
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60,
+                   cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    server.shutdown()
+    assert got and got[0][0] == "/api/1/envelope/"
+    assert b"the helpdesk schema moved" in b"".join(body for _, body in got)
