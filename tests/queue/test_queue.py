@@ -266,7 +266,7 @@ def test_a_worker_with_threads_drains_everything_once(store):
 def test_a_crash_after_the_model_answered_but_before_the_outcome_was_recorded(store, monkeypatch):
     """The model was paid for, the process died before writing the output: the next worker
     asks again (the crashed reservation stays counted against the caps) and acts once."""
-    import seamline.runtime._pipeline as pipeline_module
+    import seamline.runtime._decide as pipeline_module
 
     real = pipeline_module.plan_actions
     died = []

@@ -13,22 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from seamline.actions import (
-    AWAITING,
-    DONE,
-    FAILED,
-    PENDING,
     ActionRunner,
-    plan_actions,
-    write_outbox,
 )
-from seamline.actions import REJECTED as REJECTED_ACTION
-from seamline.actions._outbox import OutboxItem
 from seamline.audit import AuditEntry, append
 from seamline.errors import (
-    ConfigError,
     InferenceError,
     IngestError,
     InputInvalid,
@@ -61,19 +52,13 @@ from seamline.outputs import grounding_instruction, parse_output, repair_instruc
 from seamline.prompt import PromptTemplate, RenderedPrompt
 from seamline.rollout import Flags
 from seamline.runtime._batch_api import BatchMixin
+from seamline.runtime._decide import DecideMixin
 from seamline.runtime._grounding_calls import GroundingMixin, Ungrounded
 from seamline.runtime._records import RecordsMixin
 from seamline.runtime._redrive import RedriveMixin
 from seamline.runtime._results import (
-    ACTING,
-    AWAITING_APPROVAL,
-    BASELINE,
-    DEAD_LETTERED,
     OVER_BUDGET,
     PROCESSING,
-    REJECTED,
-    RETRYING,
-    SUCCEEDED,
     EventResult,
     _Inference,
     new_event_id,
@@ -82,15 +67,15 @@ from seamline.runtime._resume import ResumeMixin
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
-from seamline.store._tables import dead_letters, dedupe_keys, events, integrations
-from seamline.telemetry import layer_done, observe_event, start_event
+from seamline.store._tables import dedupe_keys, events, integrations
+from seamline.telemetry import layer_done, start_event
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMixin):
+class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMixin):
     """Runs events of one integration through every layer against one store."""
 
     def __init__(self, integration: Integration, store: Store, *, provider: Provider | None = None,
@@ -398,135 +383,9 @@ class Pipeline(RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMix
         except Exception as exc:  # noqa: BLE001 - user code: its failure is recorded, not raised
             return None, f"the baseline failed: {type(exc).__name__}: {exc}"
 
-    def _decide(self, event_id: str, ev: IngestedEvent, data: dict[str, Any], inf: _Inference,
-                output: dict[str, Any] | None, path: str,
-                reservation: CostReservation | BudgetRefusal | None,
-                timings: dict[str, float], defer: frozenset[str] = frozenset()) -> EventResult:
-        """Write the outcome and the outbox in one transaction, then act."""
-        name = self.integration.name
-        planned, fallback, items = [], None, None
-        if output is not None:
-            try:
-                planned = plan_actions(self.integration.actions, integration=name,
-                                       event_key=ev.idempotency_key, data=data, output=output)
-            except ConfigError as exc:
-                output, inf.error, inf.stage = None, str(exc), "actions"
-        retry = output is None and inf.retryable and inf.stage in defer
-        if output is None and path == "ai" and self.integration.rollout.baseline_on_failure \
-                and not retry and not inf.over_budget:
-            # The caller still gets an answer; no action runs on it, since redriving the
-            # dead letter later will act on the real output.
-            fallback, _ = self._run_baseline(data)
-        t = time.perf_counter()
-        now = time.time()
-        awaiting = sum(1 for p in planned if p.approval_reason)
-        pending = len(planned) - awaiting
-        if retry:
-            state, stage, reason = RETRYING, inf.stage, inf.error
-        elif output is None and inf.over_budget:
-            state, stage, reason = OVER_BUDGET, inf.stage, inf.error
-        elif output is None:
-            state, stage, reason = DEAD_LETTERED, inf.stage, inf.error
-        elif self.dry_run or pending == 0:
-            state = AWAITING_APPROVAL if awaiting and not self.dry_run else (
-                SUCCEEDED if path == "ai" else BASELINE)
-            stage, reason = "", ""
-        else:
-            state, stage, reason = ACTING, "", ""
-        with self.store.write() as conn:
-            self.settle_costs(conn, reservation, inf, now)
-            _DECIDED.run(conn, {
-                "eid": event_id, "new_state": state, "new_stage": stage, "new_reason": reason,
-                "new_output": _dumps(output) if output is not None else None,
-                "fallback": _dumps(fallback) if fallback is not None else None,
-                "cost": inf.cost_usd, "new_timings": _dumps(timings), "ts": now,
-                "new_model": inf.model if path == "ai" else ""})
-            entries = [AuditEntry(event_id, name, "model_call", c) for c in inf.calls]
-            if path == "baseline":
-                entries.append(AuditEntry(event_id, name, "baseline", {"output": output,
-                                                                       "error": inf.error}))
-            if inf.grounding is not None:
-                entries.append(AuditEntry(event_id, name, "grounding", inf.grounding.as_dict()))
-            entries.append(AuditEntry(event_id, name, "output", {
-                "output": output, "valid": output is not None, "error": inf.error,
-                "cost_usd": inf.cost_usd, "path": path}))
-            if retry or state == OVER_BUDGET:
-                pass  # tried again later (the queue's backoff, or a release); not dead
-            elif output is None:
-                conn.execute(dead_letters.insert(), {
-                    "event_id": event_id, "integration": name, "stage": stage, "reason": reason,
-                    "detail": _dumps(inf.calls[-1]) if inf.calls else "", "payload": _dumps(data),
-                    "created_at": now})
-                entries.append(AuditEntry(event_id, name, "dead_letter", {"stage": stage, "reason": reason}))
-                if fallback is not None:
-                    entries.append(AuditEntry(event_id, name, "baseline", {"output": fallback,
-                                                                           "role": "fallback"}))
-            elif planned:
-                entries.append(AuditEntry(event_id, name, "actions_planned", {
-                    "dry_run": self.dry_run,
-                    "actions": [{"action": p.name, "idempotency_key": p.key, "params": p.params,
-                                 "status": AWAITING if p.approval_reason else PENDING,
-                                 "approval_reason": p.approval_reason} for p in planned]}))
-                if not self.dry_run:
-                    items = write_outbox(conn, event_id=event_id, integration=name,
-                                         planned=planned, now=now)
-            entries.append(AuditEntry(event_id, name, "state", {"state": state, "reason": reason,
-                                                                "timings_ms": timings}))
-            append(conn, entries, now=now)
-        timings["store"] = timings.get("store", 0.0) + layer_done("store", t)
-        if state == ACTING:
-            t = time.perf_counter()
-            state, stage, reason = self.finish_actions(event_id, path, items,
-                                                       defer="actions" in defer)
-            timings["actions"] = layer_done("actions", t)
-        result = EventResult(event_id, state, reason, stage, path, output, fallback, None,
-                             inf.cost_usd, timings, awaiting)
-        observe_event(name, result, inf.calls)
-        return result
-
-    def finish_actions(self, event_id: str, path: str, items: list[OutboxItem] | None = None,
-                       *, defer: bool = False) -> tuple[str, str, str]:
-        """Run the event's pending actions and settle its state (also after a crash or approval).
-
-        ``defer``: an action that keeps failing stays pending and the event stays ``acting``
-        (the queue runs it again after a backoff) instead of going to the dead-letter queue.
-        """
-        settled: list[tuple[str, str, str]] = []
-
-        def finalize(conn, statuses: list[str]) -> list[AuditEntry]:
-            if PENDING in statuses:
-                settled.append((ACTING, "actions", "an action failed; it will be tried again"))
-                return [AuditEntry(event_id, self.integration.name, "retry",
-                                   {"stage": "actions", "reason": settled[-1][2]})]
-            if FAILED in statuses:
-                state, stage, reason = DEAD_LETTERED, "actions", "an action kept failing (see the outbox)"
-            elif AWAITING in statuses:
-                state, stage, reason = AWAITING_APPROVAL, "", ""
-            elif REJECTED_ACTION in statuses and DONE not in statuses:
-                state, stage, reason = REJECTED, "", "every action was rejected by a reviewer"
-            else:
-                state, stage, reason = (SUCCEEDED if path == "ai" else BASELINE), "", ""
-            now = time.time()
-            self._set_state(conn, event_id, state, stage, reason, now)
-            if state == DEAD_LETTERED:
-                conn.execute(dead_letters.insert(), {
-                    "event_id": event_id, "integration": self.integration.name, "stage": stage,
-                    "reason": reason, "detail": "", "payload": None, "created_at": now})
-            settled.append((state, stage, reason))
-            return [AuditEntry(event_id, self.integration.name, "state",
-                               {"state": state, "reason": reason})]
-
-        self.actions.run_event(event_id, items, finalize=finalize, defer=defer)
-        return settled[-1]
-
 
 # The hot path's statements, compiled once (see store/_fast.py for why).
 _INSERT_EVENT = FastStatement(events.insert())
-_DECIDED = FastStatement(update(events).where(events.c.id == bindparam("eid")).values(
-    state=bindparam("new_state"), stage=bindparam("new_stage"), reason=bindparam("new_reason"),
-    output=bindparam("new_output"), fallback_output=bindparam("fallback"),
-    cost_usd=bindparam("cost"), timings=bindparam("new_timings"), model=bindparam("new_model"),
-    updated_at=bindparam("ts")))
 
 
 def _kinds(secrets: dict[str, str]) -> dict[str, int]:
