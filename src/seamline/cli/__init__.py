@@ -11,6 +11,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from seamline.cli._agent import agent_app
 from seamline.cli._alerts import alerts_cmd
 from seamline.cli._backfill import backfill_cmd
 from seamline.cli._common import err_console
@@ -22,6 +23,7 @@ from seamline.cli._emulate import emulate_cmd
 from seamline.cli._escalations import escalations_app
 from seamline.cli._eval import eval_app
 from seamline.cli._feedback import feedback_app
+from seamline.cli._index import index_app
 from seamline.cli._inspect import approvals_app, audit_app, flag_app, replay_cmd
 from seamline.cli._poll import poll_cmd
 from seamline.cli._rollout import rollout_app
@@ -59,9 +61,11 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(flag_app, name="flag")
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(agent_app, name="agent")
 app.add_typer(users_app, name="users")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(index_app, name="index")
 
 
 def main() -> None:

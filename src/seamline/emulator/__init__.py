@@ -17,9 +17,10 @@ from seamline.emulator._backend import (
 )
 from seamline.emulator._faults import FaultPlan, FaultRule, Latency
 from seamline.emulator._server import ConnectionDropped, Emulator, RecordedRequest
+from seamline.emulator._tools import ToolUseReply, tool_use
 
 __all__ = [
     "Backend", "ConnectionDropped", "EmulatedRequest", "Emulator", "FaultPlan", "FaultRule",
-    "Latency", "LocalModelBackend", "RecordedRequest", "ScriptBackend", "echo_backend",
-    "load_script_backend",
+    "Latency", "LocalModelBackend", "RecordedRequest", "ScriptBackend", "ToolUseReply",
+    "echo_backend", "load_script_backend", "tool_use",
 ]

@@ -27,6 +27,8 @@ from starlette.routing import Route
 from seamline.emulator import _anthropic, _batches, _openai
 from seamline.emulator._backend import Backend, echo_backend, reply_text
 from seamline.emulator._faults import FaultPlan, FaultRule, FaultState
+from seamline.emulator._tools import ToolUseReply
+from seamline.emulator._tools import reply as tool_reply
 from seamline.emulator._usage import PromptCache, approx_tokens
 from seamline.emulator._wire import WireError, invalid, new_id
 
@@ -263,6 +265,9 @@ class Emulator:
     def _reply_payload(self, wire: ModuleType, ereq: Any, segments: list, out: Any,
                        kind: str | None) -> dict[str, Any]:
         """The reply object for a backend's answer, content faults and prompt caching applied."""
+        if isinstance(out, ToolUseReply):  # a script step calling tools (agents)
+            cache = self._cache.anthropic if wire is _anthropic else self._cache.openai
+            return tool_reply(wire.NAME, ereq, out, cache(ereq.model, segments))
         text = reply_text(out)
         data = out if isinstance(out, dict) else _loads(text)
         stop = "end"

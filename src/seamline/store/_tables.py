@@ -463,3 +463,23 @@ rollout_plans = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("updated_at", Float, nullable=False),
 )
+
+# One agent run: where it is (running, awaiting_approval, completed, stopped, failed), why it
+# ended, and its conversation and usage so a paused run resumes where it stopped.
+agent_runs = Table(
+    "agent_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("agent", String(100), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("stop_reason", String(40), nullable=False, default=""),
+    Column("task", Text, nullable=False),
+    Column("answer", Text, nullable=False, default=""),
+    Column("state", Text, nullable=False),  # JSON: turns, usage, the call waiting for a person
+    Column("steps", Integer, nullable=False, default=0),
+    Column("tokens", Integer, nullable=False, default=0),
+    Column("cost_usd", Float, nullable=False, default=0.0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_agent_runs_agent_status", "agent", "status"),
+)

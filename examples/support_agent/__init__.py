@@ -1,0 +1,1 @@
+"""The support agent example: typed tools, an approval before sending, runs with no key."""

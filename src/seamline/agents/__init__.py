@@ -1,0 +1,26 @@
+"""Agents: a model calling typed tools under hard limits, with approval pauses and a full audit trail.
+
+Sits beside the seven layers and reuses them: pricing from inference, the approval queue
+from actions (outbox rows ``tool:NAME``), the audit chain under the run id, the store.
+"""
+
+from seamline.agents._client import (
+    AgentModel,
+    AgentReply,
+    AnthropicAgentModel,
+    OpenAIAgentModel,
+    ScriptedAgentModel,
+    ToolCall,
+    Turn,
+)
+from seamline.agents._limits import RunLimits, RunUsage, price_call
+from seamline.agents._run import Agent, RunResult, resume_run, start_run
+from seamline.agents._store import RunState, list_runs, load_run
+from seamline.agents._tools import Policy, Tool, ToolArgumentsInvalid, ToolRegistry
+
+__all__ = [
+    "Agent", "AgentModel", "AgentReply", "AnthropicAgentModel", "OpenAIAgentModel", "Policy",
+    "RunLimits", "RunResult", "RunState", "RunUsage", "ScriptedAgentModel", "Tool",
+    "ToolArgumentsInvalid", "ToolCall", "ToolRegistry", "Turn", "list_runs", "load_run",
+    "price_call", "resume_run", "start_run",
+]

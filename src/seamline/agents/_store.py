@@ -1,0 +1,111 @@
+"""Agents: a run's state in the store, so a run paused for approval resumes where it stopped.
+
+Status changes are compare-and-set on the stored status: two resumes of one run cannot
+both claim it, so an approved tool runs once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from seamline.agents._client import ToolCall, Turn
+from seamline.agents._limits import RunUsage
+from seamline.errors import NotFound
+from seamline.store import Store
+from seamline.store._tables import agent_runs
+
+RUNNING, AWAITING, COMPLETED, STOPPED, FAILED = (
+    "running", "awaiting_approval", "completed", "stopped", "failed")
+
+
+@dataclass(slots=True)
+class Pending:
+    """The tool call waiting for a person, and the calls of the same step still to make."""
+
+    outbox_id: int
+    call: ToolCall
+    remaining: list[ToolCall] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outbox_id": self.outbox_id, "call": self.call.to_dict(),
+                "remaining": [c.to_dict() for c in self.remaining]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Pending:
+        return cls(int(d["outbox_id"]), ToolCall.from_dict(d["call"]),
+                   [ToolCall.from_dict(c) for c in d.get("remaining", [])])
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything a run needs to go on: its conversation, usage and the pending call."""
+
+    id: str
+    agent: str
+    task: str
+    status: str = RUNNING
+    stop_reason: str = ""
+    answer: str = ""
+    turns: list[Turn] = field(default_factory=list)
+    usage: RunUsage = field(default_factory=RunUsage)
+    pending: Pending | None = None
+    created_at: float = 0.0
+
+    def state_json(self) -> str:
+        return json.dumps({"turns": [t.to_dict() for t in self.turns],
+                           "usage": self.usage.to_dict(),
+                           "pending": self.pending.to_dict() if self.pending else None},
+                          ensure_ascii=False, default=str)
+
+    def row(self, now: float) -> dict[str, Any]:
+        return {"agent": self.agent, "status": self.status, "stop_reason": self.stop_reason,
+                "task": self.task, "answer": self.answer, "state": self.state_json(),
+                "steps": self.usage.steps, "tokens": self.usage.tokens,
+                "cost_usd": self.usage.cost_usd, "updated_at": now}
+
+
+def insert_run(conn: Any, state: RunState) -> None:
+    now = time.time()
+    state.created_at = now
+    conn.execute(insert(agent_runs).values(id=state.id, created_at=now, **state.row(now)))
+
+
+def save_run(conn: Any, state: RunState) -> None:
+    conn.execute(update(agent_runs).where(agent_runs.c.id == state.id)
+                 .values(**state.row(time.time())))
+
+
+def claim_run(store: Store, run_id: str, expected: str, new: str) -> bool:
+    """Move a run from ``expected`` to ``new`` status; False when someone else moved it first."""
+    with store.write() as conn:
+        res = conn.execute(update(agent_runs)
+                           .where(agent_runs.c.id == run_id, agent_runs.c.status == expected)
+                           .values(status=new, updated_at=time.time()))
+    return res.rowcount == 1
+
+
+def load_run(store: Store, run_id: str) -> RunState:
+    with store.read() as conn:
+        r = conn.execute(select(agent_runs).where(agent_runs.c.id == run_id)).first()
+    if r is None:
+        raise NotFound(f"There is no agent run with id {run_id!r}.")
+    data = json.loads(r.state)
+    return RunState(
+        id=r.id, agent=r.agent, task=r.task, status=r.status, stop_reason=r.stop_reason,
+        answer=r.answer, turns=[Turn.from_dict(t) for t in data.get("turns", [])],
+        usage=RunUsage.from_dict(data.get("usage", {})),
+        pending=Pending.from_dict(data["pending"]) if data.get("pending") else None,
+        created_at=r.created_at)
+
+
+def list_runs(store: Store, agent: str | None = None, limit: int = 50) -> list[Any]:
+    q = select(agent_runs).order_by(agent_runs.c.created_at.desc()).limit(limit)
+    if agent:
+        q = q.where(agent_runs.c.agent == agent)
+    with store.read() as conn:
+        return list(conn.execute(q).all())
