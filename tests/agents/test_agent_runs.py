@@ -191,3 +191,19 @@ def test_an_integrations_caps_are_reserved_before_each_call(store, tools, calls)
     assert 0 < result.steps < 40 and result.cost_usd <= 0.5
     stop = audit_kinds(store, result.run_id)[-1][1]
     assert "daily" in stop["detail"]
+
+
+def test_approving_a_tool_call_from_the_approvals_cli_says_how_the_run_goes_on(store, tools, calls,
+                                                                               tmp_path):
+    from typer.testing import CliRunner
+
+    from seamline.cli import app
+
+    paused = _pause(store, tools)
+    out = CliRunner().invoke(app, ["approvals", "approve", str(paused.outbox_id), "--db",
+                                   store.url.removeprefix("sqlite:///"), "--reviewer", "ana"])
+    assert out.exit_code == 0, out.output
+    assert f"seamline agent resume AGENT {paused.run_id}" in " ".join(out.output.split())
+    assert calls.sent == []  # the CLI decides; the run (and its tool) goes on when resumed
+    result = resume_run(store, agent(tools, [LOOKUP, SEND, "Sent."]), paused.run_id)
+    assert result.status == "completed" and len(calls.sent) == 1

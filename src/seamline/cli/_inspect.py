@@ -110,6 +110,9 @@ def _reviewer(reviewer: str | None) -> str:
 
 def _settle(store, row) -> str:
     """Run what the decision released and settle the event's state, as the pipeline does."""
+    if row.action.startswith("tool:"):  # an agent's tool call: its run resumes, not a pipeline
+        return (f"agent run {row.event_id} goes on with: seamline agent resume AGENT "
+                f"{row.event_id}")
     spec = integration_for(store, row.integration, None)
     with store.read() as conn:
         path = conn.execute(select(events.c.path).where(events.c.id == row.event_id)).scalar()
