@@ -5,7 +5,6 @@ and ``watch``, the loop that evaluates running rollouts and alert rules every so
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from seamline.cli._common import (
     stop_on_signals,
     store_for,
 )
+from seamline.durations import seconds
 from seamline.errors import ConfigError, SeamlineError
 from seamline.integration import Integration
 from seamline.rollout import (
@@ -50,17 +50,7 @@ from seamline.store._tables import integrations
 
 rollout_app = typer.Typer(help="Staged rollouts: promoted while healthy, rolled back when not.",
                           no_args_is_help=True)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the audit trail)")]
-
-
-def seconds(text: str) -> float:
-    """Seconds from ``90``, ``30s``, ``5m``, ``1h`` or ``1d``."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ConfigError(f"{text!r} is not a duration; write seconds or e.g. 30s, 5m, 1h.")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 def _sentence(exc: Exception) -> str:

@@ -19,6 +19,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import select
 
 from seamline.alerts import Alert, raise_alert
+from seamline.durations import seconds
 from seamline.errors import ConfigError
 from seamline.eval._feedback import TruthRow, truth_rows
 from seamline.integration import Integration
@@ -240,13 +241,7 @@ def watch(store: Store, integration: Integration | str, *, every_s: float, windo
 
 def parse_duration(text: str) -> float:
     """'90s', '15m', '2h', '1d', '1w' or plain seconds -> seconds; a sentence otherwise."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-    raw = text.strip().lower()
-    number, unit = (raw[:-1], raw[-1]) if raw and raw[-1] in units else (raw, "s")
-    try:
-        value = float(number) * units[unit]
-    except ValueError:
-        raise ConfigError(f"{text!r} is not a duration; write e.g. 90s, 15m, 2h, 1d or 1w.") from None
+    value = seconds(text)
     if not value > 0:
         raise ConfigError(f"The duration {text!r} must be positive.")
     return value

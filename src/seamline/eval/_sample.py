@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,20 +19,20 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from seamline.actions import rejections_as_examples
+from seamline.durations import seconds
 from seamline.errors import ConfigError
 from seamline.runtime._results import DUPLICATE, TERMINAL
 from seamline.store import Store
 from seamline.store._tables import events, ground_truth
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 
 def parse_since(text: str, now: float | None = None) -> float:
     """``7d``, ``12h``, ``30m`` back from now, or an ISO date/time (UTC unless it says)."""
-    match = _DURATION.match(text.strip())
-    if match:
-        return (now if now is not None else time.time()) - float(match[1]) * _SECONDS[match[2]]
+    if text.strip()[-1:].isalpha():  # 7d, 12h: a duration back from now
+        try:
+            return (now if now is not None else time.time()) - seconds(text)
+        except ConfigError:
+            pass
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:

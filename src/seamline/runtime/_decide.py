@@ -6,7 +6,6 @@ A mixin of :class:`~seamline.runtime.Pipeline` (the third of the pipeline's thre
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -31,13 +30,10 @@ from seamline.runtime._results import (
     EventResult,
     _Inference,
 )
+from seamline.runtime._results import dumps as _dumps
 from seamline.store._fast import FastStatement
 from seamline.store._tables import dead_letters, events
 from seamline.telemetry import layer_done, observe_event
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class DecideMixin:

@@ -63,16 +63,13 @@ from seamline.runtime._results import (
     _Inference,
     new_event_id,
 )
+from seamline.runtime._results import dumps as _dumps
 from seamline.runtime._resume import ResumeMixin
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
 from seamline.store._tables import dedupe_keys, events, integrations
 from seamline.telemetry import layer_done, start_event
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin, GroundingMixin):

@@ -6,7 +6,6 @@ A mixin of :class:`~seamline.runtime.Pipeline`.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -16,15 +15,12 @@ from seamline.audit import AuditEntry, append
 from seamline.ingest import IngestedEvent, RedactionSession, redact, redact_fields
 from seamline.prompt import RenderedPrompt
 from seamline.runtime._results import DEAD_LETTERED, DUPLICATE, EventResult
+from seamline.runtime._results import dumps as _dumps
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
 from seamline.store._tables import dead_letters, dedupe_keys, events, prompt_versions
 from seamline.store._tables import vault as vault_table
 from seamline.telemetry import observe_event
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class RecordsMixin:

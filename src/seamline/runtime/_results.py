@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ RETRYING = "retrying"
 
 TERMINAL = (SUCCEEDED, DEAD_LETTERED, AWAITING_APPROVAL, OVER_BUDGET, BASELINE, DUPLICATE, REJECTED)
 LAYERS = ("ingest", "prompt", "inference", "outputs", "actions", "store")
+
+
+def dumps(value: Any) -> str:
+    """JSON for the store's text columns: unicode kept, anything else as its str()."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def new_event_id() -> str:

@@ -6,22 +6,21 @@ Pure Pydantic on purpose: ``seamline.integration`` imports it, so it imports not
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+from seamline.durations import seconds
+from seamline.errors import ConfigError
 
 
 def parse_duration(value: Any) -> Any:
     """Seconds from a number or a text such as ``"90s"``, ``"5m"``, ``"1.5h"``, ``"7d"``."""
     if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"{value!r} is not a duration; write seconds or e.g. 30s, 5m, 1h, 7d")
-        return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+        try:
+            return seconds(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None  # pydantic reports ValueErrors per field
     return value
 
 
