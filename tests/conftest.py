@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -137,3 +142,39 @@ def pg_store(pg_url, monkeypatch):
     s = open_store(pg_url)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[object]:
+    """PostgreSQL 16 with pgvector (``pgserver``: the system one has none) on a Unix socket.
+
+    Not under pytest's ``tmp_path``: as root the server runs as the ``pgserver`` user, and
+    every pytest run resets ``/tmp/pytest-of-root`` to mode 0700, which would lock that user
+    out of its data directory whenever another test run starts.
+    """
+    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        folder = Path(tempfile.mkdtemp(prefix="seamline-pgvector-"))
+        try:
+            server = pgserver.get_server(folder / "pgdata", cleanup_mode="delete")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    try:
+        yield server
+    finally:
+        server.cleanup()  # stops the server and deletes pgdata
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def vector_url(pgvector_server) -> str:
+    """A fresh database on that server (no ``retrieval_*`` tables yet)."""
+    name = f"seamline_vec_{uuid.uuid4().hex[:10]}"
+    import psycopg
+
+    with psycopg.connect(pgvector_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pgvector_server.get_uri(database=name)

@@ -12,9 +12,17 @@ from seamline.cli import app
 runner = CliRunner()
 
 
+class _Result:
+    """The CLI's result with its output unwrapped (Rich wraps at the terminal's width)."""
+
+    def __init__(self, result) -> None:
+        self.exit_code = result.exit_code
+        self.output = " ".join(result.output.split())
+        self.raw = result.output
+
+
 def _run(*args: str):
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    return result
+    return _Result(runner.invoke(app, list(args), env={"COLUMNS": "200"}))
 
 
 def test_build_twice_then_search_then_eval(tmp_path):

@@ -27,6 +27,7 @@ class RunLimits:
     max_cost_usd: float = 0.50
     loop_repeats: int = 3  # the same tool with the same arguments this many times is a loop
     max_output_tokens: int = 1024  # per model call
+    max_recoveries: int = 3  # a run whose process died more often than this fails ("crashed")
 
 
 def price_call(model: str, usage: Usage, table: PriceTable | None = None) -> float:

@@ -1,7 +1,8 @@
-"""Agents: a run's state in the store, so a run paused for approval resumes where it stopped.
+"""Agents: a run's state in the store, so a paused or crashed run goes on where it stopped.
 
 Status changes are compare-and-set on the stored status: two resumes of one run cannot
-both claim it, so an approved tool runs once.
+both claim it, so an approved tool runs once. While a process drives a run, the row's
+``updated_at`` is its heartbeat and its fencing token (see ``_lease.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from seamline.agents._client import ToolCall, Turn
 from seamline.agents._limits import RunUsage
@@ -30,15 +31,18 @@ class Pending:
     outbox_id: int
     call: ToolCall
     remaining: list[ToolCall] = field(default_factory=list)
+    # Held after a crash: the call may already have acted; a person says whether to run it again.
+    in_doubt: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"outbox_id": self.outbox_id, "call": self.call.to_dict(),
-                "remaining": [c.to_dict() for c in self.remaining]}
+                "remaining": [c.to_dict() for c in self.remaining], "in_doubt": self.in_doubt}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Pending:
         return cls(int(d["outbox_id"]), ToolCall.from_dict(d["call"]),
-                   [ToolCall.from_dict(c) for c in d.get("remaining", [])])
+                   [ToolCall.from_dict(c) for c in d.get("remaining", [])],
+                   bool(d.get("in_doubt")))
 
 
 @dataclass(slots=True)
@@ -55,11 +59,22 @@ class RunState:
     usage: RunUsage = field(default_factory=RunUsage)
     pending: Pending | None = None
     created_at: float = 0.0
+    # Crash recovery (kept in the state JSON, no column of their own): who drives the run and
+    # how long its heartbeat may be silent before the run counts as abandoned; the model or
+    # side-effecting tool call in flight (written before the call, cleared with its outcome);
+    # how many times the run was recovered. ``updated_at`` is the row's, read back on load.
+    owner: str = ""
+    lease_s: float = 60.0
+    inflight: dict[str, Any] | None = None
+    recoveries: int = 0
+    updated_at: float = 0.0
 
     def state_json(self) -> str:
         return json.dumps({"turns": [t.to_dict() for t in self.turns],
                            "usage": self.usage.to_dict(),
-                           "pending": self.pending.to_dict() if self.pending else None},
+                           "pending": self.pending.to_dict() if self.pending else None,
+                           "owner": self.owner, "lease_s": self.lease_s,
+                           "inflight": self.inflight, "recoveries": self.recoveries},
                           ensure_ascii=False, default=str)
 
     def row(self, now: float) -> dict[str, Any]:
@@ -71,22 +86,8 @@ class RunState:
 
 def insert_run(conn: Any, state: RunState) -> None:
     now = time.time()
-    state.created_at = now
+    state.created_at = state.updated_at = now
     conn.execute(insert(agent_runs).values(id=state.id, created_at=now, **state.row(now)))
-
-
-def save_run(conn: Any, state: RunState) -> None:
-    conn.execute(update(agent_runs).where(agent_runs.c.id == state.id)
-                 .values(**state.row(time.time())))
-
-
-def claim_run(store: Store, run_id: str, expected: str, new: str) -> bool:
-    """Move a run from ``expected`` to ``new`` status; False when someone else moved it first."""
-    with store.write() as conn:
-        res = conn.execute(update(agent_runs)
-                           .where(agent_runs.c.id == run_id, agent_runs.c.status == expected)
-                           .values(status=new, updated_at=time.time()))
-    return res.rowcount == 1
 
 
 def load_run(store: Store, run_id: str) -> RunState:
@@ -100,7 +101,9 @@ def load_run(store: Store, run_id: str) -> RunState:
         answer=r.answer, turns=[Turn.from_dict(t) for t in data.get("turns", [])],
         usage=RunUsage.from_dict(data.get("usage", {})),
         pending=Pending.from_dict(data["pending"]) if data.get("pending") else None,
-        created_at=r.created_at)
+        created_at=r.created_at, owner=data.get("owner", ""),
+        lease_s=float(data.get("lease_s", 60.0)), inflight=data.get("inflight"),
+        recoveries=int(data.get("recoveries", 0)), updated_at=r.updated_at)
 
 
 def list_runs(store: Store, agent: str | None = None, limit: int = 50) -> list[Any]:

@@ -37,6 +37,15 @@ class Tool:
     result: type[BaseModel]
     fn: Callable[[Any], Any]
     policy: Policy = "auto"
+    # Acts on the world (sends, writes, charges): after a crash mid-call it is not run again
+    # blindly but held for a person. Approval tools are always treated so; a read-only
+    # ``auto`` tool (the default) is simply run again.
+    side_effects: bool = False
+
+    @property
+    def acts(self) -> bool:
+        """Whether a crash during a call of this tool leaves its outcome in doubt."""
+        return self.policy == "approval" or self.side_effects
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -88,12 +97,12 @@ class ToolRegistry:
         return tool
 
     def tool(self, *, name: str | None = None, description: str = "", args: type[BaseModel],
-             result: type[BaseModel], policy: Policy = "auto"
+             result: type[BaseModel], policy: Policy = "auto", side_effects: bool = False
              ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
         """Decorator: register a function as a tool (name and description from the function)."""
         def wrap(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
             self.add(Tool(name or fn.__name__, description or (fn.__doc__ or "").strip(),
-                          args, result, fn, policy))
+                          args, result, fn, policy, side_effects))
             return fn
         return wrap
 

@@ -1,4 +1,4 @@
-"""``seamline agent run | resume | show``: agent runs from the command line, a thin layer.
+"""``seamline agent run | resume | recover | stale | show``: agent runs from the command line.
 
 An agent is named as ``file.py:function`` (or ``module:function``) returning an
 :class:`~seamline.agents.Agent`, so the CLI holds no agent configuration of its own.
@@ -10,12 +10,23 @@ import json
 from typing import Annotated
 
 import typer
+from rich.table import Table
 from sqlalchemy import select
 
 from seamline.actions import decide
-from seamline.agents import Agent, RunResult, load_run, resume_run, start_run
-from seamline.cli._common import DbOption, console, fail, store_for
-from seamline.errors import NotFound
+from seamline.agents import (
+    Agent,
+    NotRecoverable,
+    RunResult,
+    load_run,
+    recover_run,
+    resume_run,
+    stale_runs,
+    start_run,
+)
+from seamline.agents._lease import heartbeat_age, is_stale
+from seamline.cli._common import DbOption, console, err_console, fail, store_for
+from seamline.errors import NotFound, SeamlineError
 from seamline.integration import resolve
 from seamline.store._tables import audit_log
 
@@ -65,14 +76,99 @@ def resume_cmd(
     store = store_for(db)
     if approve and reject:
         fail("Pass --approve or --reject, not both.", 2)
+    the_agent = _agent(agent)
     try:
         state = load_run(store, run_id)
+        _same_agent(state.agent, the_agent, run_id)
+        if state.status == "running" and not is_stale(state):
+            fail(_live(state), 1)
         if (approve or reject) and state.pending is not None:
             decide(store, state.pending.outbox_id, approve=approve, reviewer=reviewer or "cli",
                    comment=comment)
-    except NotFound as exc:
+        stale = is_stale(state)
+        result = resume_run(store, the_agent, run_id)
+    except SeamlineError as exc:  # unknown run, decided meanwhile, a refused edit …
         fail(str(exc), 1)
-    _say(resume_run(store, _agent(agent), run_id))
+    if stale:
+        console.print(f"run {run_id} was left running by a process that died "
+                      f"({state.owner or 'unknown'}); recovered from step {state.usage.steps}.")
+    _say(result)
+
+
+@agent_app.command("recover")
+def recover_cmd(
+    agent: AgentArg,
+    run_ids: Annotated[list[str] | None, typer.Argument(help="Runs to recover")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every stale run of this agent")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Take a run over before its lease runs out (only if its process is "
+                        "known to be dead)")] = False,
+    db: DbOption = None,
+):
+    """Take over runs left running by a dead process and drive them on from their last step.
+
+    A tool that acts and was in flight is not run again: the run waits for a person in the
+    approval queue. Exit 1 if any run was not recovered (unknown, live, finished).
+    """
+    if bool(run_ids) == all_:
+        fail("Name the runs to recover, or pass --all (for every stale run of this agent).", 2)
+    store = store_for(db)
+    the_agent = _agent(agent)
+    for run_id in run_ids or []:  # naming another agent's run is a usage error: none is touched
+        try:
+            _same_agent(load_run(store, run_id).agent, the_agent, run_id)
+        except NotFound:
+            pass  # said below, with the others
+    ids = run_ids or [s.run_id for s in stale_runs(store, the_agent.name)]
+    if not ids:
+        console.print(f"No run of agent {the_agent.name!r} is stale; nothing to recover.")
+        return
+    refused = 0
+    for run_id in ids:
+        try:
+            before = load_run(store, run_id)
+            result = recover_run(store, the_agent, run_id, force=force)
+        except (NotRecoverable, NotFound) as exc:
+            refused += 1
+            err_console.print(f"[bold red]error:[/] {exc}")
+            continue
+        console.print(f"run {run_id}: recovered from step {before.usage.steps} "
+                      f"(its process {before.owner or 'unknown'} was gone).")
+        _say(result)
+    if refused:
+        raise typer.Exit(1)
+
+
+@agent_app.command("stale")
+def stale_cmd(agent: Annotated[str | None, typer.Option(help="Only runs of this agent")] = None,
+              db: DbOption = None):
+    """Runs left running by a process that stopped heartbeating (died), to recover."""
+    rows = stale_runs(store_for(db), agent)
+    if not rows:
+        console.print("No agent run is stale.")
+        return
+    table = Table(title=f"{len(rows)} stale agent run(s)")
+    table.add_column("run", no_wrap=True)  # an id to copy, never folded
+    for col in ("agent", "steps", "silent for", "owner", "in flight"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.run_id, r.agent, str(r.steps), f"{r.heartbeat_age_s:.0f} s "
+                      f"(lease {r.lease_s:g} s)", r.owner or "-", r.in_flight or "-")
+    console.print(table)
+    console.print("Recover them with: seamline agent recover AGENT RUN_ID | --all")
+
+
+def _same_agent(name: str, agent: Agent, run_id: str) -> None:
+    if name != agent.name:
+        fail(f"Run {run_id} is a run of agent {name!r}, not {agent.name!r}; name its own agent.",
+             2)
+
+
+def _live(state) -> str:
+    return (f"Run {state.id} is still running in another process ({state.owner or 'unknown'}, "
+            f"which wrote {heartbeat_age(state):.1f} s ago, within its {state.lease_s:g}-second "
+            "lease); it was not taken over. If that process is dead, wait for the lease to run "
+            "out, then `seamline agent recover`.")
 
 
 @agent_app.command("show")
@@ -97,9 +193,16 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="The run to show")], db:
             console.print(f"  step {p['step']} model {p['model']}: {calls} "
                           f"[dim]{p['duration_ms']:.0f} ms, ${p['cost_usd']:.6f}[/]", markup=True)
         elif r.kind == "agent_tool":
-            out = p.get("error") or json.dumps(p.get("result"))[:120]
+            out = (p.get("error") or (f"{p.get('reviewer')}: {p.get('comment')}"
+                                      if p["status"] == "rejected" else "")
+                   or json.dumps(p.get("result"))[:120])
             console.print(f"    tool {p['tool']} -> {p['status']}: {out} "
                           f"[dim]{p['duration_ms']:.0f} ms[/]")
+        elif r.kind == "recovered":
+            lost = " (a model call was lost and counted)" if p.get("lost_model_call") else ""
+            flight = p.get("tool_in_flight")
+            console.print(f"  recovered from step {p['from_step']}: {p['why']}{lost}"
+                          + (f"; {flight['tool']} was in flight" if flight else ""))
         else:
             console.print(f"  {r.kind}: {json.dumps(p, ensure_ascii=False)[:160]}")
     if state.answer:

@@ -1,11 +1,14 @@
 """`seamline index build|search|eval`: the retrieval index from the command line.
 
 A thin layer over :mod:`seamline.retrieval`; the index is its own SQLite file
-(``--index``, default ``.seamline/index.db``), never the store.
+(``--index``, default ``.seamline/index.db``), never the store, or, with ``--db URL``,
+``retrieval_*`` tables in a PostgreSQL database (vectors there need pgvector).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,14 +17,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from seamline.cli._common import console, existing_file, fail
+from seamline.errors import ConfigError
 from seamline.retrieval import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MIN_SCORE,
     DEFAULT_OVERLAP,
     ChunkIndex,
     Embedder,
-    HashingEmbedder,
-    OpenAIEmbedder,
+    LocalEmbedder,
+    PgChunkIndex,
+    embedder_from_spec,
     evaluate,
     load_questions,
     retrieve,
@@ -32,21 +37,86 @@ index_app = typer.Typer(no_args_is_help=True, help="Build, search and evaluate t
 IndexOption = Annotated[Path, typer.Option("--index", envvar="SEAMLINE_INDEX",
                                            help="The index file (its own SQLite database).")]
 EmbedderOption = Annotated[str | None, typer.Option(
-    "--embedder", help="'hashing' (lexical, offline) or 'openai:MODEL' (an OpenAI-compatible "
-                       "/embeddings endpoint; OPENAI_BASE_URL and OPENAI_API_KEY apply).")]
+    "--embedder", help="'local' (all-MiniLM-L6-v2 on the CPU, the embeddings extra), 'hashing' "
+                       "(lexical, offline) or 'openai:MODEL' (an OpenAI-compatible /embeddings "
+                       "endpoint; OPENAI_BASE_URL and OPENAI_API_KEY apply).")]
 ModeOption = Annotated[str, typer.Option("--mode", help="bm25, vector or hybrid (RRF).")]
+PgOption = Annotated[str | None, typer.Option(
+    "--db", envvar="SEAMLINE_INDEX_DB",
+    help="A PostgreSQL URL (postgresql://...): keep the index in its retrieval_* tables instead "
+         "of the --index file; with --embedder, vectors go to pgvector there.")]
 DEFAULT_INDEX = Path(".seamline/index.db")
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def _open_pg(db: str, emb: Embedder | None) -> PgChunkIndex:
+    if not db.startswith(_PG_SCHEMES):
+        fail("--db takes a PostgreSQL URL (postgresql://user@host:5432/dbname); the SQLite "
+             "index is chosen with --index.", 2)
+    try:
+        import psycopg
+    except ImportError:
+        fail("--db needs the PostgreSQL driver: pip install 'seamline[postgres]'.", 2)
+    try:
+        return PgChunkIndex.open(db, emb)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except psycopg.Error as exc:
+        _pg_failed(exc)
+    raise AssertionError  # fail() always raises
+
+
+def _pg_failed(exc: Exception) -> None:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    fail(f"Cannot use the PostgreSQL database given by --db: {escape(reason)}", 2)
+
+
+@contextmanager
+def _opened(index: Path, db: str | None, emb: Embedder | None, *,
+            must_exist: bool) -> Iterator[ChunkIndex | PgChunkIndex]:
+    """The SQLite index file, or the PostgreSQL one with ``--db``; mistakes end in exit 2."""
+    if db is None:
+        if must_exist:
+            existing_file(index, "index")
+        idx: ChunkIndex | PgChunkIndex = ChunkIndex.open(index, emb)
+    else:
+        idx = _open_pg(db, emb)
+    with idx:
+        if must_exist and db is not None and len(idx) == 0:
+            fail("The PostgreSQL index given by --db is empty: run seamline index build DOCS "
+                 "--db URL first.", 2)
+        try:
+            yield idx
+        except ConfigError as exc:
+            fail(str(exc), 2)
+        except Exception as exc:
+            if db is not None and type(exc).__module__.startswith("psycopg"):
+                _pg_failed(exc)  # the server went away, a permission is missing, ...
+            raise
+
+
+def _where(index: Path, db: str | None) -> str:
+    """Where the index is, for a sentence; a URL's password is never printed."""
+    if db is None:
+        return str(index)
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        name = conninfo_to_dict(db.replace("postgresql+psycopg://", "postgresql://", 1)).get(
+            "dbname")
+    except Exception:  # noqa: BLE001 - only a label
+        name = None
+    return f"PostgreSQL database {name}" if name else "the PostgreSQL database"
 
 
 def _embedder(spec: str | None) -> Embedder | None:
-    if not spec:
-        return None
-    if spec == "hashing":
-        return HashingEmbedder()
-    if spec.startswith("openai:") and spec[7:]:
-        return OpenAIEmbedder(spec[7:])
-    fail(f"--embedder takes 'hashing' or 'openai:MODEL', not {spec!r}.", 2)
-    return None
+    try:
+        emb = embedder_from_spec(spec)
+    except ConfigError as exc:
+        fail(f"--embedder: {exc}", 2)
+    if isinstance(emb, LocalEmbedder) and not emb.available():
+        fail("--embedder local needs the local model: pip install 'seamline[embeddings]'.", 2)
+    return emb
 
 
 def _check_mode(mode: str, embedder: Embedder | None) -> None:
@@ -64,16 +134,17 @@ def build_cmd(
     overlap: Annotated[int, typer.Option(min=0, help="Tokens shared by neighbouring chunks "
                                                      "of one section.")] = DEFAULT_OVERLAP,
     embedder: EmbedderOption = None,
+    db: PgOption = None,
 ):
     """Index the documents; unchanged files are skipped, edited ones re-chunked, deleted ones removed."""
     if not docs.exists():
         fail(f"{docs} does not exist.", 2)
     if overlap >= max_tokens:
         fail(f"--overlap ({overlap}) must be below --max-tokens ({max_tokens}).", 2)
-    with ChunkIndex.open(index, _embedder(embedder)) as idx:
+    with _opened(index, db, _embedder(embedder), must_exist=False) as idx:
         report = idx.build(docs, max_tokens=max_tokens, overlap=overlap)
         total = len(idx)
-    console.print(f"Indexed {escape(str(docs))} into {escape(str(index))}: "
+    console.print(f"Indexed {escape(str(docs))} into {escape(_where(index, db))}: "
                   f"{len(report.added)} added, {len(report.changed)} changed, "
                   f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; "
                   f"{report.chunks_written} chunks written, {total} in the index.")
@@ -87,13 +158,14 @@ def search_cmd(
     mode: ModeOption = "bm25",
     embedder: EmbedderOption = None,
     min_score: Annotated[float | None, typer.Option(
-        help=f"Abstain below this best BM25 score (default {DEFAULT_MIN_SCORE}).")] = None,
+        help=f"Abstain below this best BM25 score (default {DEFAULT_MIN_SCORE}; with --db the "
+             "score is ts_rank_cd: calibrate it with seamline index eval).")] = None,
+    db: PgOption = None,
 ):
     """Show the chunks a question retrieves, or say that an answer should abstain."""
     emb = _embedder(embedder)
     _check_mode(mode, emb)
-    existing_file(index, "index")
-    with ChunkIndex.open(index, emb) as idx:
+    with _opened(index, db, emb, must_exist=True) as idx:
         result = retrieve(idx, query, k=k, mode=mode, min_score=min_score)  # type: ignore[arg-type]
     if not result.hits:
         console.print("Nothing matched: an answer should abstain.")
@@ -108,8 +180,17 @@ def search_cmd(
                       escape(c.text[:120] + ("…" if len(c.text) > 120 else "")))
     console.print(table)
     if result.abstain:
-        console.print(f"Best score {result.top_score:.2f} is below {result.min_score}: "
+        console.print("Nothing scored high enough (" + _evidence(result) + "): "
                       "an answer should abstain.")
+
+
+def _evidence(result) -> str:
+    parts = []
+    if result.top_score is not None:
+        parts.append(f"best BM25 {result.top_score:.2f} < {result.min_score}")
+    if result.top_similarity is not None:
+        parts.append(f"best cosine {result.top_similarity:.3f} < {result.min_similarity}")
+    return ", ".join(parts)
 
 
 @index_app.command("eval")
@@ -123,6 +204,7 @@ def eval_cmd(
     k: Annotated[str, typer.Option("-k", help="Comma-separated cut-offs for recall@k.")] = "1,3,5",
     min_score: Annotated[float, typer.Option(
         help="Report how many golden questions this BM25 threshold abstains on.")] = DEFAULT_MIN_SCORE,
+    db: PgOption = None,
 ):
     """Recall@k and MRR of the index on a golden question set, as a table."""
     emb = _embedder(embedder)
@@ -134,9 +216,9 @@ def eval_cmd(
     if not ks or ks[0] < 1:
         fail(f"-k takes comma-separated positive integers, not {k!r}.", 2)
     golden = load_questions(existing_file(questions, "question set"))
-    if docs is None:
-        existing_file(index, "index")
-    with ChunkIndex.open(index, emb) as idx:
+    if docs is not None and not docs.exists():
+        fail(f"{docs} does not exist.", 2)
+    with _opened(index, db, emb, must_exist=docs is None) as idx:
         if docs is not None:
             idx.build(docs)
         report = evaluate(golden, lambda q, n: [h.chunk for h in retrieve(
@@ -154,4 +236,5 @@ def eval_cmd(
         console.print(f"  no relevant chunk in the top {ks[-1]}: {escape(miss)}")
     below = sum(1 for score in best if score < min_score)
     console.print(f"At --min-score {min_score}, {below} of {len(best)} golden questions would "
-                  f"abstain (lowest best BM25 score {min(best):.2f}).")
+                  f"abstain (lowest best {'ts_rank_cd' if db else 'BM25'} score "
+                  f"{min(best):.2f}).")

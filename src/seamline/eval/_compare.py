@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from seamline.errors import ConfigError
 from seamline.eval._run import EvalReport, GoldenSet, read_golden, run_eval
@@ -94,7 +95,9 @@ class Comparison:
                 "reports": {n: r.to_dict() for n, r in self.reports.items()}}
 
 
-_OVERRIDES = ("model", "provider", "temperature", "system", "user", "system_file", "user_file")
+_OVERRIDES = ("model", "provider", "temperature", "system", "user", "system_file", "user_file",
+              "retrieval_mode", "retrieval_k", "embedder")
+_RETRIEVAL = {"retrieval_mode": "mode", "retrieval_k": "k", "embedder": "embedder"}
 
 
 def apply_overrides(integration: Integration, overrides: dict[str, str]) -> Integration:
@@ -123,7 +126,18 @@ def apply_overrides(integration: Integration, overrides: dict[str, str]) -> Inte
             texts[key] = overrides[key]
     if texts:
         prompt = prompt.model_copy(update=texts)
-    return integration.model_copy(update={"model": route, "prompt": prompt})
+    retrieval = integration.retrieval
+    wanted = {_RETRIEVAL[k]: v for k, v in overrides.items() if k in _RETRIEVAL}
+    if wanted:
+        if retrieval is None:
+            raise ConfigError("A retrieval setting was given for an integration without retrieval.")
+        try:  # validated like the file form: a mode or k that makes no sense fails here
+            retrieval = type(retrieval).model_validate({**retrieval.model_dump(), **wanted})
+        except ValidationError as exc:
+            raise ConfigError(f"A variant's retrieval setting is invalid: "
+                              f"{exc.errors()[0]['msg']}.") from None
+    return integration.model_copy(update={"model": route, "prompt": prompt,
+                                          "retrieval": retrieval})
 
 
 def parse_variant(text: str, base: Integration) -> tuple[str, Integration]:

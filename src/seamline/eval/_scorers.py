@@ -247,6 +247,8 @@ def default_specs(integration: Integration) -> list[Any]:
         specs.append("grounding")
         if integration.grounding.abstain_field:
             specs.append("abstention")
+    if integration.retrieval is not None:  # rated by golden lines that name "relevant" ids
+        specs += ["recall@1", f"recall@{integration.retrieval.k}", "mrr"]
     return specs + ["cost", "latency"]
 
 
@@ -300,6 +302,15 @@ def _make(kind_of: str, opts: dict[str, Any], base: Path | None) -> tuple[str, S
         return kind_of, *PLAIN[kind_of]
     if kind_of.startswith("field:"):
         return kind_of, field_match(kind_of[6:]), "quality"
+    if kind_of in ("mrr", "cites_relevant") or re.fullmatch(r"recall@[1-9]\d*", kind_of):
+        from seamline.eval import _retrieval_scorers as rs
+
+        if kind_of == "mrr":
+            return "mrr", rs.mrr, "quality"
+        if kind_of == "cites_relevant":
+            return kind_of, rs.cites_relevant(str(opts.pop("field", "citations")), tuple(
+                opts.pop("id_keys", ("chunk_id", "id", "url")))), "quality"
+        return kind_of, rs.recall_at(int(kind_of[7:])), "quality"
     if kind_of == "judge":
         return "judge", judge(str(opts.pop("rubric")), str(opts.pop("model", ""))), "quality"
     if kind_of in ("field", "numeric", "precision", "recall", "f1", "regex"):
@@ -322,4 +333,4 @@ def _make(kind_of: str, opts: dict[str, Any], base: Path | None) -> tuple[str, S
         return kind_of.rpartition(":")[2], fn, "quality"
     raise ConfigError(f"The scorer {kind_of!r} is unknown; use one of exact, fields, field, numeric, "
                       "precision, recall, f1, regex, grounding, abstention, no_pii_leak, judge, cost, "
-                      "latency, or 'module:function'.")
+                      "latency, recall@K, mrr, cites_relevant, or 'module:function'.")

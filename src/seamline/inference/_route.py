@@ -6,6 +6,8 @@ from seamline.errors import ConfigError
 from seamline.inference._types import Provider
 from seamline.integration import Integration, ModelRoute
 
+EXTRACTIVE = "local-extractive"  # answers by quoting retrieved documents; learns nothing
+
 
 def build_provider(integration: Integration) -> Provider:
     """The primary route's bare provider (no policies: see ``build_gateway``)."""
@@ -13,6 +15,10 @@ def build_provider(integration: Integration) -> Provider:
 
 
 def provider_for_route(route: ModelRoute, integration: Integration) -> Provider:
+    if route.provider == "local" and route.model == EXTRACTIVE:
+        from seamline.inference._local_extract import ExtractiveModel
+
+        return ExtractiveModel(integration.output_schema, model=route.model, params=route.params)
     if route.provider == "local":
         from seamline.inference.local import LocalModel
 

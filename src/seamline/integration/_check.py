@@ -73,6 +73,21 @@ def check(integration: Integration) -> list[Problem]:
     if g.citations_field and not g.documents_field and not g.allowed_sources:
         warn("grounding", "Citations are declared without a documents field or allowed sources: "
                           "nothing checks what they cite.")
+    r = integration.retrieval
+    if r is not None:
+        for key, label in ((r.query_field, "query field"), (r.documents_field, "documents field")):
+            if key not in in_fields:
+                err("retrieval", f"The retrieval {label} {key!r} is not a field of the input schema.")
+        if r.mode != "bm25" and not r.embedder:
+            err("retrieval", f"Retrieval mode {r.mode!r} needs an embedder "
+                             "(retrieval.embedder: local, hashing or openai:MODEL).")
+        if r.overlap >= r.max_tokens:
+            err("retrieval", f"The chunk overlap ({r.overlap}) must be below max_tokens "
+                             f"({r.max_tokens}).")
+        if g.documents_field != r.documents_field:
+            warn("retrieval", "The grounding checks do not read the retrieved documents "
+                              f"(grounding.documents_field should be {r.documents_field!r}): "
+                              "nothing holds the answer to what was retrieved.")
     for key, label in ((integration.idempotency_key, "idempotency key"),
                        (integration.tenant_key, "tenant key"),
                        (integration.rollout.sticky_key, "rollout sticky key")):
@@ -102,13 +117,14 @@ def check(integration: Integration) -> list[Problem]:
         err("model", f"Provider {m.provider!r} is unknown; use one of {', '.join(KNOWN_PROVIDERS)}.")
     if m.provider == "local":
         from seamline.inference._local_fit import MODELS
+        from seamline.inference._route import EXTRACTIVE
 
-        if m.model not in MODELS:
+        if m.model not in MODELS and m.model != EXTRACTIVE:
             err("model", f"The local model {m.model!r} is unknown; use one of "
-                         f"{', '.join(sorted(MODELS))}.")
-        if m.examples is None:
+                         f"{', '.join(sorted([*MODELS, EXTRACTIVE]))}.")
+        if m.examples is None and m.model != EXTRACTIVE:
             err("model", "The local model needs labelled examples (model.examples) to learn from.")
-        elif not Path(m.examples).is_file():
+        elif m.examples is not None and not Path(m.examples).is_file():
             err("model", f"The examples file {m.examples} does not exist.")
     key_env = m.api_key_env or _KEY_ENV.get(m.provider)
     if key_env and not os.environ.get(key_env):

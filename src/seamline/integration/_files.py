@@ -75,6 +75,12 @@ def integration_from_dict(data: dict[str, Any], *, base: Path, source: Path | No
     if model.get("examples"):
         model["examples"] = (base / model["examples"]).resolve()
     data["model"] = model
+    if isinstance(data.get("retrieval"), dict):
+        retrieval = dict(data["retrieval"])
+        for key in ("docs", "index"):
+            if retrieval.get(key):
+                retrieval[key] = (base / retrieval[key]).resolve()
+        data["retrieval"] = retrieval
     data["source_path"] = source
     try:
         return Integration.model_validate(data)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seamline.edges._source import SourceSpec
 from seamline.outputs._grounding_spec import GroundingSpec
+from seamline.retrieval._spec import RetrievalSpec
 from seamline.streaming._spec import StreamSpec
 
 PIIAction = Literal["redact", "mask", "drop", "allow"]
@@ -193,6 +194,8 @@ class Integration(_Frozen):
     # Checks of the output against its source (seamline.outputs): quotes, claims, citations,
     # abstention, dual generation, a fresh-context judge.
     grounding: GroundingSpec = GroundingSpec()
+    # Documents retrieved into the input before the prompt (seamline.retrieval).
+    retrieval: RetrievalSpec | None = None
     idempotency_key: str = Field("", description="Input field whose value dedupes events.")
     tenant_key: str = Field("", description="Input field naming the tenant, for budgets.")
     # Fields the on-device model reads, in order; default: every string field.

@@ -6,7 +6,13 @@ documents an answer may cite; when nothing scores high enough, the answer abstai
 
 from seamline.retrieval._chunk import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, Chunk, chunk_blocks
 from seamline.retrieval._documents import Block, load_blocks
-from seamline.retrieval._embed import Embedder, HashingEmbedder, OpenAIEmbedder
+from seamline.retrieval._embed import (
+    Embedder,
+    HashingEmbedder,
+    LocalEmbedder,
+    OpenAIEmbedder,
+    embedder_from_spec,
+)
 from seamline.retrieval._hybrid import reciprocal_rank_fusion
 from seamline.retrieval._index import ChunkIndex, Hit, IndexReport, fts_query
 from seamline.retrieval._pg import PgChunkIndex
@@ -21,9 +27,31 @@ from seamline.retrieval._quality import (
 from seamline.retrieval._rag import DEFAULT_MIN_SCORE, Retrieval, SearchIndex, retrieve
 
 __all__ = [
-    "DEFAULT_MAX_TOKENS", "DEFAULT_MIN_SCORE", "DEFAULT_OVERLAP", "Block", "Chunk", "ChunkIndex",
-    "Embedder", "GoldenQuestion", "HashingEmbedder", "Hit", "IndexReport", "OpenAIEmbedder",
-    "PgChunkIndex", "QualityReport", "Retrieval", "SearchIndex", "chunk_blocks", "evaluate",
-    "fts_query", "load_blocks", "load_questions", "recall_at_k", "reciprocal_rank",
-    "reciprocal_rank_fusion", "retrieve",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_MIN_SCORE",
+    "DEFAULT_OVERLAP",
+    "Block",
+    "Chunk",
+    "ChunkIndex",
+    "Embedder",
+    "GoldenQuestion",
+    "HashingEmbedder",
+    "Hit",
+    "IndexReport",
+    "LocalEmbedder",
+    "OpenAIEmbedder",
+    "PgChunkIndex",
+    "QualityReport",
+    "Retrieval",
+    "SearchIndex",
+    "chunk_blocks",
+    "embedder_from_spec",
+    "evaluate",
+    "fts_query",
+    "load_blocks",
+    "load_questions",
+    "recall_at_k",
+    "reciprocal_rank",
+    "reciprocal_rank_fusion",
+    "retrieve",
 ]

@@ -65,6 +65,7 @@ from seamline.runtime._results import (
 )
 from seamline.runtime._results import dumps as _dumps
 from seamline.runtime._resume import ResumeMixin
+from seamline.runtime._retrieval import Retriever
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
@@ -101,6 +102,7 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
         m = integration.model
         self._prompt_budget = m.context_window - m.max_output_tokens
         self._grounded = integration.grounding.active
+        self.retriever = (Retriever(integration, store.url) if integration.retrieval else None)
         self._register()
 
     def _register(self) -> None:
@@ -175,13 +177,23 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
         use_ai = flag.admits(ev.sticky or ev.idempotency_key)
         timings["ingest"] = layer_done("ingest", t)
 
+        data, tokens, found = ev.data, 0, None
+        if use_ai and self.retriever is not None:
+            t = time.perf_counter()
+            try:
+                data, found = self.retriever.with_documents(ev.data)
+            except Exception as exc:  # noqa: BLE001 -- a broken index must not lose the event
+                return self._refuse(event_id, raw, "retrieval", f"retrieval failed: {exc}",
+                                    ev=ev, rerun=rerun)
+            timings["retrieval"] = layer_done("retrieval", t)
+
         t = time.perf_counter()
         rendered: RenderedPrompt | None = None
-        data, tokens = ev.data, 0
+        retrieved = data  # fit_context returns another dict when it had to cut
         if use_ai:
             try:
                 rendered, data, tokens = fit_context(
-                    ev.data, self._render, counter=self.counter, budget=self._prompt_budget,
+                    data, self._render, counter=self.counter, budget=self._prompt_budget,
                     policy=self.integration.model.oversize, fields=self.text_fields)
             except (IngestError, PromptError) as exc:
                 stage = "prompt" if isinstance(exc, PromptError) else "ingest"
@@ -211,11 +223,13 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
             entries = [
                 AuditEntry(event_id, name, "ingest", {
                     "input": data, "idempotency_key": ev.idempotency_key, "tenant": ev.tenant,
-                    "pii_redacted": _kinds(ev.secrets), "truncated": data is not ev.data}),
+                    "pii_redacted": _kinds(ev.secrets), "truncated": data is not retrieved}),
                 AuditEntry(event_id, name, "rollout", {
                     "flag": flag.name, "mode": flag.mode, "percent": flag.percent,
                     "path": "ai" if use_ai else "baseline"}),
             ]
+            if found is not None:
+                entries.append(AuditEntry(event_id, name, "retrieval", found))
             if rendered is not None:
                 self._record_prompt(conn, rendered, now)
                 entries.append(AuditEntry(event_id, name, "prompt", {
