@@ -42,3 +42,9 @@ bench-shapes: $(STAMP)
 	$(BIN)/python benchmarks/sync_invoke.py
 	$(BIN)/python benchmarks/stream_windows.py
 	$(BIN)/python benchmarks/queue_scaleout.py
+
+# Retrieval (README "Numbers"): indexing throughput, query p50/p99 at 10k and 100k chunks
+# against a LIKE scan, quality on the golden questions, and the local embedding model's cost.
+.PHONY: bench-retrieval
+bench-retrieval: $(STAMP)
+	$(BIN)/python benchmarks/retrieval.py
