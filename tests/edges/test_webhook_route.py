@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
+from seamline.audit import story
 from seamline.contracts import FieldPolicy, contract_list, drift_report
 from seamline.edges import SourceSpec
 from seamline.errors import ConfigError
@@ -99,6 +100,7 @@ def test_a_signed_delivery_is_queued_once_with_its_receipt_and_its_contract(clie
         job = conn.execute(select(jobs)).one()
         receipt = conn.execute(select(webhook_receipts)).one()
     assert job.event_id == body["event_id"] and job.integration == "refunds"
+    assert job.submitted_by == "webhook:stripe"  # the ingest audit entry will say so
     assert (receipt.source, receipt.delivery_id, receipt.event_id) == ("stripe", "evt_1",
                                                                       body["event_id"])
     assert [(c.direction, c.name, c.version) for c in contract_list(store)] == [
@@ -192,6 +194,8 @@ def test_webhook_to_worker_to_a_succeeded_event(client, store):
     shown = client.get(f"/v1/events/{event_id}", headers={"X-API-Key": KEY}).json()
     assert shown["state"] == "succeeded" and shown["output"]["label"] == "refund"
     assert len(DOWNSTREAM) == 1
+    [ingest] = [e["payload"] for e in story(store, event_id) if e["kind"] == "ingest"]
+    assert ingest["submitted_by"] == "webhook:stripe"
 
 
 def test_slack_signed_events_and_the_url_handshake(client, store):

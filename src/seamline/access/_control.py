@@ -157,13 +157,15 @@ class AccessControl:
                                                      "signed-in request that changes something "
                                                      f"must send the {CSRF_HEADER} header")
                 elif anonymous_ok and self.allow_anonymous and not self.keys:
-                    return User("anonymous", role, "anonymous")
+                    request.state.user = User("anonymous", role, "anonymous")
+                    return request.state.user
                 else:
                     raise _json_refusal(401, "an API key is required: send 'Authorization: "
                                              "Bearer <key>' or 'X-API-Key' (or sign in)",
                                         {"WWW-Authenticate": "Bearer"})
             if user.role < role:
                 raise _json_refusal(403, _under_privileged(user.username, user.role, role))
+            request.state.user = user  # routes record who acted (e.g. who submitted an event)
             return user
 
         require_api.seamline_access = ("api", role)  # type: ignore[attr-defined]

@@ -137,5 +137,6 @@ class Intake:
         if not inserted:
             return self._receipt(conn, prepared.delivery_id)
         if enqueue:
-            self.queue.enqueue_in(conn, self.integration.name, prepared.data, event_id=eid)
+            self.queue.enqueue_in(conn, self.integration.name, prepared.data, event_id=eid,
+                                  submitted_by=f"webhook:{self.source.name}")
         return None

@@ -45,6 +45,7 @@ class Job:
     attempts: int  # claims so far, this one included
     lease_owner: str
     lease_expires_at: float
+    submitted_by: str = ""  # "via:name" of who enqueued it ("" when nobody said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +64,23 @@ class JobQueue:
     # ---- producing -------------------------------------------------------------------------
 
     def enqueue(self, integration: str, raw: Any, *, event_id: str | None = None,
-                delay_s: float = 0.0) -> Enqueued:
-        """Store one raw event (sealed with the vault key) for a worker; durable on return."""
+                delay_s: float = 0.0, submitted_by: str = "") -> Enqueued:
+        """Store one raw event (sealed with the vault key) for a worker; durable on return.
+
+        ``submitted_by`` ("via:name", e.g. ``api_key:api-key:3f2a…``) travels with the job
+        into the event's ingest entry in the audit trail.
+        """
         return self.enqueue_many(integration, [raw], delay_s=delay_s,
-                                 event_ids=[event_id] if event_id else None)[0]
+                                 event_ids=[event_id] if event_id else None,
+                                 submitted_by=submitted_by)[0]
 
     def enqueue_many(self, integration: str, raws: Sequence[Any], *, delay_s: float = 0.0,
-                     event_ids: Sequence[str] | None = None) -> list[Enqueued]:
+                     event_ids: Sequence[str] | None = None,
+                     submitted_by: str = "") -> list[Enqueued]:
         """Store many raw events in one transaction (all or none)."""
         now = time.time()
         ids = list(event_ids) if event_ids else [new_event_id() for _ in raws]
-        rows = [self._row(integration, eid, EVENT, self._seal(raw), now, delay_s)
+        rows = [self._row(integration, eid, EVENT, self._seal(raw), now, delay_s, submitted_by)
                 for eid, raw in zip(ids, raws)]
         with self.store.write() as conn:
             got = conn.execute(jobs.insert().returning(jobs.c.id, jobs.c.event_id),
@@ -84,14 +91,14 @@ class JobQueue:
         return [Enqueued(by_event[eid], eid) for eid in ids]
 
     def enqueue_in(self, conn: Connection, integration: str, raw: Any, *,
-                   event_id: str | None = None) -> Enqueued:
+                   event_id: str | None = None, submitted_by: str = "") -> Enqueued:
         """Store one raw event inside the caller's open write transaction.
 
         For producers whose own bookkeeping must commit with the job or not at all (a
         webhook receipt, a poll cursor): the job is durable when the caller commits.
         """
         eid = event_id or new_event_id()
-        row = self._row(integration, eid, EVENT, self._seal(raw), time.time(), 0.0)
+        row = self._row(integration, eid, EVENT, self._seal(raw), time.time(), 0.0, submitted_by)
         job_id = conn.execute(jobs.insert().returning(jobs.c.id), row).scalar_one()
         announce(conn)
         return Enqueued(job_id, eid)
@@ -124,11 +131,12 @@ class JobQueue:
 
     @staticmethod
     def _row(integration: str, event_id: str, kind: str, payload: str | None, now: float,
-             delay_s: float) -> dict[str, Any]:
+             delay_s: float, submitted_by: str = "") -> dict[str, Any]:
         return {"integration": integration, "event_id": event_id, "kind": kind,
                 "payload": payload, "status": QUEUED, "attempts": 0,
                 "available_at": now + delay_s, "lease_owner": "", "lease_expires_at": 0.0,
-                "last_error": "", "outcome": "", "created_at": now, "updated_at": now}
+                "last_error": "", "outcome": "", "created_at": now, "updated_at": now,
+                "submitted_by": submitted_by[:200]}
 
     # ---- consuming -------------------------------------------------------------------------
 
@@ -165,7 +173,7 @@ class JobQueue:
                         conn.execute(update(jobs).where(jobs.c.id.in_(ids)).values(**values))
                         rows += conn.execute(select(jobs).where(jobs.c.id.in_(ids))).all()
         found = [Job(r.id, r.integration, r.event_id, r.kind, r.payload, r.attempts,
-                     r.lease_owner, r.lease_expires_at) for r in rows]
+                     r.lease_owner, r.lease_expires_at, r.submitted_by) for r in rows]
         return sorted(found, key=lambda j: j.id)
 
     def renew(self, worker: str, job_ids: Sequence[int], *, lease_s: float) -> set[int]:

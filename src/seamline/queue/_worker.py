@@ -144,7 +144,8 @@ class Worker:
             if job.kind == REDRIVE:
                 result = pipeline.redrive(job.event_id, defer=defer, actor=f"worker {self.name}")
             else:
-                result = pipeline.process(self._raw(job), job.event_id, defer=defer)
+                result = pipeline.process(self._raw(job), job.event_id, defer=defer,
+                                          submitted_by=job.submitted_by)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("job %s (event %s) failed; it will be retried", job.id, job.event_id)

@@ -116,30 +116,32 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
     # ---- the path of one event -------------------------------------------------------------
 
     def process(self, raw: Any, event_id: str | None = None, *,
-                defer: frozenset[str] = frozenset()) -> EventResult:
+                defer: frozenset[str] = frozenset(), submitted_by: str = "") -> EventResult:
         """Run one event (a dict, or a JSON text) to exactly one terminal state.
 
         ``event_id`` is given by the job queue: if that event was already recorded (a worker
         died with it), it is continued, not run again. ``defer`` names the stages whose
         transient failures end in ``retrying`` (the queue tries again later) rather than in
-        the dead-letter queue.
+        the dead-letter queue. ``submitted_by`` ("via:name") is who sent the event; the
+        audit trail's ingest (or dead-letter) entry names them.
         """
         et = start_event(self.integration.name)
         if et is None:
-            return self._process(raw, event_id, defer)
+            return self._process(raw, event_id, defer, submitted_by)
         result = None
         try:
-            result = et.bind(self._process)(raw, event_id, defer)
+            result = et.bind(self._process)(raw, event_id, defer, submitted_by)
             return result
         finally:
             et.finish(result)
 
-    def _process(self, raw: Any, event_id: str | None, defer: frozenset[str]) -> EventResult:
+    def _process(self, raw: Any, event_id: str | None, defer: frozenset[str],
+                 submitted_by: str = "") -> EventResult:
         if event_id is not None:
             state = self._state_of(event_id)
             if state is not None:
                 return self.resume(event_id, defer=defer)
-        admitted = self._admit(raw, event_id)
+        admitted = self._admit(raw, event_id, submitted_by=submitted_by)
         if isinstance(admitted, EventResult):
             return admitted
         return self._answer(*admitted, defer=defer)
@@ -148,7 +150,8 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
         with self.store.read() as conn:
             return conn.execute(select(events.c.state).where(events.c.id == event_id)).scalar()
 
-    def _admit(self, raw: Any, event_id: str | None = None, *, rerun: bool = False):
+    def _admit(self, raw: Any, event_id: str | None = None, *, rerun: bool = False,
+               submitted_by: str = ""):
         """Validate, redact, fit, dedupe, record and reserve: a terminal EventResult when the
         event stops here, else what answering it needs.
 
@@ -164,7 +167,7 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
                 raw = json.loads(raw)
             except ValueError as exc:
                 return self._refuse(event_id, raw, "ingest", f"the event is not valid JSON: {exc}",
-                                    rerun=rerun)
+                                    rerun=rerun, by=submitted_by)
         try:
             ev = ingest_event(raw, schema=self.integration.input_schema, pii=self.integration.pii,
                               kinds=self.integration.pii_kinds,
@@ -172,7 +175,7 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
                               tenant_key=self.integration.tenant_key,
                               sticky_key=self.integration.rollout.sticky_key)
         except InputInvalid as exc:
-            return self._refuse(event_id, raw, "ingest", str(exc), rerun=rerun)
+            return self._refuse(event_id, raw, "ingest", str(exc), rerun=rerun, by=submitted_by)
         flag = self.flags.get(self.integration.flag_name, self.integration.rollout.default)
         use_ai = flag.admits(ev.sticky or ev.idempotency_key)
         timings["ingest"] = layer_done("ingest", t)
@@ -184,7 +187,7 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
                 data, found = self.retriever.with_documents(ev.data)
             except Exception as exc:  # noqa: BLE001 -- a broken index must not lose the event
                 return self._refuse(event_id, raw, "retrieval", f"retrieval failed: {exc}",
-                                    ev=ev, rerun=rerun)
+                                    ev=ev, rerun=rerun, by=submitted_by)
             timings["retrieval"] = layer_done("retrieval", t)
 
         t = time.perf_counter()
@@ -197,7 +200,8 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
                     policy=self.integration.model.oversize, fields=self.text_fields)
             except (IngestError, PromptError) as exc:
                 stage = "prompt" if isinstance(exc, PromptError) else "ingest"
-                return self._refuse(event_id, raw, stage, str(exc), ev=ev, rerun=rerun)
+                return self._refuse(event_id, raw, stage, str(exc), ev=ev, rerun=rerun,
+                                    by=submitted_by)
         timings["prompt"] = layer_done("prompt", t)
 
         t = time.perf_counter()
@@ -208,7 +212,7 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
                                                      "idempotency_key": ev.idempotency_key,
                                                      "event_id": event_id}):
                 if not rerun or self._key_owner(conn, ev) != event_id:
-                    return self._duplicate(conn, event_id, ev, now, rerun=rerun)
+                    return self._duplicate(conn, event_id, ev, now, rerun=rerun, by=submitted_by)
             if rerun:
                 self._forget(conn, event_id)
             _INSERT_EVENT.run(conn, {
@@ -223,7 +227,8 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
             entries = [
                 AuditEntry(event_id, name, "ingest", {
                     "input": data, "idempotency_key": ev.idempotency_key, "tenant": ev.tenant,
-                    "pii_redacted": _kinds(ev.secrets), "truncated": data is not retrieved}),
+                    "pii_redacted": _kinds(ev.secrets), "truncated": data is not retrieved,
+                    **({"submitted_by": submitted_by} if submitted_by else {})}),
                 AuditEntry(event_id, name, "rollout", {
                     "flag": flag.name, "mode": flag.mode, "percent": flag.percent,
                     "path": "ai" if use_ai else "baseline"}),
@@ -267,9 +272,10 @@ class Pipeline(DecideMixin, RecordsMixin, BatchMixin, ResumeMixin, RedriveMixin,
             timings["outputs"] = layer_done("baseline", t)
         return self._decide(event_id, ev, data, inf, output, path, reservation, timings, defer)
 
-    def refuse(self, raw: Any, reason: str, stage: str = "ingest") -> EventResult:
+    def refuse(self, raw: Any, reason: str, stage: str = "ingest", *,
+               submitted_by: str = "") -> EventResult:
         """Dead-letter something that cannot even be read as an event (a bad JSON line)."""
-        return self._refuse(new_event_id(), raw, stage, reason)
+        return self._refuse(new_event_id(), raw, stage, reason, by=submitted_by)
 
     def _render(self, data: dict[str, Any]) -> RenderedPrompt:
         return self.template.render(**data, input=data, output_schema=self._output_schema_json)

@@ -55,7 +55,7 @@ class RecordsMixin:
         conn.execute(delete(vault_table).where(vault_table.c.event_id == event_id))
 
     def _duplicate(self, conn, event_id: str, ev: IngestedEvent, now: float, *,
-                   rerun: bool = False) -> EventResult:
+                   rerun: bool = False, by: str = "") -> EventResult:
         first = self._key_owner(conn, ev)
         reason = f"same idempotency key as event {first}"
         if rerun:
@@ -65,12 +65,14 @@ class RecordsMixin:
             tenant=ev.tenant, state=DUPLICATE, stage="ingest", reason=reason, path="",
             duplicate_of=first, input=None, created_at=now, updated_at=now))
         append(conn, [AuditEntry(event_id, self.integration.name, "duplicate",
-                                 {"duplicate_of": first, "idempotency_key": ev.idempotency_key})], now=now)
+                                 {"duplicate_of": first, "idempotency_key": ev.idempotency_key,
+                                  **({"submitted_by": by} if by else {})})], now=now)
         return self._observed(EventResult(event_id, DUPLICATE, reason, "ingest",
                                           duplicate_of=first))
 
     def _refuse(self, event_id: str, raw: Any, stage: str, reason: str,
-                ev: IngestedEvent | None = None, *, rerun: bool = False) -> EventResult:
+                ev: IngestedEvent | None = None, *, rerun: bool = False,
+                by: str = "") -> EventResult:
         """Dead-letter an event that must not reach the model, keeping it (redacted) for redrive."""
         if ev is not None:
             payload, secrets = ev.data, ev.secrets
@@ -95,7 +97,8 @@ class RecordsMixin:
                 event_id=event_id, integration=name, stage=stage, reason=reason, detail="",
                 payload=_dumps(payload), created_at=now))
             append(conn, [AuditEntry(event_id, name, "dead_letter", {
-                "stage": stage, "reason": reason, "input": payload})], now=now)
+                "stage": stage, "reason": reason, "input": payload,
+                **({"submitted_by": by} if by else {})})], now=now)
         return self._observed(EventResult(event_id, DEAD_LETTERED, reason, stage))
 
 

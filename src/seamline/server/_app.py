@@ -30,7 +30,7 @@ from seamline.server._auth import configured_key_roles
 from seamline.server._body import read_capped
 from seamline.server._errors import ApiRefusal, install_error_handlers
 from seamline.server._feedback import add_feedback_routes
-from seamline.server._invoke import Invoker, safe_reason
+from seamline.server._invoke import Invoker, safe_reason, submitter
 from seamline.server._metrics import add_metrics_route
 from seamline.server._webhooks import add_webhook_routes
 from seamline.store import Store
@@ -168,7 +168,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
             raise ApiRefusal(404, f"there is no integration named {name!r}; this server has "
                                   f"{', '.join(sorted(invokers))}")
         body = await read_capped(request, max_body_bytes)
-        status, answer = await invoker.invoke(body)
+        status, answer = await invoker.invoke(body, submitter(request))
         return JSONResponse(answer, status_code=status)
 
     schemas: dict[str, Any] = {}
@@ -190,7 +190,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
 
         async def enqueue_one(request: Request, _name: str = spec.name) -> JSONResponse:
             body = await read_capped(request, max_body_bytes)
-            status, answer = await invokers[_name].enqueue(body, queue)
+            status, answer = await invokers[_name].enqueue(body, queue, submitter(request))
             return JSONResponse(answer, status_code=status)
 
         app.add_api_route(

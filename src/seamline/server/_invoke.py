@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,6 +34,12 @@ from seamline.telemetry import start_event
 log = logging.getLogger("seamline.server")
 
 
+def submitter(request: Any) -> str:
+    """``via:name`` of the caller the access layer let in ("" when no access layer ran)."""
+    user = getattr(request.state, "user", None)
+    return f"{user.via}:{user.username}" if user is not None else ""
+
+
 def safe_reason(reason: str) -> str:
     """Reasons go to callers: redact them, in case a layer's message echoed the input."""
     return redact(reason).text if reason else reason
@@ -48,16 +55,17 @@ class Invoker:
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor(), fn, *args)
 
-    async def invoke(self, body: bytes) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, JSON body) for one request body."""
+    async def invoke(self, body: bytes, submitted_by: str = "") -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body) for one request body; ``submitted_by`` goes to the audit."""
         p = self.pipeline
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget_s
-        raw = await self._parse(body)
+        raw = await self._parse(body, submitted_by)
         # Admission (validate, redact, dedupe, record) is local work and yields the event id
         # every answer carries, so it is awaited in full; the budget bounds the model's part.
         et = start_event(p.integration.name)
-        admitted = await self._run(et.bind(p._admit) if et else p._admit, raw)
+        admit = partial(p._admit, submitted_by=submitted_by)
+        admitted = await self._run(et.bind(admit) if et else admit, raw)
         if isinstance(admitted, EventResult):
             if et is not None:
                 et.finish(admitted)
@@ -79,27 +87,29 @@ class Invoker:
             raise ApiRefusal(500, "internal error", event_id=event_id) from None
         return await self._respond(result)
 
-    async def _parse(self, body: bytes) -> Any:
+    async def _parse(self, body: bytes, submitted_by: str = "") -> Any:
         """The body as JSON; otherwise a 400, and the body kept (redacted) as a dead letter."""
         try:
             return json.loads(body)
         except ValueError as exc:
             sentence = f"the body is not valid JSON ({type(exc).__name__} at {_where(exc)})"
-            refused = await self._run(self.pipeline.refuse, body, sentence)
+            refused = await self._run(partial(self.pipeline.refuse, submitted_by=submitted_by),
+                                      body, sentence)
             raise ApiRefusal(400, sentence, event_id=refused.event_id) from None
 
-    async def enqueue(self, body: bytes, queue) -> tuple[int, dict[str, Any]]:
+    async def enqueue(self, body: bytes, queue, submitted_by: str = "") -> tuple[int, dict[str, Any]]:
         """Validate and store one event for the background workers: 202 with its id."""
         p = self.pipeline
-        raw = await self._parse(body)
+        raw = await self._parse(body, submitted_by)
         try:
             p.integration.input_schema.model_validate(raw)
         except ValidationError as exc:
             sentence = describe_validation(exc)
-            refused = await self._run(p.refuse, raw, sentence)
+            refused = await self._run(partial(p.refuse, submitted_by=submitted_by), raw, sentence)
             raise ApiRefusal(422, safe_reason(sentence), event_id=refused.event_id,
                              state=refused.state)
-        got = await self._run(queue.enqueue, p.integration.name, raw)
+        got = await self._run(partial(queue.enqueue, submitted_by=submitted_by),
+                              p.integration.name, raw)
         return 202, {"event_id": got.event_id, "state": "queued",
                      "status_url": f"/v1/events/{got.event_id}"}
 

@@ -206,6 +206,9 @@ jobs = Table(
     Column("outcome", String(30), nullable=False, default=""),  # the event's state when done
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # Who submitted it, "via:name" (session:ana, api_key:api-key:3f2a…, webhook:stripe);
+    # the event's ingest entry in the audit trail says so too. Never a secret.
+    Column("submitted_by", String(200), nullable=False, server_default=""),
     Index("ix_jobs_claim", "status", "available_at", "id"),
     Index("ix_jobs_lease", "status", "lease_expires_at"),
     Index("ix_jobs_event", "event_id"),
