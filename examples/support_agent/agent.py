@@ -6,6 +6,7 @@ stand-in for a real model that makes the same tool calls a good one would. Set
 vendor's key, or ``..._BASE_URL`` pointing at ``seamline emulate``) to use a real one.
 
     seamline agent run examples/support_agent/agent.py:build_agent "Customer 1001 asks where order 55 is"
+    seamline agent run examples/support_agent/agent.py:build_agent "Customer 1002 asks how long a refund takes"
     seamline agent resume examples/support_agent/agent.py:build_agent RUN_ID --approve --reviewer ana
 """
 
@@ -33,6 +34,9 @@ from seamline.agents import (
 )
 
 CUSTOMERS = Path(__file__).parent / "data" / "customers.json"
+# The support-answer example's documentation: questions that are not about an order are
+# answered from it, quoted and cited, under the same approval before sending.
+DOCS = Path(__file__).parents[1] / "support_answer" / "docs"
 
 SYSTEM = ("You are a support agent. Look the customer up, draft a short, friendly reply about "
           "their question, then send it. Never invent order details.")
@@ -59,9 +63,25 @@ class Customer(BaseModel):
     last_order: Order
 
 
+class SearchArgs(BaseModel):
+    query: str = Field(min_length=3, description="The customer's question, in their words")
+
+
+class Passage(BaseModel):
+    chunk_id: str
+    title: str
+    text: str
+
+
+class Found(BaseModel):
+    abstain: bool = Field(description="True when nothing in the documentation fits")
+    passages: list[Passage]
+
+
 class DraftArgs(BaseModel):
     customer_id: int = Field(ge=1)
     question: str = Field(min_length=1)
+    passage: Passage | None = Field(None, description="A passage from search_docs to quote")
 
 
 class Draft(BaseModel):
@@ -91,9 +111,27 @@ def lookup_customer(args: LookupArgs) -> Customer:
     return _customer(args.customer_id)
 
 
+def search_docs(args: SearchArgs) -> Found:
+    """Retrieval as a tool: BM25 over the documentation, abstaining below the threshold."""
+    from seamline.retrieval import ChunkIndex, retrieve
+
+    path = Path(os.environ.get("SUPPORT_AGENT_INDEX", ".seamline/index/support_agent.db"))
+    with ChunkIndex.open(path) as index:
+        index.build(DOCS)  # incremental: unchanged pages cost a hash each
+        found = retrieve(index, args.query, k=3)
+    return Found(abstain=found.abstain, passages=[
+        Passage(chunk_id=d["id"], title=d["title"], text=d["text"]) for d in found.documents()])
+
+
 def draft_reply(args: DraftArgs) -> Draft:
     """Drafting is deterministic here (a template); a real deployment may ask a model."""
     c = _customer(args.customer_id)
+    if args.passage is not None:
+        quote = args.passage.text.split("\n\n")[0].strip()
+        body = (f"Hello {c.name.split()[0]},\n\nThank you for writing. From our documentation "
+                f"({args.passage.title}):\n\n> {quote}\n\n[{args.passage.chunk_id}]\n\n"
+                "Best regards,\nSupport")
+        return Draft(to=c.email, subject="About your question", body=body)
     o = c.last_order
     where = {"shipped": f"is on its way with {o.carrier} and should arrive by {o.eta}",
              "processing": f"is being prepared and should ship so as to arrive by {o.eta}",
@@ -113,6 +151,8 @@ def tools() -> ToolRegistry:
     return ToolRegistry([
         Tool("lookup_customer", "Look a customer up by id: name, e-mail, plan, last order.",
              LookupArgs, Customer, lookup_customer),
+        Tool("search_docs", "Search the product documentation; abstains when nothing fits.",
+             SearchArgs, Found, search_docs),
         Tool("draft_reply", "Draft a reply to a customer's question (not sent).",
              DraftArgs, Draft, draft_reply),
         Tool("send_reply", "Send an e-mail reply to a customer. A person approves it first.",
@@ -136,8 +176,20 @@ def policy(turns: Sequence[Turn]) -> ToolCall | str:
     if last_result is not None and last_result.is_error:
         return f"I could not finish: {last_result.text}"
     if last_call.name == "lookup_customer":
-        return ToolCall("", "draft_reply", {"customer_id": last_call.arguments["customer_id"],
-                                            "question": task})
+        customer_id = last_call.arguments["customer_id"]
+        if not re.search(r"\border\b", task, re.IGNORECASE):  # a product question: look it up
+            question = re.sub(r"^\s*customer\s+\d+\s+(asks|says|writes)?\s*", "", task,
+                              flags=re.IGNORECASE) or task
+            return ToolCall("", "search_docs", {"query": question})
+        return ToolCall("", "draft_reply", {"customer_id": customer_id, "question": task})
+    if last_call.name == "search_docs" and last_result is not None:
+        found = json.loads(last_result.text)
+        if found["abstain"]:
+            return "The documentation does not answer this; a person should reply."
+        customer_id = next(c.arguments["customer_id"] for c, _ in made
+                           if c.name == "lookup_customer")
+        return ToolCall("", "draft_reply", {"customer_id": customer_id, "question": task,
+                                            "passage": found["passages"][0]})
     if last_call.name == "draft_reply" and last_result is not None:
         return ToolCall("", "send_reply", json.loads(last_result.text))
     if last_call.name == "send_reply" and last_result is not None:

@@ -29,6 +29,29 @@ def test_the_example_looks_up_drafts_and_waits_before_sending(store):
     assert verify(store).ok
 
 
+def test_a_product_question_is_answered_from_the_docs_cited_and_still_approved(
+        store, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_AGENT_INDEX", str(tmp_path / "index.db"))
+    agent = build_agent()
+    paused = start_run(store, agent, "Customer 1002 asks how long a refund takes to appear")
+    assert paused.status == "awaiting_approval"
+    run = load_run(store, paused.run_id)
+    assert [c.name for t in run.turns if t.role == "assistant" for c in t.tool_calls] == [
+        "lookup_customer", "search_docs", "draft_reply", "send_reply"]
+    body = run.pending.call.arguments["body"]
+    assert "5 to 10 business days" in body and "[refunds.md#" in body
+    decide(store, paused.outbox_id, approve=True, reviewer="ana")
+    assert resume_run(store, agent, paused.run_id).status == "completed"
+    assert verify(store).ok
+
+
+def test_a_question_the_docs_do_not_answer_is_left_to_a_person(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUPPORT_AGENT_INDEX", str(tmp_path / "index.db"))
+    done = start_run(store, build_agent(), "Customer 1002 asks for a chocolate cake recipe")
+    assert done.status == "completed" and "a person should reply" in done.answer
+    assert done.outbox_id is None  # nothing was sent or queued for sending
+
+
 def test_an_unknown_customer_ends_with_the_tool_error_not_a_crash(store):
     result = start_run(store, build_agent(), "Customer 9999 is angry")
     assert result.status == "completed" and "no customer has id 9999" in result.answer
