@@ -122,7 +122,15 @@ def queue_status(db: DbOption = None,
 
 @queue_app.command("purge")
 def queue_purge(db: DbOption = None,
-                older_than_days: Annotated[float, typer.Option(help="Age of finished jobs")] = 7.0):
-    """Delete finished jobs older than this; events and their audit trail stay."""
-    n = JobQueue(store_for(db)).purge(older_than_days * 86400)
-    console.print(f"Purged {n} finished job(s).")
+                older_than_days: Annotated[float, typer.Option(
+                    min=0, help="Age of finished jobs")] = 7.0,
+                receipts_older_than_days: Annotated[float, typer.Option(
+                    min=1, help="Age of webhook receipts (keep more than your vendors' "
+                                "retry window: Stripe retries for 3 days)")] = 30.0):
+    """Delete finished jobs and old webhook receipts; events and their audit trail stay."""
+    from seamline.edges._intake import purge_receipts
+
+    store = store_for(db)
+    n = JobQueue(store).purge(older_than_days * 86400)
+    r = purge_receipts(store, receipts_older_than_days * 86400)
+    console.print(f"Purged {n} finished job(s) and {r} webhook receipt(s).")

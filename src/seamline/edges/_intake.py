@@ -41,6 +41,21 @@ _VERSION_HEADERS = {"shopify": "x-shopify-api-version"}
 _VERSION_FIELDS = {"stripe": "api_version"}
 
 
+def purge_receipts(store: Store, older_than_s: float) -> int:
+    """Delete webhook receipts older than this; returns how many.
+
+    A receipt answers a vendor's retry of a delivery with "duplicate". Vendors stop
+    retrying within days (Stripe: 3), and a captured request replayed later is refused by
+    its signed timestamp where the scheme signs one (Stripe, Slack, Standard Webhooks);
+    for the others the event's idempotency key still dedupes it. Keep more than the
+    longest retry window of your vendors: 30 days by default in ``seamline queue purge``.
+    """
+    cutoff = time.time() - older_than_s
+    with store.write() as conn:
+        return conn.execute(webhook_receipts.delete().where(
+            webhook_receipts.c.received_at < cutoff)).rowcount
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """A delivery already recorded: the event it became, and the timestamp its signature covered."""
