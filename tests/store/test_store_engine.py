@@ -11,7 +11,7 @@ from seamline.errors import ConfigError
 from seamline.store import Store, metadata, open_store
 from seamline.store._tables import audit_head, audit_log, flags
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 
 
 def _audit_row(seq: int = 1) -> dict:

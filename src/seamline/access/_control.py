@@ -82,7 +82,7 @@ class AccessControl:
         self.clock = clock
         self.sessions = Sessions(store, lifetime_s=session_lifetime_s,
                                  idle_timeout_s=idle_timeout_s, clock=clock)
-        self.throttle = LoginThrottle(max_login_failures, login_window_s, clock)
+        self.throttle = LoginThrottle(store, max_login_failures, login_window_s, clock)
         # The __Host- prefix makes browsers refuse the cookie from a sibling subdomain or
         # over http; it needs Secure, so plain-http test setups use the bare names.
         prefix = "__Host-" if secure_cookies else ""
@@ -215,7 +215,7 @@ class AccessControl:
         next_path = self._safe_next(form.get("next", ""))
         client = request.client.host if request.client else "unknown"
         keys = (f"user:{username.lower()}", f"ip:{client}")
-        wait = self.throttle.retry_after(*keys)
+        wait = await run_in_threadpool(self.throttle.retry_after, *keys)  # store I/O
         if wait:
             log.warning("sign-in refused for %r from %s: too many failures", username[:64], client)
             return login_page(csrf_token=self.csrf_token(request), next_path=next_path,
@@ -224,11 +224,11 @@ class AccessControl:
         old_token = request.cookies.get(self.session_cookie)
         token = await run_in_threadpool(self._authenticate, username, password, client, old_token)
         if token is None:
-            self.throttle.failed(*keys)
+            await run_in_threadpool(self.throttle.failed, *keys)
             return login_page(csrf_token=self.csrf_token(request), next_path=next_path,
                               username=username, status=401,
                               error="The username or password is not correct.")
-        self.throttle.succeeded(keys[0])
+        await run_in_threadpool(self.throttle.succeeded, keys[0])
         response = RedirectResponse(next_path, status_code=303)
         response.set_cookie(self.session_cookie, token, max_age=int(self.sessions.lifetime_s),
                             path="/", secure=self.secure_cookies, httponly=True, samesite="lax")

@@ -1,53 +1,63 @@
-"""Login rate limiting: failures counted per username and per client address.
+"""Login rate limiting: failures counted per username and per client address, in the store.
 
-In memory, per server process (several uvicorn workers each count on their own): the
-limit is there to make guessing slow, and argon2 already makes each guess cost.
+The store, not process memory: ``seamline serve --workers 4`` (or four machines) would
+otherwise each allow ``max_failures`` guesses. Each failure is a row; a check counts the
+rows of the window (an index on key and time serves it), and rows past the window are
+deleted as failures come in, so the table stays the size of one window's failures.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
+
+from sqlalchemy import delete, func, insert, select
+
+from seamline.store import Store
+from seamline.store._tables import login_failures
+
+_KEY_CHARS = 200  # the column's width; an address or a username longer than this is cut
 
 
 class LoginThrottle:
     """At most ``max_failures`` failed logins per ``window_s`` for a username or an address."""
 
-    def __init__(self, max_failures: int = 5, window_s: float = 300.0,
+    def __init__(self, store: Store, max_failures: int = 5, window_s: float = 300.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self.max_failures, self.window_s, self.clock = max_failures, window_s, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.store, self.max_failures, self.window_s, self.clock = (
+            store, max_failures, window_s, clock)
 
     def retry_after(self, *keys: str) -> int:
         """Seconds until a login for these keys may be tried again; 0 if it may be now."""
         now = self.clock()
+        since = now - self.window_s
         wait = 0.0
-        with self._lock:
+        with self.store.read() as conn:
             for key in keys:
-                seen = self._recent(key, now)
-                if len(seen) >= self.max_failures:
-                    wait = max(wait, seen[0] + self.window_s - now)
+                times = conn.execute(
+                    select(login_failures.c.at).where(login_failures.c.key == key[:_KEY_CHARS],
+                                                      login_failures.c.at > since)
+                    .order_by(login_failures.c.at.desc()).limit(self.max_failures)).scalars().all()
+                if len(times) >= self.max_failures:
+                    # blocked until the oldest of the last max_failures leaves the window
+                    wait = max(wait, times[-1] + self.window_s - now)
         return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, *keys: str) -> None:
         now = self.clock()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:  # a spray of usernames must not grow memory forever
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
+        with self.store.write() as conn:
+            conn.execute(insert(login_failures), [{"key": k[:_KEY_CHARS], "at": now}
+                                                  for k in keys])
+            conn.execute(delete(login_failures).where(login_failures.c.at <= now - self.window_s))
 
     def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        with self.store.write() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.key == key[:_KEY_CHARS]))
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        seen = self._failures.setdefault(key, deque())
-        while seen and seen[0] <= now - self.window_s:
-            seen.popleft()
-        return seen
+    def count(self, key: str) -> int:
+        """Failures of ``key`` within the window (for tests and the console)."""
+        with self.store.read() as conn:
+            return conn.execute(select(func.count()).select_from(login_failures).where(
+                login_failures.c.key == key[:_KEY_CHARS],
+                login_failures.c.at > self.clock() - self.window_s)).scalar_one()

@@ -401,6 +401,18 @@ sessions = Table(
     Index("ix_sessions_username", "username"),
 )
 
+# Failed sign-ins, per username and per client address, so that every server process
+# counts the same failures (rows older than the throttle's window are deleted as it goes).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_login_failures_key_at", "key", "at"),
+    Index("ix_login_failures_at", "at"),
+)
+
 # Rejected actions, kept as evaluation examples: what the model saw and said, and why a
 # reviewer said no.
 eval_examples = Table(
