@@ -31,7 +31,7 @@ PUBLIC = {
     ("POST", "/login"): "signing in (CSRF-checked, rate-limited)",
     ("POST", "/logout"): "signing out (CSRF-checked; without a session it ends nothing)",
     ("POST", "/v1/webhooks/{source}"): "vendors authenticate with their signature scheme",
-    ("GET", "/metrics"): "Prometheus scrape (counts only; see the report)",
+    ("GET", "/metrics"): "Prometheus scrape (counts only); SEAMLINE_METRICS_TOKEN closes it",
     ("GET", "/openapi.json"): "API documentation",
     ("GET", "/docs"): "API documentation",
     ("GET", "/docs/oauth2-redirect"): "API documentation",

@@ -200,3 +200,18 @@ def test_errors_go_to_sentry_when_a_dsn_is_set(tmp_path):
     server.shutdown()
     assert got and got[0][0] == "/api/1/envelope/"
     assert b"the helpdesk schema moved" in b"".join(body for _, body in got)
+
+
+def test_the_metrics_endpoint_asks_for_a_token_when_one_is_configured(store, monkeypatch):
+    monkeypatch.setenv("SEAMLINE_METRICS_TOKEN", "scrape-secret-7")
+    app = create_app([make_integration()], store, providers={"refunds": verdict()},
+                     api_keys={"k"})
+    with TestClient(app) as client:
+        missing = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        api_key = client.get("/metrics", headers={"Authorization": "Bearer k"})
+        right = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-7"})
+    assert missing.status_code == wrong.status_code == api_key.status_code == 401
+    assert "SEAMLINE_METRICS_TOKEN" in missing.json()["error"]
+    assert "scrape-secret-7" not in missing.text
+    assert right.status_code == 200 and "seamline_events_total" in right.text
