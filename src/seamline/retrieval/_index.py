@@ -37,6 +37,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(heading, text, tokenize
 CREATE TABLE IF NOT EXISTS vectors (rowid INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 """
 _WORD = re.compile(r"\w+", re.UNICODE)
+BUILD_WAIT_S = 900.0
 # Words that match nearly every chunk carry no signal; dropping them lets an off-topic
 # question find nothing (and abstain) instead of matching on "the" and "how".
 STOP_WORDS = frozenset((
@@ -84,7 +85,9 @@ class ChunkIndex:
     def open(cls, path: str | Path, embedder: Embedder | None = None) -> ChunkIndex:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path))
+        # Several worker processes start together and each builds: a writer waits for the
+        # other's build (embedding may take minutes) and then finds everything unchanged.
+        conn = sqlite3.connect(str(path), timeout=BUILD_WAIT_S)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
@@ -109,11 +112,14 @@ class ChunkIndex:
         root = Path(root)
         params = f"{max_tokens}/{overlap}"  # other chunking settings make other chunks
         report = IndexReport()
-        known = dict(self._conn.execute("SELECT source, hash FROM files"))
         seen = set()
         paths = [root] if root.is_file() else sorted(
             p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
         with self._conn:
+            # The write lock before reading what is known: a builder in another process
+            # waits here, then finds this one's work and leaves it alone.
+            self._conn.execute("BEGIN IMMEDIATE")
+            known = dict(self._conn.execute("SELECT source, hash FROM files"))
             for path in paths:
                 source = path.name if root.is_file() else path.relative_to(root).as_posix()
                 seen.add(source)
