@@ -20,8 +20,9 @@ def stream_cmd(
                          "nats://HOST:PORT?stream=S&subject=X&durable=D (default: the "
                          "integration's stream.source)")] = None,
     consumer: Annotated[Optional[str], typer.Option(
-        help="Consumer name in a Redis group (default: this host's name; keep it stable so a "
-             "restart reads its own pending entries first)")] = None,
+        help="Consumer name in a Redis group, and on the window decisions this process claims "
+             "(default: this host's name; keep it stable so a restart reads its own pending "
+             "entries and takes back its own unfinished claims first)")] = None,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Messages per transaction")] = 200,
     max_events: Annotated[Optional[int], typer.Option(
         "--max-events", min=1, help="Stop after this many messages")] = None,
@@ -42,7 +43,7 @@ def stream_cmd(
              "nats://…?stream=&subject=, or stream.source in the integration.", 2)
     store = store_for(db)
     src = open_source(url, consumer=consumer)
-    runner = StreamRunner(declared, store, src, batch=batch)
+    runner = StreamRunner(declared, store, src, batch=batch, consumer=consumer)
     stop = threading.Event()
 
     def ask_to_stop(signum, _frame):

@@ -22,6 +22,7 @@ from seamline.streaming._spec import (
 from seamline.streaming._windows import WindowBounds, assign, event_time, watermark
 
 if TYPE_CHECKING:
+    from seamline.streaming._closing import DueWindow, Progress
     from seamline.streaming._runner import RunStats, StreamRunner
     from seamline.streaming._source import (
         SourceMessage,
@@ -29,13 +30,13 @@ if TYPE_CHECKING:
         StreamSource,
         open_source,
     )
-    from seamline.streaming._state import DueWindow, Progress, WindowState
+    from seamline.streaming._state import WindowState
 
 _LAZY = {
     "RunStats": "_runner", "StreamRunner": "_runner",
     "SourceMessage": "_source", "SourceUnavailable": "_source", "StreamSource": "_source",
     "open_source": "_source",
-    "DueWindow": "_state", "Progress": "_state", "WindowState": "_state",
+    "DueWindow": "_closing", "Progress": "_closing", "WindowState": "_state",
 }
 
 

@@ -7,7 +7,8 @@ event loop, one call at a time.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import nats
 from nats.errors import Error as NatsError
@@ -47,7 +48,7 @@ class NatsStreamSource:
             # One quick retry at start so a wrong address fails in a second, not in six...
             self._nc = await nats.connect(server, connect_timeout=3, max_reconnect_attempts=1,
                                           reconnect_time_wait=0.5, error_cb=_quiet)
-        except (NoServersError, OSError, NatsError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NoServersError, OSError, NatsError) as exc:
             raise SourceUnavailable(f"NATS is not reachable at {server}: "
                                     f"{exc or type(exc).__name__}.") from None
         # ...and, once connected, a minute of reconnecting through a broker restart.
@@ -70,7 +71,7 @@ class NatsStreamSource:
     def fetch(self, max_messages: int, timeout_s: float) -> list[SourceMessage]:
         try:
             msgs = self._run(self._sub.fetch(max_messages, timeout=max(timeout_s, 0.01)))
-        except (NatsTimeout, asyncio.TimeoutError):  # nats-py raises either when nothing came
+        except (TimeoutError, NatsTimeout):  # nats-py raises either when nothing came
             return []
         except NatsError as exc:
             raise SourceUnavailable(f"JetStream fetch failed: {exc}.") from None

@@ -4,7 +4,8 @@ pending by dead consumers (XAUTOCLAIM), then new ones (XREADGROUP >); XACK after
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import redis
 

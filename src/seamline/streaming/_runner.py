@@ -1,9 +1,13 @@
 """The stream shape's loop: fetch a batch, apply it to durable window state (and mark it
-applied) in one transaction, ack it, then decide every window the watermark closed.
+applied) in one transaction, ack it, then decide every window the watermark closed. A fetch
+waits a bounded time, so a quiet stream still moves on: after ``idle_timeout`` without a
+message its time follows the wall clock and its last windows close.
 
-Each decision is one ``Pipeline.process`` of the window, whose idempotency key names the
-window and its revision: a decision interrupted by a crash is made again, and the pipeline
-answers "duplicate" if the first attempt had already been recorded.
+A consumer claims a due window (compare-and-set on its row) before deciding it, so one
+consumer of a group decides each window. Each decision is one ``Pipeline.process`` of the
+window, whose idempotency key names the window and its revision: a decision interrupted by
+a crash is made again, and the pipeline answers "duplicate" if the first attempt had
+already been recorded.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from seamline.integration import Integration
 from seamline.runtime import Pipeline
 from seamline.store import Store
 from seamline.streaming._cipher import PayloadCipher
-from seamline.streaming._source import SourceUnavailable, StreamSource
+from seamline.streaming._closing import DueWindow, claim_token
+from seamline.streaming._source import SourceUnavailable, StreamSource, default_consumer
 from seamline.streaming._spec import StreamSpec
-from seamline.streaming._state import DueWindow, WindowState
+from seamline.streaming._state import WindowState
 
 WINDOW_KEY_FIELD = "window_id"
 
@@ -34,6 +39,8 @@ class RunStats:
     outcomes: Counter[str] = field(default_factory=Counter)  # applied, redelivered, invalid, late_*
     decisions: Counter[str] = field(default_factory=Counter)  # terminal state of each decision
     outages: int = 0  # fetches or acks that found the broker unreachable, then retried
+    claimed_elsewhere: int = 0  # due windows another consumer of the group was deciding
+    idle_advances: int = 0  # times a quiet stream's time was moved on by the wall clock
     seconds: float = 0.0
 
     @property
@@ -58,12 +65,16 @@ class StreamRunner:
     """Consumes one source for one integration against one store.
 
     Several runners (processes, machines on PostgreSQL) may share a consumer group: the
-    store serialises their state changes and each message is applied once.
+    store serialises their state changes and each message is applied once. ``consumer``
+    names this runner's window claims (default: the source's consumer name, else the host
+    name); a runner restarted under the same name takes its unfinished claims back at
+    once, anyone else after ``claim_lease_s``.
     """
 
     def __init__(self, integration: Integration, store: Store, source: StreamSource, *,
                  spec: StreamSpec | None = None, provider=None, batch: int = 200,
-                 outage_s: float = 60.0) -> None:
+                 outage_s: float = 60.0, consumer: str | None = None,
+                 claim_lease_s: float = 120.0) -> None:
         spec = spec or integration.stream
         if spec is None:
             raise ConfigError(f"Integration {integration.name!r} declares no stream: add a "
@@ -76,17 +87,31 @@ class StreamRunner:
                                  cipher=PayloadCipher(vault_key(store)),
                                  vault=self.pipeline.vault)
         self.stats = RunStats()
+        self.claim_lease_s = claim_lease_s
+        self._token = claim_token(consumer or getattr(source, "consumer", None)
+                                  or default_consumer())
+        self.state.release_claims(self._token)
         self._next_prune = time.monotonic() + 60.0
+        self._last_message = time.monotonic()  # quiet since, as this runner sees it
+        self._next_flush = 0.0
 
     def step(self, timeout_s: float = 1.0) -> int:
         """One batch: fetch, apply and mark (one transaction), ack, decide. Returns how many
         messages were fetched."""
         messages = self.source.fetch(self.batch, timeout_s)
+        now = time.monotonic()
         if messages:
             self.stats.delivered += len(messages)
             self.stats.outcomes.update(self.state.apply(messages))
             # Only now: a crash before this line means redelivery, which the marks absorb.
             self.source.ack(messages)
+            self._last_message = now
+        elif self.state.advance_idle_clock(now - self._last_message):
+            self.stats.idle_advances += 1
+        # Caught up (a short batch, not a backlog): flush count windows whose key is quiet.
+        if self.spec.idle_flush and len(messages) < self.batch and now >= self._next_flush:
+            self._next_flush = now + min(5.0, self.spec.idle_timeout / 4)
+            self.state.flush_idle_counts()
         self.decide()
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + 60.0
@@ -94,18 +119,29 @@ class StreamRunner:
         return len(messages)
 
     def decide(self) -> int:
-        """One decision per due window (closed, this revision undecided); returns how many."""
+        """One decision per due window (closed, this revision undecided) this runner could
+        claim; returns how many it made. Windows claimed by others are passed by."""
         made = 0
-        while due := self.state.close_due():
+        while due := self.state.close_due(lease_s=self.claim_lease_s):
+            claimed = 0
             for window in due:
+                if not self.state.claim(window, self._token, lease_s=self.claim_lease_s):
+                    self.stats.claimed_elsewhere += 1
+                    continue
+                claimed += 1
                 self.decide_window(window)
-                made += 1
-            if len(due) < 500:
+            made += claimed
+            if len(due) < 500 or not claimed:
                 break
         return made
 
     def decide_window(self, window: DueWindow) -> str:
-        result = self.pipeline.process(self.state.window_input(window))
+        """Decide a window this runner has claimed."""
+        try:
+            result = self.pipeline.process(self.state.window_input(window))
+        except BaseException:
+            self.state.release(window, self._token)
+            raise
         self.state.mark_decided(window, result.duplicate_of or result.event_id)
         self.stats.decisions[result.state] += 1
         return result.state
@@ -121,7 +157,9 @@ class StreamRunner:
             while stop is None or not stop.is_set():
                 if max_events is not None and self.stats.delivered >= max_events:
                     break
-                wait = poll_s if idle_exit_s is None else min(poll_s, idle_exit_s)
+                # Bounded, so a quiet stream's windows close in good time (see step).
+                wait = min(poll_s, idle_exit_s if idle_exit_s is not None else poll_s,
+                           self.spec.idle_timeout / 2 or poll_s)
                 try:
                     fetched = self.step(wait)
                 except SourceUnavailable:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from seamline.errors import ConfigError, SeamlineError

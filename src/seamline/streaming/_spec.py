@@ -6,7 +6,7 @@ Pure Pydantic on purpose: ``seamline.integration`` imports it, so it imports not
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -47,7 +47,7 @@ class SlidingWindow(_Frozen):
     slide: Seconds = Field(gt=0)
 
     @model_validator(mode="after")
-    def _slide_within_size(self) -> "SlidingWindow":
+    def _slide_within_size(self) -> SlidingWindow:
         if self.slide > self.size:
             raise ValueError("a sliding window's slide must not exceed its size "
                              "(events between windows would belong to none)")
@@ -68,13 +68,13 @@ class CountWindow(_Frozen):
         return self.slide or self.size
 
     @model_validator(mode="after")
-    def _slide_within_size(self) -> "CountWindow":
+    def _slide_within_size(self) -> CountWindow:
         if self.step > self.size:
             raise ValueError("a count window's slide must not exceed its size")
         return self
 
 
-WindowSpec = Annotated[Union[TumblingWindow, SlidingWindow, CountWindow],
+WindowSpec = Annotated[TumblingWindow | SlidingWindow | CountWindow,
                        Field(discriminator="kind")]
 
 LatePolicy = Literal["dead_letter", "recompute"]
@@ -91,8 +91,8 @@ class StreamSpec(_Frozen):
     time_field: str = Field("", description="Event field holding the event time (epoch "
                                             "seconds or ISO 8601); required by time windows.")
     window: WindowSpec
-    allowed_lateness: Seconds = Field(0.0, ge=0, description="The watermark trails the latest "
-                                                              "event time by this much.")
+    allowed_lateness: Seconds = Field(0.0, ge=0, description="The watermark trails the stream "
+                                                              "time by this much.")
     late_policy: LatePolicy = Field("dead_letter", description="What happens to an event whose "
                                     "window already closed: dead_letter records it with how late "
                                     "it was; recompute adds it and decides the window again.")
@@ -102,11 +102,22 @@ class StreamSpec(_Frozen):
     decision_events: int = Field(100, gt=0, description="Newest events of a window handed to "
                                                         "the decision (the count covers all).")
     source: str = Field("", description="redis://…?stream=&group= or nats://…?stream=&subject=")
+    idle_timeout: Seconds = Field(60.0, ge=0, description="After this long with no message "
+                                  "anywhere in the stream, stream time follows the wall clock, "
+                                  "so a quiet stream's last windows still close; 0: never.")
+    idle_flush: bool = Field(False, description="Count windows only: decide a key's unfilled "
+                             "window as it stands once the key has had no event for "
+                             "idle_timeout (decided again, as a new revision, when it fills).")
 
     @model_validator(mode="after")
-    def _time_windows_need_a_time(self) -> "StreamSpec":
+    def _time_windows_need_a_time(self) -> StreamSpec:
         if self.window.kind != "count" and not self.time_field:
             raise ValueError(f"a {self.window.kind} window needs time_field (the event-time field)")
+        if self.idle_flush and self.window.kind != "count":
+            raise ValueError("idle_flush applies to count windows; time windows close by "
+                             "idle_timeout on their own")
+        if self.idle_flush and not self.idle_timeout:
+            raise ValueError("idle_flush needs an idle_timeout above 0")
         return self
 
 

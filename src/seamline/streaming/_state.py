@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, or_, select, update
 
 from seamline.audit import AuditEntry, append
 from seamline.ingest import Vault, redact_fields
+from seamline.runtime._results import DEAD_LETTERED, new_event_id
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
@@ -29,51 +31,34 @@ from seamline.store._tables import (
     stream_progress,
     stream_windows,
 )
-from seamline.runtime._results import DEAD_LETTERED, new_event_id
 from seamline.streaming._cipher import PayloadCipher
+from seamline.streaming._closing import (
+    DECIDED,
+    DUE,
+    OPEN,
+    Closing,
+)
+from seamline.streaming._closing import fmt as _fmt
 from seamline.streaming._source import SourceMessage
 from seamline.streaming._spec import CountWindow, StreamSpec
 from seamline.streaming._windows import WindowBounds, assign, event_time, watermark
 
-OPEN, DUE, DECIDED = 0, 1, 2
 STAGE = "stream"
-
-
-@dataclass(frozen=True, slots=True)
-class DueWindow:
-    """A closed window whose current revision has no decision yet."""
-
-    key: str
-    start: float
-    end: float
-    revision: int
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where a stream stands, as committed."""
-
-    max_event_time: float | None
-    watermark: float
-    applied: int
-    late_dead_lettered: int
-    late_recomputed: int
-    invalid: int
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
 
 _W = stream_windows.c
 _WINDOW_PK = and_(_W.stream == bindparam("s"), _W.key_value == bindparam("k"),
                   _W.window_start == bindparam("ws"), _W.window_end == bindparam("we"))
 # The hot path: one of these per window an event lands in (see store/_fast.py for why).
+# A window that is no longer open takes an event only when it was closed early (a count
+# window flushed by idle_flush) or, closing, a late event to recompute: a new revision.
 _ADD_OPEN = FastStatement(update(stream_windows).where(_WINDOW_PK).values(
-    events_count=_W.events_count + bindparam("n"), updated_at=bindparam("ts")))
+    events_count=_W.events_count + bindparam("n"),
+    revision=case((_W.status == OPEN, _W.revision), else_=_W.revision + 1),
+    status=OPEN, updated_at=bindparam("ts")))
 _ADD_CLOSING = FastStatement(update(stream_windows).where(_WINDOW_PK).values(
-    events_count=_W.events_count + bindparam("n"), revision=_W.revision + bindparam("bump"),
+    events_count=_W.events_count + bindparam("n"),
+    revision=case((or_(bindparam("bump") == 1, _W.status != OPEN), _W.revision + 1),
+                  else_=_W.revision),
     status=DUE, updated_at=bindparam("ts")))
 _NEW_WINDOW = FastStatement(stream_windows.insert())
 _NEW_APPLIED = FastStatement(stream_applied.insert())
@@ -104,7 +89,7 @@ class _BatchEffects:
         entry[2] = entry[2] or closing
 
 
-class WindowState:
+class WindowState(Closing):
     """The window state of one stream in one store."""
 
     def __init__(self, store: Store, spec: StreamSpec, *, stream: str, integration: str,
@@ -164,7 +149,7 @@ class WindowState:
                 stream_applied.c.message_id.in_(ids[i:i + 500]))).scalars())
         return found
 
-    def _plan_one(self, conn: Connection, batch: "_BatchEffects", message: SourceMessage,
+    def _plan_one(self, conn: Connection, batch: _BatchEffects, message: SourceMessage,
                   max_t: float | None, now: float) -> tuple[str, float | None]:
         event = message.event
         if event is None:
@@ -196,7 +181,7 @@ class WindowState:
             closed = [b for b in bounds if b.end <= wm]
             if closed:
                 behind = (f"its event time {_fmt(t)} is {_fmt(wm - t)} s behind the watermark "
-                          f"{_fmt(wm)} (latest event time {_fmt(max_t or 0)} minus "
+                          f"{_fmt(wm)} (stream time {_fmt(max_t or 0)} minus "
                           f"{_fmt(self.spec.allowed_lateness)} s allowed lateness); window "
                           f"[{_fmt(closed[0].start)}, {_fmt(closed[0].end)}) of key {key!r} "
                           f"had closed")
@@ -220,7 +205,7 @@ class WindowState:
             "payload": self._cipher.seal(json.dumps(event, ensure_ascii=False, default=str))})
         return outcome, max_t
 
-    def _take_seq(self, conn: Connection, batch: "_BatchEffects", key: str) -> int:
+    def _take_seq(self, conn: Connection, batch: _BatchEffects, key: str) -> int:
         if key not in batch.next_seq:
             row = _NEXT_SEQ.first(conn, {"s": self.stream, "k": key})
             batch.next_seq[key] = int(row[0]) if row else 0
@@ -229,7 +214,7 @@ class WindowState:
         batch.next_seq[key] = seq + 1
         return seq
 
-    def _write(self, conn: Connection, batch: "_BatchEffects", now: float) -> None:
+    def _write(self, conn: Connection, batch: _BatchEffects, now: float) -> None:
         _NEW_APPLIED.run_many(conn, batch.applied)
         for (key, start, end), (n, bump, closing) in batch.windows.items():
             pk = {"s": self.stream, "k": key, "ws": start, "we": end, "ts": now, "n": n}
@@ -270,65 +255,7 @@ class WindowState:
         append(conn, [AuditEntry(event_id, self.integration, "dead_letter", {
             "stage": STAGE, "reason": reason, "input": payload, **info})], now=now)
 
-    # ---- closing and deciding -----------------------------------------------------------------
-
-    def progress(self) -> Progress:
-        with self.store.read() as conn:
-            r = conn.execute(select(stream_progress).where(
-                stream_progress.c.stream == self.stream)).one()
-        return Progress(r.max_event_time, watermark(r.max_event_time, self.spec.allowed_lateness),
-                        r.applied, r.late_dead_lettered, r.late_recomputed, r.invalid)
-
-    def close_due(self, limit: int = 500) -> list[DueWindow]:
-        """Close the windows the watermark has passed; the windows due for a decision."""
-        if not self._counting:
-            wm = self.progress().watermark
-            with self.store.write() as conn:
-                conn.execute(update(stream_windows).where(
-                    _W.stream == self.stream, _W.status == OPEN, _W.window_end <= wm)
-                    .values(status=DUE, updated_at=time.time()))
-        with self.store.read() as conn:
-            rows = conn.execute(
-                select(_W.key_value, _W.window_start, _W.window_end, _W.revision, _W.events_count)
-                .where(_W.stream == self.stream, _W.status == DUE)
-                .order_by(_W.window_end, _W.key_value).limit(limit)).all()
-        return [DueWindow(*r) for r in rows]
-
-    def events_of(self, window: DueWindow) -> list[dict[str, Any]]:
-        """The newest ``decision_events`` events of a window, oldest first, decrypted."""
-        e = stream_events.c
-        where = [e.stream == self.stream, e.key_value == window.key]
-        if self._counting:
-            where += [e.seq >= window.start, e.seq < window.end]
-            order = [e.seq.desc()]
-        else:
-            where += [e.event_time >= window.start, e.event_time < window.end]
-            order = [e.event_time.desc(), e.id.desc()]
-        with self.store.read() as conn:
-            payloads = conn.execute(select(e.payload).where(*where).order_by(*order)
-                                    .limit(self.spec.decision_events)).scalars().all()
-        return [json.loads(self._cipher.open(p)) for p in reversed(payloads)]
-
-    def window_input(self, window: DueWindow) -> dict[str, Any]:
-        """The decision's input: its ``window_id`` names (stream, key, bounds, revision), so
-        the pipeline's idempotency key makes one decision per window revision."""
-        window_id = (f"{self.stream}|{window.key}|{_fmt(window.start)}|{_fmt(window.end)}"
-                     f"|r{window.revision}")
-        return {"window_id": window_id, "stream": self.stream, "key": window.key,
-                "window_start": window.start, "window_end": window.end,
-                "revision": window.revision, "count": window.count,
-                "events": self.events_of(window)}
-
-    def mark_decided(self, window: DueWindow, event_id: str) -> None:
-        """Record the decision of this revision; a revision bumped meanwhile stays due."""
-        with self.store.write() as conn:
-            conn.execute(update(stream_windows).where(
-                _W.stream == self.stream, _W.key_value == window.key,
-                _W.window_start == window.start, _W.window_end == window.end,
-                _W.decided_revision < window.revision).values(
-                decided_revision=window.revision, event_id=event_id,
-                status=case((_W.revision == window.revision, DECIDED), else_=_W.status),
-                updated_at=time.time()))
+    # ---- forgetting ---------------------------------------------------------------------------
 
     def prune(self, *, applied_older_than_s: float = 7 * 86400) -> int:
         """Forget what no decision can need again; returns the rows deleted.
@@ -349,8 +276,10 @@ class WindowState:
                 undecided = select(_W.stream).where(
                     _W.stream == e.stream, _W.key_value == e.key_value, _W.status != DECIDED,
                     _W.window_start <= e.seq, e.seq < _W.window_end).exists()
+                # Full ones only: a window flushed unfilled (idle_flush) takes more events.
                 deleted += conn.execute(delete(stream_windows).where(
-                    _W.stream == self.stream, _W.status == DECIDED)).rowcount
+                    _W.stream == self.stream, _W.status == DECIDED,
+                    _W.events_count >= _W.window_end - _W.window_start)).rowcount
                 deleted += conn.execute(delete(stream_events).where(
                     e.stream == self.stream, e.seq <= next_seq - size, ~undecided)).rowcount
             else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from seamline.streaming._spec import CountWindow, SlidingWindow, TumblingWindow
@@ -67,12 +67,12 @@ def event_time(value: Any) -> float:
             seconds = float(text)
         except ValueError:
             try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                parsed = datetime.fromisoformat(text)  # 3.11+ reads "Z"
             except ValueError:
                 raise ValueError(f"the event time {text!r} is neither epoch seconds nor "
                                  "ISO 8601") from None
             if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=timezone.utc)
+                parsed = parsed.replace(tzinfo=UTC)
             seconds = parsed.timestamp()
     if not math.isfinite(seconds):
         raise ValueError(f"the event time {value!r} is not finite")
