@@ -38,22 +38,22 @@ class OpenAIBatches(_Endpoints):
         stored = self.emu._batches.add_file(upload[0] or "upload.jsonl", "batch", upload[1])
         return JSONResponse(_file_object(stored))
 
-    async def file(self, request: Request) -> Response:
+    async def _stored(self, request: Request) -> StoredFile | Response:
+        """The file the path names, or the answer refusing the request."""
         _, _, refused = await self._accept(request)
         if refused is not None:
             return refused
         stored = self.emu._batches.files.get(file_id := request.path_params["file_id"])
-        if stored is None:
-            return self._error(_no_file(file_id))
-        return JSONResponse(_file_object(stored))
+        return self._error(_no_file(file_id)) if stored is None else stored
+
+    async def file(self, request: Request) -> Response:
+        stored = await self._stored(request)
+        return stored if isinstance(stored, Response) else JSONResponse(_file_object(stored))
 
     async def content(self, request: Request) -> Response:
-        _, _, refused = await self._accept(request)
-        if refused is not None:
-            return refused
-        stored = self.emu._batches.files.get(file_id := request.path_params["file_id"])
-        if stored is None:
-            return self._error(_no_file(file_id))
+        stored = await self._stored(request)
+        if isinstance(stored, Response):
+            return stored
         return Response(stored.content, 200, media_type="application/octet-stream")
 
     async def create(self, request: Request) -> Response:
