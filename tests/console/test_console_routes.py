@@ -228,3 +228,24 @@ def test_the_chain_is_verified_on_demand(console):
                          data={"csrf_token": token, "next": "https://evil.example/"})
     assert answer.url.path == "/console"  # never redirected off the console
     assert "Verified:" in answer.text and "asked by vera" in answer.text
+
+
+def test_an_agents_tool_call_is_decided_in_the_console_and_the_run_is_then_resumable(
+        console, store):
+    from examples.support_agent.agent import build_agent
+    from seamline.agents import decided_runs, resume_run, start_run
+
+    app, _, _ = console
+    agent = build_agent()
+    paused = start_run(store, agent, "Customer 1001 asks where order 55 is")
+    client, token = signed_in(app, "rita")
+    queue = client.get("/console/reviews").text
+    assert f"/console/reviews/{paused.outbox_id}" in queue and "tool:send_reply" in queue
+    page = client.get(f"/console/reviews/{paused.outbox_id}").text
+    assert "ana.pereira@example.com" in page  # the exact call the reviewer approves
+    answer = client.post(f"/console/reviews/{paused.outbox_id}/approve",
+                         data={"csrf_token": token})
+    assert answer.status_code == 200 and "agent resume AGENT --decided" in answer.text
+    assert decided_runs(store, "support_agent") == [paused.run_id]
+    assert resume_run(store, agent, paused.run_id).status == "completed"
+    assert decided_runs(store, "support_agent") == []

@@ -112,3 +112,24 @@ def list_runs(store: Store, agent: str | None = None, limit: int = 50) -> list[A
         q = q.where(agent_runs.c.agent == agent)
     with store.read() as conn:
         return list(conn.execute(q).all())
+
+
+def decided_runs(store: Store, agent: str) -> list[str]:
+    """Runs of ``agent`` waiting for an approval that has since been decided (oldest first).
+
+    A reviewer decides in the console or with ``seamline approvals``; the run itself goes on
+    when something resumes it: ``seamline agent resume AGENT --decided [--watch 10]``.
+    """
+    from seamline.actions._outbox import AWAITING as OUTBOX_AWAITING
+    from seamline.store._tables import outbox
+
+    with store.read() as conn:
+        rows = conn.execute(select(agent_runs.c.id, agent_runs.c.state).where(
+            agent_runs.c.agent == agent, agent_runs.c.status == AWAITING)
+            .order_by(agent_runs.c.created_at)).all()
+        waiting = {r.id: (json.loads(r.state).get("pending") or {}).get("outbox_id")
+                   for r in rows}
+        ids = [i for i in waiting.values() if i is not None]
+        still = set(conn.execute(select(outbox.c.id).where(
+            outbox.c.id.in_(ids), outbox.c.status == OUTBOX_AWAITING)).scalars()) if ids else set()
+    return [run for run, box in waiting.items() if box is not None and box not in still]

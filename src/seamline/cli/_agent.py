@@ -18,6 +18,7 @@ from seamline.agents import (
     Agent,
     NotRecoverable,
     RunResult,
+    decided_runs,
     load_run,
     recover_run,
     resume_run,
@@ -25,7 +26,14 @@ from seamline.agents import (
     start_run,
 )
 from seamline.agents._lease import heartbeat_age, is_stale
-from seamline.cli._common import DbOption, console, err_console, fail, store_for
+from seamline.cli._common import (
+    DbOption,
+    console,
+    err_console,
+    fail,
+    stop_on_signals,
+    store_for,
+)
 from seamline.errors import NotFound, SeamlineError
 from seamline.integration import resolve
 from seamline.store._tables import audit_log
@@ -65,18 +73,33 @@ def run_cmd(agent: AgentArg, task: Annotated[str, typer.Argument(help="What to d
 @agent_app.command("resume")
 def resume_cmd(
     agent: AgentArg,
-    run_id: Annotated[str, typer.Argument(help="The run to continue")],
+    run_id: Annotated[str | None, typer.Argument(help="The run to continue")] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Approve the waiting call first")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject the waiting call first")] = False,
     reviewer: Annotated[str | None, typer.Option(help="Who decides")] = None,
     comment: Annotated[str, typer.Option(help="Why (the model reads it on a rejection)")] = "",
+    decided: Annotated[bool, typer.Option(
+        "--decided", help="Every run of this agent whose approval was decided elsewhere "
+                          "(the console, seamline approvals)")] = False,
+    watch: Annotated[float, typer.Option(
+        min=0, help="With --decided: look again every this many seconds until stopped")] = 0.0,
     db: DbOption = None,
 ):
     """Continue a run after its approval was decided (here with --approve/--reject, or elsewhere)."""
     store = store_for(db)
     if approve and reject:
         fail("Pass --approve or --reject, not both.", 2)
+    if decided == (run_id is not None):
+        fail("Name the run to resume, or pass --decided (every run whose approval was decided).", 2)
+    if decided and (approve or reject):
+        fail("--decided resumes runs that were decided elsewhere; --approve/--reject decide one "
+             "run: name it.", 2)
+    if watch and not decided:
+        fail("--watch goes with --decided.", 2)
     the_agent = _agent(agent)
+    if decided:
+        _resume_decided(store, the_agent, watch)
+        return
     try:
         state = load_run(store, run_id)
         _same_agent(state.agent, the_agent, run_id)
@@ -93,6 +116,31 @@ def resume_cmd(
         console.print(f"run {run_id} was left running by a process that died "
                       f"({state.owner or 'unknown'}); recovered from step {state.usage.steps}.")
     _say(result)
+
+
+def _resume_decided(store, the_agent: Agent, watch: float) -> None:
+    """Resume every decided run once, or (``watch``) keep doing so until a signal."""
+    import threading
+
+    stop = threading.Event()
+    if watch:
+        stop_on_signals(stop.set, "finishing the run in hand, then stopping")
+    while True:
+        ids = decided_runs(store, the_agent.name)
+        for run_id in ids:
+            try:
+                result = resume_run(store, the_agent, run_id)
+            except SeamlineError as exc:  # resumed by another process meanwhile, …
+                err_console.print(f"[bold red]error:[/] run {run_id}: {exc}")
+                continue
+            _say(result)
+        if not watch:
+            if not ids:
+                console.print(f"No run of agent {the_agent.name!r} has a decided approval "
+                              "waiting; nothing to resume.")
+            return
+        if stop.wait(watch):
+            return
 
 
 @agent_app.command("recover")

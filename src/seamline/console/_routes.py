@@ -41,6 +41,8 @@ _NOTICES = {
     "edited": "Action {id} was edited, approved and run.",
     "rejected": "Action {id} was rejected; it will never run.",
     "recorded": "Action {id}: the decision is recorded; this server does not run its integration.",
+    "agent": ("Tool call {id}: the decision is recorded; the agent's run goes on when "
+              "`seamline agent resume AGENT --decided` (or its --watch loop) picks it up."),
     "redriven": "Event {id} was redriven; its story below shows what came of it.",
     "flag": "Flag {id} was changed.",
     "verified": "The audit chain was verified just now.",
@@ -152,7 +154,8 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
             return problem(request, user, 409, "Already decided", str(exc), "/console/reviews")
         p = pipeline(row.integration)
         if p is None:
-            return done("/console/reviews", "recorded", outbox_id)
+            agent_call = row.action.startswith("tool:")  # an agent's tool call, not an action
+            return done("/console/reviews", "agent" if agent_call else "recorded", outbox_id)
         event = q.timeline(store, row.event_id)[0]
         p.finish_actions(row.event_id, (event.path if event else "") or "ai")
         return done("/console/reviews", notice, outbox_id)
