@@ -64,8 +64,7 @@ ANSWER = {"intent": "billing", "urgency": "normal", "summary": "Charged twice fo
 
 
 # The same schemas as the overhead benchmark, so the two measure the same integration.
-from overhead import Email, Triage  # noqa: E402
-
+from overhead import Email, Triage
 
 ACTED: dict[str, dict] = {}
 _acted_lock = threading.Lock()

@@ -24,7 +24,14 @@ from rich.console import Console
 from rich.table import Table
 
 from seamline.inference import ModelRequest, ScriptedModel
-from seamline.integration import ActionSpec, Checklist, Integration, ModelRoute, PromptSpec, RolloutSpec
+from seamline.integration import (
+    ActionSpec,
+    Checklist,
+    Integration,
+    ModelRoute,
+    PromptSpec,
+    RolloutSpec,
+)
 from seamline.runtime import Pipeline
 from seamline.store import open_store
 

@@ -20,6 +20,16 @@ from seamline.integration import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActionSpec", "ApprovalPolicy", "Budgets", "Checklist", "Integration", "ModelRoute",
-    "PromptSpec", "RolloutSpec", "SeamlineError", "check", "load_integration", "__version__",
+    "ActionSpec",
+    "ApprovalPolicy",
+    "Budgets",
+    "Checklist",
+    "Integration",
+    "ModelRoute",
+    "PromptSpec",
+    "RolloutSpec",
+    "SeamlineError",
+    "__version__",
+    "check",
+    "load_integration",
 ]

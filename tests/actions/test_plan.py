@@ -57,9 +57,9 @@ def test_approval_reasons(policy, output, waits):
 
 
 def test_decisions_release_or_retire_a_waiting_action(store):
+    from conftest import DOWNSTREAM, make_integration, verdict
     from sqlalchemy import select
 
-    from conftest import DOWNSTREAM, make_integration, verdict
     from seamline.actions import decide
     from seamline.errors import NotFound
     from seamline.runtime import Pipeline

@@ -69,10 +69,9 @@ def test_each_row_links_to_the_hash_of_the_one_before(store):
 
 def test_an_append_whose_transaction_fails_leaves_no_trace(store):
     _append(store, 2)
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            append(conn, [AuditEntry("e1", "refunds", "step", {"i": 99})])
-            raise RuntimeError("the caller's transaction failed")
+    with pytest.raises(RuntimeError), store.write() as conn:
+        append(conn, [AuditEntry("e1", "refunds", "step", {"i": 99})])
+        raise RuntimeError("the caller's transaction failed")
     _append(store, 1, start=2)
     report = verify(store)
     assert report.ok and report.rows == 3

@@ -6,10 +6,10 @@ import json
 import shutil
 
 import pytest
+from conftest import EXAMPLE
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from conftest import EXAMPLE
 from seamline.cli import app
 from seamline.store import open_store
 from seamline.store._tables import events, outbox

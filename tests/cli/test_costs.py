@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import typer
@@ -82,7 +82,7 @@ def test_spend_is_reported_by_integration_tenant_model_and_day(db):
     result = invoke("--db", db)
     assert result.exit_code == 0, result.output
     out = result.output
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert "Model spend in the last 31 days" in out and "$7.00" in out
     for title in ("Spend by integration", "Spend by tenant", "Spend by model", "Spend by day"):
         assert title in out
@@ -94,7 +94,7 @@ def test_spend_is_reported_by_integration_tenant_model_and_day(db):
 
 
 def test_the_month_is_projected_from_the_spend_so_far(db):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     in_month = calendar.monthrange(now.year, now.month)[1]
     out = invoke("--db", db).output
     expected = usd(7.0 / now.day * in_month)
@@ -116,8 +116,8 @@ def test_events_older_than_the_window_are_left_out(db):
     store = open_store(db)
     with store.read() as conn:
         first = conn.execute(events.select().where(events.c.tenant == "globex")).one().id
-    move(store, first, datetime.fromtimestamp(datetime.now(timezone.utc).timestamp() - 40 * 86400,
-                                              timezone.utc))
+    move(store, first, datetime.fromtimestamp(datetime.now(UTC).timestamp() - 40 * 86400,
+                                              UTC))
     store.close()
     out = invoke("--db", db, "--days", 31).output
     assert "$5.00" in out.splitlines()[0] and not rows(out, "globex")
@@ -150,7 +150,7 @@ def test_the_report_buckets_utc_days_and_projects_only_this_month(tmp_path, monk
     store = open_store(tmp_path / "days.db")
     integ, model = priced("refunds", "scripted-1", (1000, 500))  # $2 a call
     ids = run(store, integ, model, [("A", "t1"), ("B", "t1"), ("C", "t1"), ("D", "t1")])
-    at = lambda *ymdhm: datetime(*ymdhm, tzinfo=timezone.utc)
+    at = lambda *ymdhm: datetime(*ymdhm, tzinfo=UTC)
     for event_id, when in zip(ids, [at(2026, 3, 10, 0, 1), at(2026, 3, 9, 23, 59),
                                     at(2026, 2, 27, 12, 0), at(2026, 1, 15, 12, 0)]):
         move(store, event_id, when)

@@ -6,10 +6,10 @@ import json
 from collections import Counter
 
 import pytest
+from conftest import EXAMPLE
 from pydantic import ValidationError
 from sqlalchemy import select, text
 
-from conftest import EXAMPLE
 from seamline.audit import verify
 from seamline.eval import score_golden
 from seamline.inference import ScriptedModel

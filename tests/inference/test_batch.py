@@ -9,8 +9,8 @@ import json
 import time
 
 import pytest
-
 from conftest import EXAMPLE
+
 from seamline.emulator import Emulator, FaultPlan, FaultRule
 from seamline.errors import ConfigError, ProviderUnavailable, RateLimited, RequestRejected
 from seamline.inference import Message, ModelReply, ModelRequest, ScriptedModel
@@ -191,6 +191,7 @@ def test_a_pipeline_sends_its_events_as_one_batch_at_the_discount(monkeypatch, s
     import json as _json
 
     from conftest import EXAMPLE
+
     from seamline.emulator import Emulator
     from seamline.integration import load_integration
     from seamline.runtime import DUPLICATE, SUCCEEDED, Pipeline

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest import make_integration
@@ -18,9 +17,9 @@ from seamline.runtime import OVER_BUDGET, Pipeline
 from seamline.store import open_store
 from seamline.store._tables import budget_counters
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc).timestamp()
-NEXT_DAY = datetime(2026, 3, 11, 12, 0, tzinfo=timezone.utc).timestamp()
-NEXT_MONTH = datetime(2026, 4, 1, 0, 30, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
+NEXT_DAY = datetime(2026, 3, 11, 12, 0, tzinfo=UTC).timestamp()
+NEXT_MONTH = datetime(2026, 4, 1, 0, 30, tzinfo=UTC).timestamp()
 
 
 def ledger(*, per_call=None, daily=None, tenant_daily=None, monthly=None, global_daily=None,
@@ -243,10 +242,9 @@ def test_threads_racing_for_the_last_dollar_never_push_spent_above_the_cap(tmp_p
 
 def test_a_reservation_rolled_back_with_its_transaction_does_not_block_the_next_call(store):
     led = ledger(daily=1.0)
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            assert isinstance(led.reserve(conn, 0.25, "t1", NOW), CostReservation)
-            raise RuntimeError("the rest of the event's transaction failed")
+    with pytest.raises(RuntimeError), store.write() as conn:
+        assert isinstance(led.reserve(conn, 0.25, "t1", NOW), CostReservation)
+        raise RuntimeError("the rest of the event's transaction failed")
     assert spent(store) == {}
     assert isinstance(reserve(store, led, 0.25), CostReservation)
 
@@ -254,10 +252,9 @@ def test_a_reservation_rolled_back_with_its_transaction_does_not_block_the_next_
 def test_a_reservation_rolled_back_with_its_transaction_is_not_counted(store):
     led = ledger(daily=1.0)
     assert isinstance(reserve(store, led, 0.5), CostReservation)
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            assert isinstance(led.reserve(conn, 0.5, "t1", NOW), CostReservation)
-            raise RuntimeError("the rest of the event's transaction failed")
+    with pytest.raises(RuntimeError), store.write() as conn:
+        assert isinstance(led.reserve(conn, 0.5, "t1", NOW), CostReservation)
+        raise RuntimeError("the rest of the event's transaction failed")
     assert list(spent(store).values()) == [pytest.approx(0.5)]
     assert isinstance(reserve(store, led, 0.5), CostReservation)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from conftest import EXAMPLE
 from sqlalchemy import select
 
-from conftest import EXAMPLE
 from seamline.audit import story
 from seamline.errors import ProviderUnavailable, RequestRejected
 from seamline.inference import ScriptedModel

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import EXAMPLE
 from sqlalchemy import select
 
-from conftest import EXAMPLE
 from seamline.emulator import Emulator, FaultPlan, FaultRule
 from seamline.errors import AuthenticationFailed, ConfigError, ContextTooLong, RateLimited
 from seamline.inference import Message, ModelRequest

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Ticket
 from cryptography.fernet import Fernet
 
-from conftest import Ticket
 from seamline.errors import ConfigError, InputInvalid, InputTooLarge
 from seamline.ingest import (
-    ApproxTokenCounter,
     TRUNCATION_MARKER,
+    ApproxTokenCounter,
     Vault,
     fit_context,
     ingest_event,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Ticket, Verdict, make_integration
 from pydantic import BaseModel
 
-from conftest import Ticket, Verdict, make_integration
 from seamline.integration import (
     ActionSpec,
     ApprovalPolicy,
@@ -212,6 +212,7 @@ def test_several_problems_are_all_reported():
 
 def test_an_unknown_local_model_name_is_named():
     from conftest import make_integration
+
     from seamline.integration import ModelRoute, check
 
     integration = make_integration(model=ModelRoute(provider="local", model="local-bert"))

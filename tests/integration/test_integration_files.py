@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE
 from pydantic import ValidationError
 
-from conftest import EXAMPLE
 from seamline.errors import ConfigError
 from seamline.integration import Integration, check, load_integration
 

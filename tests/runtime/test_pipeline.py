@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import DOWNSTREAM, Verdict, make_integration, verdict
 from sqlalchemy import select, text
 
-from conftest import DOWNSTREAM, Verdict, make_integration, verdict
 from seamline.audit import story, verify
 from seamline.errors import ProviderUnavailable
 from seamline.inference import ModelReply, ScriptedModel, Usage

@@ -32,12 +32,10 @@ def test_the_pipeline_runs_unchanged_on_postgresql(pg_store):
 def test_the_audit_log_is_append_only_on_postgresql(pg_store):
     with pg_store.write() as conn:
         append(conn, [AuditEntry("e", "i", "note", {"n": 1})])
-    with pytest.raises(DBAPIError, match="append-only"):
-        with pg_store.write() as conn:
-            conn.execute(text("UPDATE audit_log SET payload = '{}'"))
-    with pytest.raises(DBAPIError, match="append-only"):
-        with pg_store.write() as conn:
-            conn.execute(text("DELETE FROM audit_log"))
+    with pytest.raises(DBAPIError, match="append-only"), pg_store.write() as conn:
+        conn.execute(text("UPDATE audit_log SET payload = '{}'"))
+    with pytest.raises(DBAPIError, match="append-only"), pg_store.write() as conn:
+        conn.execute(text("DELETE FROM audit_log"))
 
 
 def test_concurrent_writers_extend_one_chain_on_postgresql(pg_store):

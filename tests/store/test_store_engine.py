@@ -129,11 +129,10 @@ def test_the_name_memory_opens_an_in_memory_store_not_a_file(tmp_path, monkeypat
 
 
 def test_a_write_that_raises_is_rolled_back(store):
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            conn.execute(flags.insert().values(name="f", mode="on", percent=100.0, reason="",
-                                               updated_at=1.0))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.write() as conn:
+        conn.execute(flags.insert().values(name="f", mode="on", percent=100.0, reason="",
+                                           updated_at=1.0))
+        raise RuntimeError("boom")
     with store.read() as conn:
         assert conn.execute(select(sa.func.count()).select_from(flags)).scalar_one() == 0
 
@@ -151,9 +150,8 @@ def test_the_audit_log_accepts_inserts(store):
 def test_the_audit_log_refuses_update(store):
     with store.write() as conn:
         conn.execute(audit_log.insert().values(**_audit_row()))
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with store.write() as conn:
-            conn.execute(audit_log.update().where(audit_log.c.seq == 1).values(payload='{"x":1}'))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.write() as conn:
+        conn.execute(audit_log.update().where(audit_log.c.seq == 1).values(payload='{"x":1}'))
     with store.read() as conn:
         assert conn.execute(select(audit_log.c.payload)).scalar_one() == "{}"
 
@@ -161,9 +159,8 @@ def test_the_audit_log_refuses_update(store):
 def test_the_audit_log_refuses_delete(store):
     with store.write() as conn:
         conn.execute(audit_log.insert().values(**_audit_row()))
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with store.write() as conn:
-            conn.execute(audit_log.delete().where(audit_log.c.seq == 1))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.write() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.seq == 1))
     with store.read() as conn:
         assert conn.execute(select(sa.func.count()).select_from(audit_log)).scalar_one() == 1
 
@@ -172,9 +169,8 @@ def test_the_audit_log_refuses_raw_sql_rewrites_too(store):
     with store.write() as conn:
         conn.execute(audit_log.insert().values(**_audit_row()))
     for statement in ("UPDATE audit_log SET kind = 'x'", "DELETE FROM audit_log"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with store.write() as conn:
-                conn.exec_driver_sql(statement)
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.write() as conn:
+            conn.exec_driver_sql(statement)
 
 
 def test_a_store_can_be_opened_without_migrating(tmp_path):

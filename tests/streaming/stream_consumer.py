@@ -14,9 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stream_helpers import risk_model, stream_integration  # noqa: E402
-from seamline.store import open_store  # noqa: E402
-from seamline.streaming import StreamRunner, StreamSpec, open_source  # noqa: E402
+from stream_helpers import risk_model, stream_integration
+
+from seamline.store import open_store
+from seamline.streaming import StreamRunner, StreamSpec, open_source
 
 
 def main() -> None:

@@ -12,16 +12,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-
-from stream_helpers import (
+from stream_helpers import (  # noqa: F401 (fixtures)
     NATS_URL,
     REDIS_URL,
+    nats_stream,
     publish_nats,
     publish_redis,
+    redis_client,
+    redis_stream,
     risk_model,
     stream_integration,
 )
-from stream_helpers import nats_stream, redis_client, redis_stream  # noqa: F401 (fixtures)
+
 from seamline.runtime import DUPLICATE
 from seamline.store import open_store
 from seamline.store._tables import events, stream_progress, stream_windows

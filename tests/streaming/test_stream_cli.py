@@ -9,9 +9,8 @@ import sys
 import textwrap
 
 from sqlalchemy import select
+from stream_helpers import REDIS_URL, publish_redis, redis_client, redis_stream  # noqa: F401 (fixtures)
 
-from stream_helpers import REDIS_URL, publish_redis
-from stream_helpers import redis_client, redis_stream  # noqa: F401 (fixtures)
 from seamline.store import open_store
 from seamline.store._tables import events, stream_windows
 

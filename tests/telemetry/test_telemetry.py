@@ -119,7 +119,7 @@ def test_spans_are_exported_over_otlp_when_the_environment_names_a_collector(tmp
     got: list[tuple[str, bytes]] = []
 
     class Collector(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             got.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
@@ -163,7 +163,7 @@ def test_errors_go_to_sentry_when_a_dsn_is_set(tmp_path):
     got: list[tuple[str, bytes]] = []
 
     class Ingest(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)

@@ -40,7 +40,7 @@ def raise_alert(store: Store | None, alert: Alert) -> None:
                 conn.execute(alerts.insert().values(
                     kind=alert.kind, severity=alert.severity, sentence=alert.sentence,
                     labels=json.dumps(alert.labels, sort_keys=True), at=now))
-        except Exception:  # noqa: BLE001 - the log line above still carries it
+        except Exception:
             log.exception("the alert could not be recorded")
     url = os.environ.get(WEBHOOK_ENV)
     if url:

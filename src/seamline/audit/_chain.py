@@ -11,8 +11,9 @@ import json
 import os
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
@@ -72,7 +73,7 @@ _MOVE_HEAD = FastStatement(
            audit_head.c.hash == bindparam("old_hash"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 # The head each engine (each store in this process) last wrote.
-_HEADS: "weakref.WeakKeyDictionary[Engine, tuple[int, str]]" = weakref.WeakKeyDictionary()
+_HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -15,7 +15,7 @@ from seamline.cli._common import DbOption, console, store_for
 
 def alerts_cmd(
     db: DbOption = None,
-    kind: Annotated[Optional[str], typer.Option(help="Only this kind, e.g. contract_drift")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind, e.g. contract_drift")] = None,
     days: Annotated[float, typer.Option(help="How far back")] = 7.0,
     limit: Annotated[int, typer.Option(help="Show at most")] = 100,
 ):

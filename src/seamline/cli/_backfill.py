@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -30,11 +30,11 @@ def _moment(text: str | None, what: str) -> float | None:
 
 def backfill_cmd(
     integration: Annotated[str, typer.Argument(help="The integration as it is now")],
-    since: Annotated[Optional[str], typer.Option(help="From this UTC date/time (inclusive)")] = None,
-    until: Annotated[Optional[str], typer.Option(help="Up to this UTC date/time (exclusive)")] = None,
-    state: Annotated[Optional[list[str]], typer.Option(help="Only events in this state")] = None,
-    event: Annotated[Optional[list[str]], typer.Option(help="Only these event ids")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="At most this many events")] = None,
+    since: Annotated[str | None, typer.Option(help="From this UTC date/time (inclusive)")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this UTC date/time (exclusive)")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="Only events in this state")] = None,
+    event: Annotated[list[str] | None, typer.Option(help="Only these event ids")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many events")] = None,
     apply: Annotated[bool, typer.Option(
         help="Adopt the new outputs and run actions that never ran (never one that did)")] = False,
     db: DbOption = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 DbOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--db", envvar="SEAMLINE_DB",
                  help="Store path or SQLAlchemy URL (default .seamline/seamline.db)."),
 ]

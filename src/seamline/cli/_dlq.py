@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -20,10 +20,10 @@ from seamline.runtime._dlq import dead_letter, dead_letters_now
 dlq_app = typer.Typer(help="The dead-letter queue: inspect, and redrive once the cause is fixed.",
                       no_args_is_help=True)
 
-NameOption = Annotated[Optional[str], typer.Option("--name", help="Only this integration's events")]
-ReasonOption = Annotated[Optional[str], typer.Option(
+NameOption = Annotated[str | None, typer.Option("--name", help="Only this integration's events")]
+ReasonOption = Annotated[str | None, typer.Option(
     help="Only events whose reason contains this text")]
-StageOption = Annotated[Optional[str], typer.Option(help="Only events that died at this stage")]
+StageOption = Annotated[str | None, typer.Option(help="Only events that died at this stage")]
 
 
 def _when(ts: float) -> str:
@@ -76,11 +76,11 @@ def dlq_show(event: Annotated[str, typer.Argument(help="Event id")], db: DbOptio
 
 @dlq_app.command("redrive")
 def dlq_redrive(
-    events_: Annotated[Optional[list[str]], typer.Argument(metavar="[EVENT]...",
+    events_: Annotated[list[str] | None, typer.Argument(metavar="[EVENT]...",
                                                            help="Event ids to redrive")] = None,
     reason: ReasonOption = None, stage: StageOption = None, name: NameOption = None,
     all_: Annotated[bool, typer.Option("--all", help="Every event in the dead-letter queue")] = False,
-    integration: Annotated[Optional[str], typer.Option(
+    integration: Annotated[str | None, typer.Option(
         help="The integration as it is now (file or module:attr); default: the one each "
              "event was run with")] = None,
     enqueue: Annotated[bool, typer.Option(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -15,7 +15,7 @@ from seamline.contracts._book import Drift
 
 def drift_cmd(
     db: DbOption = None,
-    contract: Annotated[Optional[str], typer.Option(help="Only this source or connector")] = None,
+    contract: Annotated[str | None, typer.Option(help="Only this source or connector")] = None,
     days: Annotated[float, typer.Option(help="How far back")] = 30.0,
     limit: Annotated[int, typer.Option(help="Show at most")] = 100,
 ):

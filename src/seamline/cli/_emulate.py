@@ -18,9 +18,9 @@ from seamline.errors import ConfigError
 def local_backend(target: str) -> LocalModelBackend:
     """The integration's on-device model answering the wire requests: it learns from the
     integration's examples, read as one text (the emulator sees only the prompt text)."""
-    from seamline.ingest import redact_fields
     from seamline.inference import text_fields
     from seamline.inference.local import LocalModel
+    from seamline.ingest import redact_fields
     from seamline.integration import load_integration
 
     spec = load_integration(target)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -34,9 +34,9 @@ def escalations_list(db: DbOption = None):
 
 @escalations_app.command("release")
 def escalations_release(
-    event: Annotated[Optional[list[str]], typer.Argument(help="Event ids (default: --all)")] = None,
+    event: Annotated[list[str] | None, typer.Argument(help="Event ids (default: --all)")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every waiting event")] = False,
-    integration: Annotated[Optional[str], typer.Option(help="integration file, if declared in Python")] = None,
+    integration: Annotated[str | None, typer.Option(help="integration file, if declared in Python")] = None,
     db: DbOption = None,
 ):
     """Try waiting events again under today's caps (after raising a cap, or on a new day)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -50,9 +50,9 @@ def audit_show(event: Annotated[str, typer.Argument(help="Event id")], db: DbOpt
 
 def replay_cmd(
     event: Annotated[str, typer.Argument(help="Event id")],
-    integration: Annotated[Optional[str], typer.Option(
+    integration: Annotated[str | None, typer.Option(
         help="The integration to replay with (another prompt version or model route)")] = None,
-    model: Annotated[Optional[str], typer.Option(
+    model: Annotated[str | None, typer.Option(
         help="Another model of the same provider, e.g. local-words")] = None,
     db: DbOption = None,
 ):
@@ -137,7 +137,7 @@ def _edits(pairs: list[str]) -> dict:
 @approvals_app.command("approve")
 def approvals_approve(
     id: Annotated[int, typer.Argument(help="Action id from `approvals list`")],
-    reviewer: Annotated[Optional[str], typer.Option(help="Who decides (default: you)")] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Who decides (default: you)")] = None,
     comment: Annotated[str, typer.Option(help="Why")] = "",
     edit: Annotated[list[str] | None, typer.Option(
         "--edit", help="Change a declared param before it runs: key=value (JSON or text); "
@@ -162,7 +162,7 @@ def approvals_approve(
 def approvals_reject(
     id: Annotated[int, typer.Argument(help="Action id from `approvals list`")],
     comment: Annotated[str, typer.Option("--comment", "-c", help="Why it was rejected")] = "",
-    reviewer: Annotated[Optional[str], typer.Option(help="Who decides (default: you)")] = None,
+    reviewer: Annotated[str | None, typer.Option(help="Who decides (default: you)")] = None,
     db: DbOption = None,
 ):
     """Reject a waiting action; it will never run. The comment goes to the audit trail."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -99,7 +99,7 @@ def run_cmd(
     integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")],
     input: Annotated[Path, typer.Option("--input", "-i", help="JSONL file, one event per line")],
     db: DbOption = None,
-    limit: Annotated[Optional[int], typer.Option(help="Process at most this many lines")] = None,
+    limit: Annotated[int | None, typer.Option(help="Process at most this many lines")] = None,
     batch: Annotated[int, typer.Option(
         help="Send events through the provider's batch API in groups of this size")] = 0,
 ):
@@ -142,7 +142,7 @@ def evaluate(spec: Integration, golden: Path) -> tuple[GoldenScore, GoldenScore]
 def eval_cmd(
     integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")],
     golden: Annotated[Path, typer.Option("--golden", "-g", help="JSONL of {input, output}")],
-    min_score: Annotated[Optional[float], typer.Option(help="Exit 1 if all-fields accuracy is below")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Exit 1 if all-fields accuracy is below")] = None,
 ):
     """Score the integration (every layer, actions in dry run) on a golden set, beside the baseline."""
     existing_file(golden, "golden file")

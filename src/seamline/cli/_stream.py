@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -15,18 +15,18 @@ from seamline.integration import load_integration
 
 def stream_cmd(
     integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")],
-    source: Annotated[Optional[str], typer.Option(
+    source: Annotated[str | None, typer.Option(
         "--source", help="redis://HOST:PORT/DB?stream=S&group=G or "
                          "nats://HOST:PORT?stream=S&subject=X&durable=D (default: the "
                          "integration's stream.source)")] = None,
-    consumer: Annotated[Optional[str], typer.Option(
+    consumer: Annotated[str | None, typer.Option(
         help="Consumer name in a Redis group, and on the window decisions this process claims "
              "(default: this host's name; keep it stable so a restart reads its own pending "
              "entries and takes back its own unfinished claims first)")] = None,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Messages per transaction")] = 200,
-    max_events: Annotated[Optional[int], typer.Option(
+    max_events: Annotated[int | None, typer.Option(
         "--max-events", min=1, help="Stop after this many messages")] = None,
-    idle_exit: Annotated[Optional[float], typer.Option(
+    idle_exit: Annotated[float | None, typer.Option(
         "--idle-exit", min=0, help="Stop after this many seconds without a message")] = None,
     db: DbOption = None,
 ):

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -59,8 +59,8 @@ def worker_cmd(
     concurrency: Annotated[int, typer.Option(help="Jobs run at once (threads)")] = 4,
     exit_when_idle: Annotated[bool, typer.Option(
         help="Stop once the queue is drained: nothing queued, backing off or running")] = False,
-    max_jobs: Annotated[Optional[int], typer.Option(help="Stop after this many jobs")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Worker name (default host:pid)")] = None,
+    max_jobs: Annotated[int | None, typer.Option(help="Stop after this many jobs")] = None,
+    name: Annotated[str | None, typer.Option(help="Worker name (default host:pid)")] = None,
     quiet: Annotated[bool, typer.Option(help="Only the final summary")] = False,
 ):
     """Claim queued events under leases and run them; SIGTERM or Ctrl-C finishes what is in hand."""
@@ -109,7 +109,7 @@ def worker_cmd(
 
 @queue_app.command("status")
 def queue_status(db: DbOption = None,
-                 name: Annotated[Optional[str], typer.Option(help="Only this integration")] = None):
+                 name: Annotated[str | None, typer.Option(help="Only this integration")] = None):
     """Jobs by status: queued, running (leased), done, dead."""
     counts = JobQueue(store_for(db)).counts(name)
     table = Table(title="Jobs" + (f" of {name}" if name else ""))

@@ -147,10 +147,10 @@ class ContractBook:
             raise_alert(self.store, Alert("contract_drift", d.sentence, labels={
                 "direction": d.direction, "contract": d.contract, "version": d.version,
                 "path": d.path, "change": d.change}))
-            for hook in list(_hooks):
+            for hook in _hooks:
                 try:
                     hook(d)
-                except Exception:  # noqa: BLE001 - an alert sink failing must not lose the event
+                except Exception:
                     log.exception("a drift alert hook failed")
         return drifts
 

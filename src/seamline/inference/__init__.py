@@ -11,8 +11,21 @@ from seamline.inference._types import Message, ModelReply, ModelRequest, Provide
 from seamline.inference.scripted import ScriptedModel
 
 __all__ = [
-    "BatchProvider", "run_batch",
-    "BudgetLedger", "BudgetRefusal", "CostReservation", "Message", "ModelReply", "ModelRequest",
-    "Price", "PriceTable", "Provider", "ScriptedModel", "Usage", "build_provider", "price",
-    "price_usage", "text_fields",
+    "BatchProvider",
+    "BudgetLedger",
+    "BudgetRefusal",
+    "CostReservation",
+    "Message",
+    "ModelReply",
+    "ModelRequest",
+    "Price",
+    "PriceTable",
+    "Provider",
+    "ScriptedModel",
+    "Usage",
+    "build_provider",
+    "price",
+    "price_usage",
+    "run_batch",
+    "text_fields",
 ]

@@ -13,7 +13,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
@@ -141,7 +141,7 @@ class BudgetLedger:
         if amount <= 0 or not self.caps:
             return CostReservation(amount, ())
         ts = time.time() if now is None else now
-        day = datetime.fromtimestamp(ts, timezone.utc)
+        day = datetime.fromtimestamp(ts, UTC)
         keys = {"day": day.strftime("%Y-%m-%d"), "month": day.strftime("%Y-%m"), "tenant": tenant or "-"}
         taken: list[str] = []
         for label, template, cap in self.caps:
@@ -210,7 +210,7 @@ class SpendReport:
 def spend_report(conn: Connection, days: int = 31, now: float | None = None) -> SpendReport:
     """Read the events' recorded costs and the cap counters; UTC days throughout."""
     ts = time.time() if now is None else now
-    today = datetime.fromtimestamp(ts, timezone.utc).date()
+    today = datetime.fromtimestamp(ts, UTC).date()
     since = today - timedelta(days=max(days, 1) - 1)
     month_start = today.replace(day=1)
     start = min(since, month_start)
@@ -219,7 +219,7 @@ def spend_report(conn: Connection, days: int = 31, now: float | None = None) -> 
         day = func.to_char(func.timezone("UTC", func.to_timestamp(e.created_at)), "YYYY-MM-DD")
     else:
         day = func.strftime("%Y-%m-%d", e.created_at, "unixepoch")
-    start_ts = datetime.combine(start, datetime.min.time(), timezone.utc).timestamp()
+    start_ts = datetime.combine(start, datetime.min.time(), UTC).timestamp()
     rows = conn.execute(
         select(e.integration, e.tenant, e.model, day.label("day"), func.count(),
                func.coalesce(func.sum(e.cost_usd), 0.0))

@@ -25,7 +25,6 @@ from seamline.inference._types import ModelReply, ModelRequest, Provider, Usage
 from seamline.store import Store
 from seamline.store._fast import FastStatement
 from seamline.store._sql import insert_ignore
-
 from seamline.store._tables import response_cache
 
 

@@ -21,7 +21,14 @@ from pydantic import BaseModel
 from seamline.errors import ConfigError
 from seamline.inference._local_schema import Plan, label_of
 from seamline.inference._local_text import (
-    TOKEN, CharGramIds, SentenceAnalyzer, collapse, cut_words, quote, split_sentences, text_of,
+    TOKEN,
+    CharGramIds,
+    SentenceAnalyzer,
+    collapse,
+    cut_words,
+    quote,
+    split_sentences,
+    text_of,
 )
 
 # The local models a route can name. Each is the same classifier over other

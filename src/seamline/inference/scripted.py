@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from seamline.inference._types import ModelReply, ModelRequest, Usage
 

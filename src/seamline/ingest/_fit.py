@@ -6,7 +6,8 @@ integration declares; never sent whole and never silently cut.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from seamline.errors import InputTooLarge
 from seamline.ingest._tokens import TokenCounter

@@ -6,8 +6,9 @@ An :class:`Integration` is declared in Python or loaded from YAML/TOML (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -102,7 +103,7 @@ class ModelRoute(_Frozen):
     # Opt-in response cache, keyed by model, the full prompt and parameters.
     cache_ttl_s: float | None = Field(None, gt=0)
     # Tried in order when this model fails retryably or its breaker is open.
-    fallbacks: tuple["ModelRoute", ...] = ()
+    fallbacks: tuple[ModelRoute, ...] = ()
 
 
 class ApprovalPolicy(_Frozen):

@@ -63,7 +63,7 @@ _CANDIDATE = re.compile(
     r"""|(?P<arr>\[[ \t\n\r]*[\[\]{"\-0-9tfn])"""  # maybe a JSON array
 )
 _OBJECT_START = re.compile(r'\{[ \t\n\r]*["}]')
-_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)', re.S)
+_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)', re.DOTALL)
 _BRACE = re.compile(r"[{}]")
 
 _MAX_LISTED = 3   # positions listed in a message
@@ -73,7 +73,7 @@ _EXCERPT = 20     # characters of the reply shown on each side of an error
 class _Failure:
     """A decode that failed: what was being decoded, where, and why."""
 
-    __slots__ = ("kind", "start", "pos", "msg", "cut_off")
+    __slots__ = ("cut_off", "kind", "msg", "pos", "start")
 
     def __init__(self, kind: str, start: int, pos: int | None, msg: str, cut_off: bool) -> None:
         self.kind, self.start, self.pos, self.msg, self.cut_off = kind, start, pos, msg, cut_off
@@ -82,7 +82,7 @@ class _Failure:
 class _Segment:
     """A stretch of the reply that is searched: the whole reply or one fenced block."""
 
-    __slots__ = ("text", "offset", "fence_at", "objects", "arrays")
+    __slots__ = ("arrays", "fence_at", "objects", "offset", "text")
 
     def __init__(self, text: str, offset: int, fence_at: int | None) -> None:
         self.text = text

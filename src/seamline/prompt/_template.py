@@ -82,7 +82,7 @@ class PromptTemplate:
             raise PromptError(f"The prompt uses a value the event does not have: {exc.message}.") from exc
         except SecurityError as exc:
             raise PromptError(f"The prompt tried something the sandbox forbids: {exc}.") from exc
-        except Exception as exc:  # noqa: BLE001 - the template failed on this event's data
+        except Exception as exc:
             raise PromptError(f"The prompt could not be rendered from this event: "
                               f"{type(exc).__name__}: {exc}.") from exc
         return RenderedPrompt(version=self.version, system=system, user=user)

@@ -55,7 +55,7 @@ def listen(store: Store, wake: threading.Event, stop: threading.Event) -> thread
                     while not stop.is_set():
                         for _ in conn.notifies(timeout=1.0):
                             wake.set()
-            except Exception:  # noqa: BLE001 - the listener is an optimisation; polling goes on
+            except Exception:
                 log.warning("the job-notification listener lost its connection; retrying",
                             exc_info=True)
                 stop.wait(5.0)

@@ -39,7 +39,7 @@ def bucket(flag: str, key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64 * 100
 
 
-def parse_state(name: str, value: str | float | int) -> FlagState:
+def parse_state(name: str, value: str | float) -> FlagState:
     if isinstance(value, str) and value.strip().lower() in {"on", "off"}:
         return FlagState(name, value.strip().lower(), 100.0 if value.strip().lower() == "on" else 0.0)
     try:

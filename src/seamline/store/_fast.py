@@ -8,7 +8,8 @@ Only for statements whose parameters need no type processing (str, int, float, N
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import ClauseElement

@@ -20,5 +20,14 @@ from seamline.telemetry._tracing import (
     tracing_on,
 )
 
-__all__ = ["RETRIES", "EventTrace", "StoreCollector", "configure_tracing", "layer_done",
-           "observe_event", "start_event", "track_breakers", "tracing_on"]
+__all__ = [
+    "RETRIES",
+    "EventTrace",
+    "StoreCollector",
+    "configure_tracing",
+    "layer_done",
+    "observe_event",
+    "start_event",
+    "tracing_on",
+    "track_breakers",
+]

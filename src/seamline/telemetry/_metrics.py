@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -104,7 +105,7 @@ class StoreCollector(Collector):
                             .where(jobs.c.status.in_(("queued", "running")))
                             .group_by(jobs.c.integration, jobs.c.status)):
                         add("jobs", (name, status), n)
-            except Exception:  # noqa: BLE001 - a scrape must answer even when a store blinks
+            except Exception:
                 log.exception("reading gauges from the store failed")
         families = [
             ("dlq", GaugeMetricFamily("seamline_dead_letters", "Events in the dead-letter queue",
