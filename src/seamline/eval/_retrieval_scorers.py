@@ -12,15 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from seamline.eval._scorers import Context, Scorer
+from seamline.retrieval._quality import is_relevant, recall_at_k, reciprocal_rank
 
 
 def _relevant(context: Context) -> frozenset[str] | None:
     ids = context.example.get("relevant")
     return frozenset(map(str, ids)) if ids else None
-
-
-def _is_relevant(chunk_id: str, relevant: frozenset[str]) -> bool:
-    return chunk_id in relevant or chunk_id.rpartition("#")[0] in relevant
 
 
 def _retrieved(context: Context) -> list[str] | None:
@@ -34,11 +31,8 @@ def recall_at(k: int) -> Scorer:
     """Share of the relevant ids found among the first ``k`` chunks retrieved."""
 
     def score(expected: Any, actual: Any, context: Context) -> float | None:
-        relevant, got = _relevant(context), _retrieved(context)
-        if relevant is None:
-            return None
-        top = (got or [])[:k]
-        return sum(any(_is_relevant(c, frozenset([r])) for c in top) for r in relevant) / len(relevant)
+        relevant = _relevant(context)
+        return None if relevant is None else recall_at_k(_retrieved(context) or [], relevant, k)
 
     return score
 
@@ -46,12 +40,7 @@ def recall_at(k: int) -> Scorer:
 def mrr(expected: Any, actual: Any, context: Context) -> float | None:
     """1 / rank of the first relevant chunk retrieved (0 when none was)."""
     relevant = _relevant(context)
-    if relevant is None:
-        return None
-    for rank, chunk_id in enumerate(_retrieved(context) or [], 1):
-        if _is_relevant(chunk_id, relevant):
-            return 1.0 / rank
-    return 0.0
+    return None if relevant is None else reciprocal_rank(_retrieved(context) or [], relevant)
 
 
 def cites_relevant(citations_field: str, id_keys: tuple[str, ...]) -> Scorer:
@@ -64,6 +53,6 @@ def cites_relevant(citations_field: str, id_keys: tuple[str, ...]) -> Scorer:
             return None
         ids = [c if isinstance(c, str) else next((str(c[k]) for k in id_keys if c.get(k)), "")
                for c in cited if isinstance(c, str | dict)]
-        return sum(_is_relevant(i, relevant) for i in ids) / len(ids)
+        return sum(is_relevant(i, relevant) for i in ids) / len(ids)
 
     return score

@@ -30,14 +30,12 @@ from pydantic import BaseModel
 
 from seamline.inference._local_text import split_sentences
 from seamline.inference._types import ModelReply, ModelRequest, Usage
+from seamline.retrieval._index import STOP_WORDS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
-    "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "so", "that",
-    "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "what",
-    "when", "where", "which", "who", "why", "will", "with", "you", "your", "our", "us", "am",
-    "get", "have", "has", "had", "would", "could", "should", "any", "there"))
+# Retrieval's stop words, and the question words that carry no content either.
+_STOP = STOP_WORDS | {"our", "us", "am", "get", "have", "has", "had", "would", "could", "should",
+                      "any"}
 _MAX_SENTENCES = 2
 _MIN_SENTENCE_CHARS = 12
 

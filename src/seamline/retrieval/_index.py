@@ -67,6 +67,33 @@ class IndexReport:
     chunks_written: int = 0
 
 
+def changed_files(root: Path, known: dict[str, str], report: IndexReport, *, max_tokens: int,
+                  overlap: int) -> Iterator[tuple[str, str, list[Chunk]]]:
+    """``(source, digest, chunks)`` of each new or changed file under ``root``.
+
+    Shared by the SQLite and PostgreSQL indexes: ``known`` is source -> hash as stored;
+    ``report`` gets the added, changed and unchanged sources as the walk goes, and the
+    removed ones (known, no longer there) once it is done. The hash covers the chunking
+    settings, since other settings make other chunks.
+    """
+    params = f"{max_tokens}/{overlap}"
+    paths = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    seen = set()
+    for path in paths:
+        source = path.name if root.is_file() else path.relative_to(root).as_posix()
+        seen.add(source)
+        digest = hashlib.sha256(path.read_bytes() + params.encode()).hexdigest()
+        if known.get(source) == digest:
+            report.unchanged.append(source)
+            continue
+        (report.changed if source in known else report.added).append(source)
+        yield source, digest, chunk_blocks(source, load_blocks(path), max_tokens=max_tokens,
+                                           overlap=overlap)
+    if not root.is_file():
+        report.removed.extend(sorted(set(known) - seen))
+
+
 def fts_query(text: str) -> str:
     """A user's question as an FTS5 ``OR`` query of quoted words (no syntax injection)."""
     words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
@@ -109,33 +136,18 @@ class ChunkIndex:
     def build(self, root: str | Path, *, max_tokens: int = DEFAULT_MAX_TOKENS,
               overlap: int = DEFAULT_OVERLAP) -> IndexReport:
         """Index every supported file under ``root``; only new or changed files cost work."""
-        root = Path(root)
-        params = f"{max_tokens}/{overlap}"  # other chunking settings make other chunks
         report = IndexReport()
-        seen = set()
-        paths = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
         with self._conn:
             # The write lock before reading what is known: a builder in another process
             # waits here, then finds this one's work and leaves it alone.
             self._conn.execute("BEGIN IMMEDIATE")
             known = dict(self._conn.execute("SELECT source, hash FROM files"))
-            for path in paths:
-                source = path.name if root.is_file() else path.relative_to(root).as_posix()
-                seen.add(source)
-                digest = hashlib.sha256(path.read_bytes() + params.encode()).hexdigest()
-                if known.get(source) == digest:
-                    report.unchanged.append(source)
-                    continue
-                (report.changed if source in known else report.added).append(source)
-                chunks = chunk_blocks(source, load_blocks(path), max_tokens=max_tokens,
-                                      overlap=overlap)
+            for source, digest, chunks in changed_files(Path(root), known, report,
+                                                        max_tokens=max_tokens, overlap=overlap):
                 report.chunks_written += self._replace(source, digest, chunks)
-            if not root.is_file():
-                for source in sorted(set(known) - seen):
-                    self._delete(source)
-                    self._conn.execute("DELETE FROM files WHERE source = ?", (source,))
-                    report.removed.append(source)
+            for source in report.removed:
+                self._delete(source)
+                self._conn.execute("DELETE FROM files WHERE source = ?", (source,))
         self._matrix = None
         return report
 

@@ -14,7 +14,6 @@ Without an embedder nothing here touches pgvector.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -24,10 +23,15 @@ from pathlib import Path
 from typing import Any, Self
 
 from seamline.errors import ConfigError
-from seamline.retrieval._chunk import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, Chunk, chunk_blocks
-from seamline.retrieval._documents import SUFFIXES, load_blocks
+from seamline.retrieval._chunk import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, Chunk
 from seamline.retrieval._embed import Embedder
-from seamline.retrieval._index import STOP_WORDS, Hit, IndexReport, _embed_text
+from seamline.retrieval._index import (
+    STOP_WORDS,
+    Hit,
+    IndexReport,
+    _embed_text,
+    changed_files,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS retrieval_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -144,23 +148,11 @@ class PgChunkIndex:
             return self._build(Path(root), max_tokens, overlap)
 
     def _build(self, root: Path, max_tokens: int, overlap: int) -> IndexReport:
-        params = f"{max_tokens}/{overlap}"
         report = IndexReport()
         known = dict(self._conn.execute("SELECT source, hash FROM retrieval_files").fetchall())
-        paths = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-        seen = set()
         with self._conn.transaction():
-            for path in paths:
-                source = path.name if root.is_file() else path.relative_to(root).as_posix()
-                seen.add(source)
-                digest = hashlib.sha256(path.read_bytes() + params.encode()).hexdigest()
-                if known.get(source) == digest:
-                    report.unchanged.append(source)
-                    continue
-                (report.changed if source in known else report.added).append(source)
-                chunks = chunk_blocks(source, load_blocks(path), max_tokens=max_tokens,
-                                      overlap=overlap)
+            for source, digest, chunks in changed_files(root, known, report,
+                                                        max_tokens=max_tokens, overlap=overlap):
                 # ON DELETE CASCADE takes the chunks' vectors with them
                 self._conn.execute("DELETE FROM retrieval_chunks WHERE source = %s", (source,))
                 self._conn.execute(
@@ -173,13 +165,9 @@ class PgChunkIndex:
                         [(c.id, c.source, c.ordinal, json.dumps(c.heading_path), c.text,
                           c.start_line, c.end_line, c.page) for c in chunks])
                 report.chunks_written += len(chunks)
-            if not root.is_file():
-                for source in sorted(set(known) - seen):
-                    self._conn.execute("DELETE FROM retrieval_chunks WHERE source = %s",
-                                       (source,))
-                    self._conn.execute("DELETE FROM retrieval_files WHERE source = %s",
-                                       (source,))
-                    report.removed.append(source)
+            for source in report.removed:
+                self._conn.execute("DELETE FROM retrieval_chunks WHERE source = %s", (source,))
+                self._conn.execute("DELETE FROM retrieval_files WHERE source = %s", (source,))
         if self.embedder is not None:
             self._embed_missing()
         return report

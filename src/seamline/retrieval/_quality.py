@@ -43,18 +43,24 @@ def load_questions(path: str | Path) -> list[GoldenQuestion]:
     return out
 
 
-def is_relevant(chunk: Chunk, relevant: frozenset[str]) -> bool:
-    return chunk.id in relevant or chunk.source in relevant
+def _id(item: Chunk | str) -> str:
+    return item if isinstance(item, str) else item.id
 
 
-def recall_at_k(retrieved: Sequence[Chunk], relevant: frozenset[str], k: int) -> float:
+def is_relevant(item: Chunk | str, relevant: frozenset[str]) -> bool:
+    """A chunk (or chunk id, ``source#n``) is relevant when its id or its source is named."""
+    chunk_id = _id(item)
+    return chunk_id in relevant or chunk_id.rpartition("#")[0] in relevant
+
+
+def recall_at_k(retrieved: Sequence[Chunk | str], relevant: frozenset[str], k: int) -> float:
     """Share of the relevant ids (chunks or documents) found in the top ``k``."""
-    top = retrieved[:k]
-    found = {r for r in relevant if any(c.id == r or c.source == r for c in top)}
+    top = [_id(c) for c in retrieved[:k]]
+    found = {r for r in relevant if any(is_relevant(c, frozenset([r])) for c in top)}
     return len(found) / len(relevant)
 
 
-def reciprocal_rank(retrieved: Sequence[Chunk], relevant: frozenset[str]) -> float:
+def reciprocal_rank(retrieved: Sequence[Chunk | str], relevant: frozenset[str]) -> float:
     """1 / rank of the first relevant chunk; 0 when none was retrieved."""
     for rank, chunk in enumerate(retrieved, 1):
         if is_relevant(chunk, relevant):
