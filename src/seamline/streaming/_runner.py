@@ -142,6 +142,10 @@ class StreamRunner:
         except BaseException:
             self.state.release(window, self._token)
             raise
+        if result.duplicate_of:
+            # Decided before, by a consumer that may have died mid-decision (its event left
+            # processing or acting): finish that event. On a finished one this only reads.
+            self.pipeline.resume(result.duplicate_of)
         self.state.mark_decided(window, result.duplicate_of or result.event_id)
         self.stats.decisions[result.state] += 1
         return result.state
