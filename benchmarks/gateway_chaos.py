@@ -50,7 +50,7 @@ from seamline.integration._spec import BreakerSpec
 from seamline.runtime import Pipeline
 from seamline.runtime._results import TERMINAL
 from seamline.store import open_store
-from seamline.store._tables import budget_counters, events
+from seamline.store.tables import budget_counters, events
 
 # The share of all faulted requests each kind takes (sums to 1).
 MIX = {"rate_limit": 0.20, "server_error": 0.20, "unavailable": 0.10, "overloaded": 0.15,

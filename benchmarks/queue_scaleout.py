@@ -44,7 +44,7 @@ from _emuproc import EmulatorProcess
 from seamline.emulator import FaultPlan, Latency
 from seamline.queue import DONE, JobQueue
 from seamline.store import open_store
-from seamline.store._tables import events, jobs
+from seamline.store.tables import events, jobs
 
 ADMIN_URL = os.environ.get("SEAMLINE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 VAULT_KEY = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="

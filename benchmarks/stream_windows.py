@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 from seamline.inference import ScriptedModel
 from seamline.integration import Checklist, Integration, ModelRoute, PromptSpec
 from seamline.store import open_store
-from seamline.store._tables import stream_progress, stream_windows
+from seamline.store.tables import stream_progress, stream_windows
 from seamline.streaming import StreamRunner, StreamSpec, TumblingWindow, WindowInput, open_source
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from seamline.access._throttle import LoginThrottle
-from seamline.store._tables import login_failures
+from seamline.store.tables import login_failures
 
 
 class Clock:

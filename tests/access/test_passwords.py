@@ -8,7 +8,7 @@ from argon2 import PasswordHasher, Type
 from seamline.access import add_user, hash_password, verify_password
 from seamline.access._passwords import check_password_policy
 from seamline.errors import ConfigError
-from seamline.store._tables import users
+from seamline.store.tables import users
 
 
 def test_a_hash_is_argon2id_salted_and_verifies_only_the_right_password():

@@ -18,7 +18,7 @@ from access_fixtures import (
 from sqlalchemy import select
 
 from seamline.access import set_disabled, set_role
-from seamline.store._tables import audit_log, sessions
+from seamline.store.tables import audit_log, sessions
 
 
 def access_audit(store) -> list[tuple[str, dict]]:

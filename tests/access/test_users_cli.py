@@ -12,7 +12,7 @@ from seamline.access import Role, get_user, list_users
 from seamline.access._passwords import verify_password
 from seamline.cli import app
 from seamline.store import open_store
-from seamline.store._tables import audit_log, users
+from seamline.store.tables import audit_log, users
 
 runner = CliRunner()
 PASSWORD = "a long enough passphrase"

@@ -63,7 +63,7 @@ def test_decisions_release_or_retire_a_waiting_action(store):
     from seamline.actions import decide
     from seamline.errors import NotFound
     from seamline.runtime import Pipeline
-    from seamline.store._tables import outbox
+    from seamline.store.tables import outbox
 
     pipeline = Pipeline(make_integration(), store, provider=verdict(amount=900))
     held = pipeline.process({"ticket_id": "A1", "body": "refund"})

@@ -36,7 +36,7 @@ from seamline.agents import (
 from seamline.agents._lease import Lease
 from seamline.audit import verify
 from seamline.cli import app
-from seamline.store._tables import audit_log
+from seamline.store.tables import audit_log
 
 
 class Args(BaseModel):

@@ -34,7 +34,7 @@ from seamline.agents import (
 from seamline.agents._run import result_of
 from seamline.audit import verify
 from seamline.cli import app
-from seamline.store._tables import audit_log, budget_counters, outbox
+from seamline.store.tables import audit_log, budget_counters, outbox
 
 AGENT = f"{Path(crashing_agent.__file__)}:build_agent"
 SEAMLINE = str(Path(sys.executable).parent / "seamline")

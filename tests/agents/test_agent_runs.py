@@ -24,7 +24,7 @@ from seamline.audit import verify
 from seamline.inference import BudgetLedger
 from seamline.inference._types import Usage
 from seamline.integration import Budgets, ModelRoute
-from seamline.store._tables import audit_log
+from seamline.store.tables import audit_log
 
 calls, tools = agent_toolset.calls, agent_toolset.tools  # the shared fixtures
 

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from seamline.audit import AuditEntry, append, canonical_json, story, verify
 from seamline.store import open_store
-from seamline.store._tables import audit_head, audit_log
+from seamline.store.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
 

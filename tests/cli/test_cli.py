@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from seamline.cli import app
 from seamline.store import open_store
-from seamline.store._tables import events, outbox
+from seamline.store.tables import events, outbox
 
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ from seamline.inference._budget import spend_report
 from seamline.integration import Budgets, ModelRoute
 from seamline.runtime import SUCCEEDED, Pipeline
 from seamline.store import open_store
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 app = typer.Typer()
 app.command("costs")(costs_cmd)

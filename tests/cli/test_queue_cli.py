@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from seamline.cli import app
 from seamline.store import open_store
-from seamline.store._tables import events, jobs
+from seamline.store.tables import events, jobs
 
 runner = CliRunner()
 YAML = EXAMPLE / "integration.yaml"

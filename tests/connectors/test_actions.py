@@ -17,7 +17,7 @@ from seamline.connectors.testing import RecordedRequest, Reply, check_connector_
 from seamline.errors import ConfigError
 from seamline.integration import ActionSpec, load_integration
 from seamline.runtime import Pipeline
-from seamline.store._tables import outbox
+from seamline.store.tables import outbox
 
 TICKET = {"ticket_id": "T-1", "body": "Please refund my order"}
 
@@ -168,7 +168,8 @@ def test_connector_problems_are_what_seamline_check_should_say(monkeypatch):
 def test_check_understands_connector_actions():
     from conftest import make_integration
 
-    from seamline.integration import ActionSpec, check
+    from seamline.integration import ActionSpec
+    from seamline.preflight import check
 
     ok = make_integration(actions=(ActionSpec(
         name="notify", handler="connector:slack.post_message",

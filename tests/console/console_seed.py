@@ -24,7 +24,7 @@ from seamline.outputs import GroundingSpec
 from seamline.runtime import Pipeline
 from seamline.server import create_app
 from seamline.store import Store
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 PASSWORD = "correct horse battery staple"
 USERS = {"vera": Role.VIEWER, "rita": Role.REVIEWER, "adam": Role.ADMIN}

@@ -13,7 +13,7 @@ from seamline.edges import Poller, PollSpec, SourceSpec
 from seamline.errors import RateLimited
 from seamline.integration import load_integration
 from seamline.store import open_store
-from seamline.store._tables import jobs, poll_cursors
+from seamline.store.tables import jobs, poll_cursors
 
 
 class FakeVendor:

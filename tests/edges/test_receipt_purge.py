@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from seamline.cli import app
 from seamline.edges._intake import purge_receipts
 from seamline.store import open_store
-from seamline.store._tables import webhook_receipts
+from seamline.store.tables import webhook_receipts
 
 DAY = 86400.0
 

@@ -26,7 +26,7 @@ from seamline.errors import ConfigError
 from seamline.queue import Worker
 from seamline.runtime import Pipeline
 from seamline.server import create_app
-from seamline.store._tables import dead_letters, jobs, webhook_receipts
+from seamline.store.tables import dead_letters, jobs, webhook_receipts
 
 STRIPE_SECRET = "whsec_route_test_secret_do_not_log"
 SLACK_SECRET = "slack-signing-secret-do-not-log"

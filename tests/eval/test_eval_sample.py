@@ -16,7 +16,7 @@ from seamline.errors import ConfigError
 from seamline.eval import parse_since, read_golden, sample_events
 from seamline.inference import ScriptedModel
 from seamline.runtime import Pipeline
-from seamline.store._tables import ground_truth
+from seamline.store.tables import ground_truth
 
 runner = CliRunner()
 

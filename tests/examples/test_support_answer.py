@@ -17,7 +17,8 @@ from seamline.errors import ConfigError
 from seamline.eval import run_eval
 from seamline.eval._compare import apply_overrides
 from seamline.inference import ScriptedModel
-from seamline.integration import check, load_integration
+from seamline.integration import load_integration
+from seamline.preflight import check
 from seamline.runtime import Pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support_answer"

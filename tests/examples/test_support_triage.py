@@ -17,7 +17,7 @@ from seamline.integration import load_integration
 from seamline.runtime import AWAITING_APPROVAL, DUPLICATE, TERMINAL, Pipeline
 from seamline.runtime._run_file import run_file
 from seamline.store import open_store
-from seamline.store._tables import events, outbox
+from seamline.store.tables import events, outbox
 
 DATA = EXAMPLE / "data"
 

@@ -21,7 +21,7 @@ from seamline.eval._production import ProductionScore, production_eval
 from seamline.inference import ScriptedModel
 from seamline.integration import Integration, PromptSpec
 from seamline.runtime import Pipeline
-from seamline.store._tables import dead_letters, events
+from seamline.store.tables import dead_letters, events
 
 DAY = 86400.0
 PER_DAY = 20

@@ -12,7 +12,7 @@ from seamline.access import Role
 from seamline.audit import story, verify
 from seamline.runtime import Pipeline
 from seamline.server import create_app
-from seamline.store._tables import audit_log, ground_truth
+from seamline.store.tables import audit_log, ground_truth
 
 ADMIN, REVIEWER, VIEWER = "k-admin-123", "k-review-123", "k-view-123"
 KEYS = {ADMIN: Role.ADMIN, REVIEWER: Role.REVIEWER, VIEWER: Role.VIEWER}

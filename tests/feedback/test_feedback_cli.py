@@ -23,7 +23,7 @@ from seamline.eval._feedback import (
 )
 from seamline.eval._production import parse_duration, watch
 from seamline.store import open_store
-from seamline.store._tables import eval_runs, ground_truth
+from seamline.store.tables import eval_runs, ground_truth
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from seamline.alerts import list_alerts
 from seamline.eval._production import production_eval, utc
-from seamline.store._tables import eval_runs
+from seamline.store.tables import eval_runs
 
 
 def _window_after_baseline(store, spec, provider, languages):

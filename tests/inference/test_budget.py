@@ -15,7 +15,7 @@ from seamline.inference import BudgetLedger, BudgetRefusal, CostReservation, Scr
 from seamline.integration import Budgets, Checklist, ModelRoute
 from seamline.runtime import OVER_BUDGET, Pipeline
 from seamline.store import open_store
-from seamline.store._tables import budget_counters
+from seamline.store.tables import budget_counters
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp()
 NEXT_DAY = datetime(2026, 3, 11, 12, 0, tzinfo=UTC).timestamp()

@@ -13,7 +13,7 @@ from seamline.inference import ScriptedModel
 from seamline.inference._gateway import build_gateway
 from seamline.integration import ModelRoute, RetrySpec, load_integration
 from seamline.runtime import DEAD_LETTERED, SUCCEEDED, Pipeline
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 EMAIL = {"message_id": "gw-1", "tenant_id": "acme", "customer_id": "cus_1", "from_email": "a@b.io",
          "subject": "Invoice", "body": "I was charged twice for my invoice, please help."}

@@ -15,7 +15,7 @@ from seamline.inference.anthropic import AnthropicModel
 from seamline.inference.openai import OpenAIModel
 from seamline.integration import ModelRoute, RetrySpec, load_integration
 from seamline.runtime import DEAD_LETTERED, SUCCEEDED, Pipeline
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 ANSWER = {"intent": "billing", "urgency": "high", "summary": "Charged twice for one invoice.",
           "confidence": 0.88, "evidence": ["I was charged twice"]}

@@ -11,11 +11,10 @@ from seamline.integration import (
     ApprovalPolicy,
     Checklist,
     ModelRoute,
-    Problem,
     PromptSpec,
     RolloutSpec,
-    check,
 )
+from seamline.preflight import Problem, check
 
 FULL_CHECKLIST = dict(workflow="Route refund requests.", owner="ops", baseline_metric="manual",
                       monthly_cost_ceiling_usd=100)
@@ -213,7 +212,8 @@ def test_several_problems_are_all_reported():
 def test_an_unknown_local_model_name_is_named():
     from conftest import make_integration
 
-    from seamline.integration import ModelRoute, check
+    from seamline.integration import ModelRoute
+    from seamline.preflight import check
 
     integration = make_integration(model=ModelRoute(provider="local", model="local-bert"))
     sentences = [p.sentence for p in check(integration) if p.level == "error"]

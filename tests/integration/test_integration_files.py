@@ -9,7 +9,8 @@ from conftest import EXAMPLE
 from pydantic import ValidationError
 
 from seamline.errors import ConfigError
-from seamline.integration import Integration, check, load_integration
+from seamline.integration import Integration, load_integration
+from seamline.preflight import check
 
 YAML_FORM = EXAMPLE / "integration.yaml"
 PY_FORM = EXAMPLE / "integration.py"

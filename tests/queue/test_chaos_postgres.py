@@ -51,7 +51,7 @@ from seamline.runtime import (
     Pipeline,
 )
 from seamline.store import open_store
-from seamline.store._tables import audit_log, budget_counters, dead_letters, events, jobs, outbox
+from seamline.store.tables import audit_log, budget_counters, dead_letters, events, jobs, outbox
 
 APP = Path(__file__).parent / "chaos_app"
 SEAMLINE = [sys.executable, "-m", "seamline"]  # the CLI, as `seamline ...` runs it

@@ -24,7 +24,7 @@ from seamline.runtime import (
     Pipeline,
 )
 from seamline.store import open_store
-from seamline.store._tables import events, jobs, outbox
+from seamline.store.tables import events, jobs, outbox
 
 FAST = QueueSpec(backoff_s=0.01, backoff_max_s=0.02, lease_s=1)
 

@@ -15,7 +15,7 @@ from seamline.emulator import Emulator, FaultPlan, FaultRule, ScriptBackend
 from seamline.integration import BreakerSpec, ModelRoute, RetrySpec
 from seamline.rollout import Criteria, Flags, evaluate_rollout, get_plan, start_rollout
 from seamline.runtime import Pipeline
-from seamline.store._tables import audit_log, events
+from seamline.store.tables import audit_log, events
 
 KEY_ENV = "ROLLOUT_EMULATOR_KEY"
 REPLY = {"label": "refund", "confidence": 0.9, "amount": 20.0, "quote": ""}

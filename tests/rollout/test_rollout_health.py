@@ -14,7 +14,7 @@ from seamline.errors import ContentRefused
 from seamline.inference import ScriptedModel
 from seamline.rollout import Criteria, Flags, Health, PathHealth, breaches, measure
 from seamline.runtime import Pipeline
-from seamline.store._tables import eval_runs, events
+from seamline.store.tables import eval_runs, events
 
 
 def run(pipeline: Pipeline, n: int, start: int = 0) -> None:

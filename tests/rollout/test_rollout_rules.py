@@ -15,7 +15,7 @@ from seamline.cli import app
 from seamline.connectors.testing import Reply, VendorServer
 from seamline.rollout import AlertRule, evaluate_rules, load_rules, measure_metric
 from seamline.runtime import Pipeline
-from seamline.store._tables import dead_letters
+from seamline.store.tables import dead_letters
 
 
 def dead_letter(store, n: int, *, at: float | None = None, integration: str = "refunds") -> None:

@@ -25,7 +25,7 @@ from seamline.rollout import (
     start_rollout,
 )
 from seamline.runtime import Pipeline
-from seamline.store._tables import audit_log, events
+from seamline.store.tables import audit_log, events
 
 HOUR = 3600.0
 FAST = Criteria(min_events=5, rollback_min_events=3)

@@ -152,7 +152,7 @@ def test_injected_instructions_cannot_ground_an_invented_quote(store):
 
 
 def test_check_names_grounding_fields_the_schemas_do_not_have():
-    from seamline.integration import check
+    from seamline.preflight import check
 
     bad = grounded(GroundingSpec(claims_field="claimz", quote_fields=("evidence[]",),
                                  documents_field="docs"))

@@ -23,7 +23,7 @@ from seamline.runtime import (
     TERMINAL,
     Pipeline,
 )
-from seamline.store._tables import dead_letters, events, outbox, vault
+from seamline.store.tables import dead_letters, events, outbox, vault
 
 PII_BODY = ("Please refund order 77. Card 4242 4242 4242 4242, mail jane.doe@example.com, "
             "call +44 20 7946 0958, SSN 123-45-6789, key AKIAIOSFODNN7EXAMPLE.")

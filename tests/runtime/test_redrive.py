@@ -14,7 +14,7 @@ from seamline.inference import ScriptedModel
 from seamline.queue import JobQueue, Worker
 from seamline.runtime import DEAD_LETTERED, SUCCEEDED, Pipeline
 from seamline.runtime._dlq import dead_letter, dead_letters_now
-from seamline.store._tables import events, outbox
+from seamline.store.tables import events, outbox
 
 
 def test_an_output_failure_redriven_after_a_prompt_fix_succeeds_under_the_same_id(store):

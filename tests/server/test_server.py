@@ -14,7 +14,7 @@ from seamline.errors import ConfigError, ProviderUnavailable
 from seamline.inference import ScriptedModel
 from seamline.runtime import TERMINAL
 from seamline.server import create_app
-from seamline.store._tables import dead_letters, events
+from seamline.store.tables import dead_letters, events
 
 KEY = "k-test-123"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from seamline.queue import Worker
 from seamline.runtime import Pipeline
 from seamline.server import create_app
-from seamline.store._tables import dead_letters, events, jobs
+from seamline.store.tables import dead_letters, events, jobs
 
 KEY = "k-test-123"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -13,7 +13,7 @@ from seamline.audit import story, verify
 from seamline.queue import Worker
 from seamline.runtime import Pipeline
 from seamline.server import create_app
-from seamline.store._tables import audit_log, jobs
+from seamline.store.tables import audit_log, jobs
 
 KEY = "k-secret-attrib-42"
 AUTH = {"Authorization": f"Bearer {KEY}"}

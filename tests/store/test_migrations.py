@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 
 from seamline.store import open_store
 from seamline.store._engine import _MIGRATIONS
-from seamline.store._tables import metadata
+from seamline.store.tables import metadata
 
 
 def _config(conn) -> Config:

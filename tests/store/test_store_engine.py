@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select
 
 from seamline.errors import ConfigError
 from seamline.store import Store, metadata, open_store
-from seamline.store._tables import audit_head, audit_log, flags
+from seamline.store.tables import audit_head, audit_log, flags
 
 HEAD_REVISION = "0012"
 

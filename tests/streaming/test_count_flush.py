@@ -21,7 +21,7 @@ from stream_helpers import (  # noqa: F401 (fixtures)
 
 from seamline.runtime import SUCCEEDED
 from seamline.store import open_store
-from seamline.store._tables import events, stream_windows
+from seamline.store.tables import events, stream_windows
 from seamline.streaming import CountWindow, StreamRunner, StreamSpec, open_source
 
 IDLE = 0.5

@@ -26,7 +26,7 @@ from stream_helpers import (  # noqa: F401 (fixtures)
 
 from seamline.runtime import DUPLICATE
 from seamline.store import open_store
-from seamline.store._tables import events, stream_progress, stream_windows
+from seamline.store.tables import events, stream_progress, stream_windows
 from seamline.streaming import StreamRunner, StreamSpec, TumblingWindow, open_source
 
 CONSUMER = Path(__file__).with_name("stream_consumer.py")

@@ -25,7 +25,7 @@ from stream_helpers import (  # noqa: F401 (fixtures)
 
 from seamline.runtime import SUCCEEDED
 from seamline.store import open_store
-from seamline.store._tables import dead_letters, events, stream_windows
+from seamline.store.tables import dead_letters, events, stream_windows
 from seamline.streaming import (
     SlidingWindow,
     StreamRunner,

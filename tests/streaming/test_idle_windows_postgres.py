@@ -9,7 +9,7 @@ from sqlalchemy import select
 from stream_helpers import ListSource, risk_model, stream_integration
 
 from seamline.runtime import SUCCEEDED
-from seamline.store._tables import stream_windows
+from seamline.store.tables import stream_windows
 from seamline.streaming import CountWindow, StreamRunner, StreamSpec, TumblingWindow
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from stream_helpers import REDIS_URL, publish_redis, redis_client, redis_stream  # noqa: F401 (fixtures)
 
 from seamline.store import open_store
-from seamline.store._tables import events, stream_windows
+from seamline.store.tables import events, stream_windows
 
 SEAMLINE = [sys.executable, "-m", "seamline"]
 
@@ -119,7 +119,7 @@ def test_sigterm_stops_the_stream_after_its_batch_and_prints_the_summary(
     import signal
     import time
 
-    from seamline.store._tables import stream_progress
+    from seamline.store.tables import stream_progress
 
     source = f"{REDIS_URL}?stream={redis_stream}&group=risk"
     integration = write_integration(tmp_path, source)

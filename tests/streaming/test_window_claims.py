@@ -22,7 +22,7 @@ from test_exactly_once import consume, finish
 
 from seamline.runtime import DUPLICATE, SUCCEEDED
 from seamline.store import open_store
-from seamline.store._tables import events, stream_windows
+from seamline.store.tables import events, stream_windows
 from seamline.streaming import StreamRunner, StreamSpec, TumblingWindow
 
 CUSTOMERS = 10

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from stream_helpers import ListSource, risk_model, stream_integration
 
 from seamline.runtime import DUPLICATE, SUCCEEDED
-from seamline.store._tables import audit_log, dead_letters, events, stream_events, stream_windows
+from seamline.store.tables import audit_log, dead_letters, events, stream_events, stream_windows
 from seamline.streaming import (
     CountWindow,
     SlidingWindow,

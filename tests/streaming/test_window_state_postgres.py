@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import func, select
 from stream_helpers import ListSource, risk_model, stream_integration
 
-from seamline.store._tables import dead_letters, events, stream_windows
+from seamline.store.tables import dead_letters, events, stream_windows
 from seamline.streaming import SourceMessage, StreamRunner, StreamSpec, TumblingWindow
 
 

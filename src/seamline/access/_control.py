@@ -31,7 +31,7 @@ from seamline.access._throttle import LoginThrottle
 from seamline.access._users import check_username, record_access
 from seamline.errors import ConfigError
 from seamline.store import Store
-from seamline.store._tables import users
+from seamline.store.tables import users
 
 log = logging.getLogger("seamline.access")
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from seamline.access._roles import Role
 from seamline.store import Store
-from seamline.store._tables import sessions, users
+from seamline.store.tables import sessions, users
 
 # Writing last_seen_at on every request would make each page view a write; a minute of
 # slack on the idle timeout is the price.

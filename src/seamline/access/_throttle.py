@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import delete, func, insert, select
 
 from seamline.store import Store
-from seamline.store._tables import login_failures
+from seamline.store.tables import login_failures
 
 _KEY_CHARS = 200  # the column's width; an address or a username longer than this is cut
 

@@ -18,7 +18,7 @@ from seamline.access._roles import Role
 from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError, NotFound
 from seamline.store import Store
-from seamline.store._tables import sessions, users
+from seamline.store.tables import sessions, users
 
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 

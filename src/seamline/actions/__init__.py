@@ -12,6 +12,7 @@ from seamline.actions._outbox import (
     ActionOutcome,
     ActionRunner,
     EditRefused,
+    OutboxItem,
     decide,
     list_awaiting,
     outbox_row,
@@ -21,7 +22,22 @@ from seamline.actions._outbox import (
 from seamline.actions._plan import PlannedAction, action_key, approval_reason, plan_actions
 
 __all__ = [
-    "AWAITING", "DONE", "FAILED", "PENDING", "REJECTED", "ActionOutcome", "ActionRunner",
-    "EditRefused", "PlannedAction", "action_key", "approval_reason", "decide", "list_awaiting",
-    "outbox_row", "plan_actions", "rejections_as_examples", "write_outbox",
+    "AWAITING",
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "REJECTED",
+    "ActionOutcome",
+    "ActionRunner",
+    "EditRefused",
+    "OutboxItem",
+    "PlannedAction",
+    "action_key",
+    "approval_reason",
+    "decide",
+    "list_awaiting",
+    "outbox_row",
+    "plan_actions",
+    "rejections_as_examples",
+    "write_outbox",
 ]

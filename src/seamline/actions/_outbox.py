@@ -20,9 +20,8 @@ from seamline.audit import AuditEntry, append
 from seamline.connectors import connector_handler, is_connector_ref
 from seamline.errors import ConfigError, NotFound, SeamlineError
 from seamline.integration import Integration, resolve
-from seamline.store import Store
-from seamline.store._fast import FastStatement
-from seamline.store._tables import eval_examples, events, outbox
+from seamline.store import FastStatement, Store
+from seamline.store.tables import eval_examples, events, outbox
 
 PENDING, AWAITING, DONE, FAILED, REJECTED = "pending", "awaiting_approval", "done", "failed", "rejected"
 MAX_ATTEMPTS = 3

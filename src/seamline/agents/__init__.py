@@ -13,7 +13,7 @@ from seamline.agents._client import (
     ToolCall,
     Turn,
 )
-from seamline.agents._lease import LeaseLost
+from seamline.agents._lease import LeaseLost, heartbeat_age, is_stale
 from seamline.agents._limits import RunLimits, RunUsage, price_call
 from seamline.agents._recover import NotRecoverable, StaleRun, recover_run, stale_runs
 from seamline.agents._run import Agent, RunResult, resume_run, start_run
@@ -21,9 +21,33 @@ from seamline.agents._store import RunState, decided_runs, list_runs, load_run
 from seamline.agents._tools import Policy, Tool, ToolArgumentsInvalid, ToolRegistry
 
 __all__ = [
-    "Agent", "AgentModel", "AgentReply", "AnthropicAgentModel", "LeaseLost", "NotRecoverable",
-    "OpenAIAgentModel", "Policy", "RunLimits", "RunResult", "RunState", "RunUsage",
-    "ScriptedAgentModel", "StaleRun", "Tool", "ToolArgumentsInvalid", "ToolCall", "ToolRegistry",
-    "Turn", "decided_runs", "list_runs", "load_run", "price_call", "recover_run", "resume_run", "stale_runs",
+    "Agent",
+    "AgentModel",
+    "AgentReply",
+    "AnthropicAgentModel",
+    "LeaseLost",
+    "NotRecoverable",
+    "OpenAIAgentModel",
+    "Policy",
+    "RunLimits",
+    "RunResult",
+    "RunState",
+    "RunUsage",
+    "ScriptedAgentModel",
+    "StaleRun",
+    "Tool",
+    "ToolArgumentsInvalid",
+    "ToolCall",
+    "ToolRegistry",
+    "Turn",
+    "decided_runs",
+    "heartbeat_age",
+    "is_stale",
+    "list_runs",
+    "load_run",
+    "price_call",
+    "recover_run",
+    "resume_run",
+    "stale_runs",
     "start_run",
 ]

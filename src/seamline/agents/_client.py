@@ -14,8 +14,7 @@ from typing import Any, Protocol
 
 from seamline.agents._tools import Tool
 from seamline.errors import ConfigError
-from seamline.inference._sdk_errors import classify
-from seamline.inference._types import Usage
+from seamline.inference import Usage, classify
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, update
 from seamline.agents._store import RUNNING, RunState
 from seamline.errors import SeamlineError
 from seamline.store import Store
-from seamline.store._tables import agent_runs
+from seamline.store.tables import agent_runs
 
 log = logging.getLogger("seamline.agents")
 

@@ -10,8 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from seamline.inference._pricing import FREE, PriceTable, cost, default_table
-from seamline.inference._types import Usage
+from seamline.inference import FREE, PriceTable, Usage, cost, default_table
 
 # Stop reasons a run can end with; "completed" is the only one that is not a limit or a failure.
 COMPLETED, MAX_STEPS, TOKEN_BUDGET, COST_BUDGET, LOOP = (

@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from seamline.actions._outbox import DONE as OUTBOX_DONE
-from seamline.actions._outbox import REJECTED as OUTBOX_REJECTED
-from seamline.actions._outbox import outbox_row
+from seamline.actions import DONE as OUTBOX_DONE
+from seamline.actions import REJECTED as OUTBOX_REJECTED
+from seamline.actions import outbox_row
 from seamline.agents import _steps
 from seamline.agents._client import ToolCall
 from seamline.agents._lease import Lease, heartbeat_age, is_stale
@@ -36,7 +36,7 @@ from seamline.agents._store import AWAITING, FAILED, RUNNING, RunState, load_run
 from seamline.audit import append
 from seamline.errors import SeamlineError
 from seamline.store import Store
-from seamline.store._tables import agent_runs
+from seamline.store.tables import agent_runs
 
 CRASHED = "crashed"
 

@@ -18,11 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from seamline.actions import PlannedAction, write_outbox
-from seamline.actions._outbox import AWAITING as OUTBOX_AWAITING
-from seamline.actions._outbox import DONE as OUTBOX_DONE
-from seamline.actions._outbox import PENDING as OUTBOX_PENDING
-from seamline.actions._outbox import outbox_row
+from seamline.actions import AWAITING as OUTBOX_AWAITING
+from seamline.actions import DONE as OUTBOX_DONE
+from seamline.actions import PENDING as OUTBOX_PENDING
+from seamline.actions import PlannedAction, outbox_row, write_outbox
 from seamline.agents import _steps
 from seamline.agents._client import AgentModel, ToolCall, Turn
 from seamline.agents._lease import Lease, LeaseLost, is_stale, new_owner
@@ -46,11 +45,9 @@ from seamline.agents._store import (
 from seamline.agents._tools import ToolArgumentsInvalid, ToolRegistry
 from seamline.audit import append
 from seamline.errors import SeamlineError
-from seamline.inference import BudgetLedger, price_usage
-from seamline.inference._budget import BudgetRefusal, CostReservation
-from seamline.inference._types import Usage
+from seamline.inference import BudgetLedger, BudgetRefusal, CostReservation, Usage, price_usage
 from seamline.store import Store
-from seamline.store._tables import events, outbox
+from seamline.store.tables import events, outbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from seamline.agents._client import ToolCall, Turn
 from seamline.agents._limits import RunUsage
 from seamline.errors import NotFound
 from seamline.store import Store
-from seamline.store._tables import agent_runs
+from seamline.store.tables import agent_runs
 
 RUNNING, AWAITING, COMPLETED, STOPPED, FAILED = (
     "running", "awaiting_approval", "completed", "stopped", "failed")
@@ -120,8 +120,8 @@ def decided_runs(store: Store, agent: str) -> list[str]:
     A reviewer decides in the console or with ``seamline approvals``; the run itself goes on
     when something resumes it: ``seamline agent resume AGENT --decided [--watch 10]``.
     """
-    from seamline.actions._outbox import AWAITING as OUTBOX_AWAITING
-    from seamline.store._tables import outbox
+    from seamline.actions import AWAITING as OUTBOX_AWAITING
+    from seamline.store.tables import outbox
 
     with store.read() as conn:
         rows = conn.execute(select(agent_runs.c.id, agent_runs.c.state).where(

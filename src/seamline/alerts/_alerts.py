@@ -14,7 +14,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 
 from seamline.store import Store
-from seamline.store._tables import alerts
+from seamline.store.tables import alerts
 
 log = logging.getLogger("seamline.alerts")
 WEBHOOK_ENV = "SEAMLINE_ALERT_WEBHOOK_URL"

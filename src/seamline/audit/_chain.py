@@ -18,9 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from seamline.errors import AuditError
-from seamline.store import Store
-from seamline.store._fast import FastStatement
-from seamline.store._tables import audit_head, audit_log
+from seamline.store import FastStatement, Store
+from seamline.store.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
 _SECRET_ENV_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")

@@ -19,13 +19,14 @@ from seamline.agents import (
     NotRecoverable,
     RunResult,
     decided_runs,
+    heartbeat_age,
+    is_stale,
     load_run,
     recover_run,
     resume_run,
     stale_runs,
     start_run,
 )
-from seamline.agents._lease import heartbeat_age, is_stale
 from seamline.cli._common import (
     DbOption,
     console,
@@ -36,7 +37,7 @@ from seamline.cli._common import (
 )
 from seamline.errors import NotFound, SeamlineError
 from seamline.integration import resolve
-from seamline.store._tables import audit_log
+from seamline.store.tables import audit_log
 
 agent_app = typer.Typer(help="Agents: typed tools, hard limits, approvals, the audit trail.",
                         no_args_is_help=True)

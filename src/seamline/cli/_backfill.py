@@ -12,8 +12,7 @@ from rich.table import Table
 from seamline.cli._common import DbOption, console, fail, store_for
 from seamline.cli._run import _progress
 from seamline.integration import load_integration
-from seamline.runtime import Pipeline
-from seamline.runtime._backfill import BackfillChange, backfill_event, select_events
+from seamline.runtime import BackfillChange, Pipeline, backfill_event, select_events
 
 
 def _moment(text: str | None, what: str) -> float | None:

@@ -40,7 +40,7 @@ def integration_for(store: Store, name: str, given: str | None = None):
     from sqlalchemy import select
 
     from seamline.integration import load_integration
-    from seamline.store._tables import integrations
+    from seamline.store.tables import integrations
 
     if given:
         return load_integration(given)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from seamline.cli._common import DbOption, console, fail, store_for
-from seamline.inference._budget import BREAKDOWNS, SpendReport, spend_report
+from seamline.inference import BREAKDOWNS, SpendReport, spend_report
 
 
 def costs_cmd(

@@ -14,8 +14,7 @@ from seamline.cli._common import DbOption, console, fail, integration_for, store
 from seamline.cli._run import _progress
 from seamline.errors import NotFound
 from seamline.queue import JobQueue
-from seamline.runtime import Pipeline
-from seamline.runtime._dlq import dead_letter, dead_letters_now
+from seamline.runtime import Pipeline, dead_letter, dead_letters_now
 
 dlq_app = typer.Typer(help="The dead-letter queue: inspect, and redrive once the cause is fixed.",
                       no_args_is_help=True)

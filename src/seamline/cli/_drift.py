@@ -9,8 +9,7 @@ import typer
 from rich.table import Table
 
 from seamline.cli._common import DbOption, console, store_for
-from seamline.contracts import contract_list, drift_report
-from seamline.contracts._book import Drift
+from seamline.contracts import Drift, contract_list, drift_report
 
 
 def drift_cmd(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from seamline.cli._common import DbOption, console, fail, integration_for, store_for
 from seamline.runtime import OVER_BUDGET, Pipeline
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 escalations_app = typer.Typer(help="Events waiting over a cost cap.", no_args_is_help=True)
 

@@ -32,8 +32,7 @@ from seamline.eval import (
     write_html,
     write_sample,
 )
-from seamline.integration import Integration, load_integration
-from seamline.integration._refs import resolve
+from seamline.integration import Integration, load_integration, resolve
 
 _QUICK = "golden"
 

@@ -24,17 +24,15 @@ from seamline.cli._common import (
     store_for,
 )
 from seamline.errors import ConfigError, NotFound
-from seamline.eval._feedback import (
+from seamline.eval import (
+    ProductionScore,
     TruthRefused,
     accuracy_over_time,
     import_truths,
-    record_truth,
-    sparkline,
-)
-from seamline.eval._production import (
-    ProductionScore,
     latest_runs,
     parse_duration,
+    record_truth,
+    sparkline,
     utc,
     watch,
 )

@@ -15,9 +15,8 @@ from seamline.audit import story, verify
 from seamline.cli._common import DbOption, console, fail, integration_for, store_for
 from seamline.errors import NotFound
 from seamline.rollout import Flags
-from seamline.runtime import Pipeline
-from seamline.runtime._replay import replay
-from seamline.store._tables import events
+from seamline.runtime import Pipeline, replay
+from seamline.store.tables import events
 
 audit_app = typer.Typer(help="Verify the audit chain and read an event's story.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The human approval queue.", no_args_is_help=True)

@@ -46,7 +46,7 @@ from seamline.rollout import (
     start_rollout,
 )
 from seamline.store import Store
-from seamline.store._tables import integrations
+from seamline.store.tables import integrations
 
 rollout_app = typer.Typer(help="Staged rollouts: promoted while healthy, rolled back when not.",
                           no_args_is_help=True)

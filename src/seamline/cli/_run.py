@@ -14,9 +14,9 @@ from rich.table import Table
 from seamline.audit import verify
 from seamline.cli._common import DbOption, console, existing_file, fail, store_for
 from seamline.eval import GoldenScore, categorical_fields, score_golden
-from seamline.integration import Integration, check, load_integration
-from seamline.runtime import Pipeline
-from seamline.runtime._run_file import RunSummary, count_lines, run_file
+from seamline.integration import Integration, load_integration
+from seamline.preflight import check
+from seamline.runtime import Pipeline, RunSummary, count_lines, run_file
 
 
 def _progress() -> Progress:

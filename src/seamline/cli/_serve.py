@@ -8,7 +8,8 @@ import typer
 
 from seamline.cli._common import DbOption, console, fail, store_for
 from seamline.cli._run import show_problems
-from seamline.integration import check, load_integration
+from seamline.integration import load_integration
+from seamline.preflight import check
 from seamline.server import DEFAULT_LATENCY_BUDGET_S, DEFAULT_MAX_BODY_BYTES, create_app
 
 

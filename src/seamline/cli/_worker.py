@@ -13,9 +13,10 @@ from rich.table import Table
 
 from seamline.cli._common import DbOption, console, existing_file, fail, stop_on_signals, store_for
 from seamline.cli._run import _progress, show_problems
-from seamline.integration import check, load_integration
+from seamline.integration import load_integration
+from seamline.preflight import check
 from seamline.queue import JobQueue, Worker
-from seamline.runtime._run_file import count_lines
+from seamline.runtime import count_lines
 
 queue_app = typer.Typer(help="The durable job queue: what waits, runs, finished or died.",
                         no_args_is_help=True)
@@ -128,7 +129,7 @@ def queue_purge(db: DbOption = None,
                     min=1, help="Age of webhook receipts (keep more than your vendors' "
                                 "retry window: Stripe retries for 3 days)")] = 30.0):
     """Delete finished jobs and old webhook receipts; events and their audit trail stay."""
-    from seamline.edges._intake import purge_receipts
+    from seamline.edges import purge_receipts
 
     store = store_for(db)
     n = JobQueue(store).purge(older_than_days * 86400)

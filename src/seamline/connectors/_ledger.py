@@ -17,9 +17,8 @@ from sqlalchemy import select, update
 
 from seamline.connectors._errors import ConnectorError, OutcomeUnknown
 from seamline.errors import NotFound
-from seamline.store import Store
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import connector_sends
+from seamline.store import Store, insert_ignore
+from seamline.store.tables import connector_sends
 
 SENDING, SENT, FAILED, UNKNOWN = "sending", "sent", "failed", "unknown"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from seamline.outputs._grounding import values_at
+from seamline.outputs import values_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,10 @@ from sqlalchemy import func, select
 from seamline.actions import AWAITING, list_awaiting, outbox_row
 from seamline.audit import story
 from seamline.console._evidence import MarkedSource, marked_sources
-from seamline.inference._budget import SpendReport, spend_report
-from seamline.runtime._dlq import dead_letters_now
-from seamline.runtime._results import DEAD_LETTERED
+from seamline.inference import SpendReport, spend_report
+from seamline.runtime import DEAD_LETTERED, dead_letters_now
 from seamline.store import Store
-from seamline.store._tables import events, outbox
+from seamline.store.tables import events, outbox
 
 
 def _json(text: str | None) -> Any:

@@ -21,8 +21,7 @@ from seamline.console import _queries as q
 from seamline.console._chain import ChainCheck
 from seamline.errors import ConfigError, NotFound
 from seamline.rollout import Flags, parse_state
-from seamline.runtime import Pipeline
-from seamline.runtime._dlq import dead_letter
+from seamline.runtime import Pipeline, dead_letter
 from seamline.store import Store
 
 _HERE = Path(__file__).parent

@@ -17,5 +17,16 @@ from seamline.contracts._book import (
 )
 from seamline.contracts._shape import json_type, shape_of
 
-__all__ = ["ADDED", "MISSING", "TYPE_CHANGED", "ContractBook", "Drift", "FieldPolicy",
-           "contract_list", "drift_report", "json_type", "on_drift", "shape_of"]
+__all__ = [
+    "ADDED",
+    "MISSING",
+    "TYPE_CHANGED",
+    "ContractBook",
+    "Drift",
+    "FieldPolicy",
+    "contract_list",
+    "drift_report",
+    "json_type",
+    "on_drift",
+    "shape_of",
+]

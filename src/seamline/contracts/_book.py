@@ -26,9 +26,9 @@ from sqlalchemy import select, update
 
 from seamline.alerts import Alert, raise_alert
 from seamline.contracts._shape import shape_of
-from seamline.store import Store
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import contract_fields, contracts, drift_events
+from seamline.integration import FieldPolicy
+from seamline.store import Store, insert_ignore
+from seamline.store.tables import contract_fields, contracts, drift_events
 
 log = logging.getLogger("seamline.contracts")
 
@@ -37,20 +37,6 @@ ADDED, MISSING, TYPE_CHANGED = "added", "missing", "type_changed"
 
 DRIFT_TOTAL = Counter("seamline_contract_drift_total", "Contract drift events observed",
                       ["direction", "contract", "change"])
-
-
-class FieldPolicy(BaseModel):
-    """What an integration declares about a contract's fields (dotted paths, ``[]`` for items)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    required: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = Field(default=(), description="Never recorded nor compared.")
-
-    def ignores(self, path: str) -> bool:
-        return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
-                   for p in self.ignored)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from seamline.contracts import ContractBook, Drift
-from seamline.edges._source import SourceSpec
 from seamline.errors import ConfigError
-from seamline.integration import Integration, resolve
+from seamline.integration import Integration, SourceSpec, resolve
 from seamline.queue import JobQueue
-from seamline.runtime._results import new_event_id
-from seamline.store import Store
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import webhook_receipts
+from seamline.runtime import new_event_id
+from seamline.store import Store, insert_ignore
+from seamline.store.tables import webhook_receipts
 
 log = logging.getLogger("seamline.edges")
 

@@ -23,13 +23,11 @@ from sqlalchemy import select, update
 
 from seamline.contracts import ContractBook
 from seamline.edges._intake import Intake, Prepared
-from seamline.edges._source import SourceSpec
 from seamline.errors import ConfigError, RateLimited
-from seamline.integration import Integration, resolve
+from seamline.integration import Integration, SourceSpec, resolve
 from seamline.queue import JobQueue
-from seamline.store import Store
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import poll_cursors
+from seamline.store import Store, insert_ignore
+from seamline.store.tables import poll_cursors
 
 log = logging.getLogger("seamline.edges")
 

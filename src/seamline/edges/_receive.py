@@ -25,12 +25,10 @@ from seamline.contracts import ContractBook
 from seamline.edges._intake import Intake, Prepared, Receipt
 from seamline.edges._signatures import WebhookRefused, verify
 from seamline.errors import ConfigError
-from seamline.ingest import redact
-from seamline.ingest._event import describe_validation
+from seamline.ingest import describe_validation, redact
 from seamline.integration import Integration
 from seamline.queue import JobQueue
-from seamline.runtime import Pipeline
-from seamline.runtime._results import new_event_id
+from seamline.runtime import Pipeline, new_event_id
 from seamline.store import Store
 
 

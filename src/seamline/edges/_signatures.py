@@ -17,8 +17,8 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from seamline.edges._source import HmacScheme, SourceSpec
 from seamline.errors import SeamlineError
+from seamline.integration import HmacScheme, SourceSpec
 
 Headers = Mapping[str, str]  # lower-case names
 

@@ -12,7 +12,7 @@ from typing import Any
 from seamline.emulator._backend import EmulatedRequest
 from seamline.emulator._usage import PromptUsage, Segment, approx_tokens
 from seamline.emulator._wire import WireError, invalid, new_id
-from seamline.inference._types import Message
+from seamline.inference import Message
 
 NAME = "anthropic"
 PATH = "/v1/messages"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import ConfigError
-from seamline.inference._types import Message, ModelRequest, Provider
+from seamline.inference import Message, ModelRequest, Provider
 
 
 @dataclass(frozen=True, slots=True)

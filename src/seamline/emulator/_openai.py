@@ -13,7 +13,7 @@ from typing import Any
 from seamline.emulator._backend import EmulatedRequest
 from seamline.emulator._usage import PromptUsage, Segment, approx_tokens
 from seamline.emulator._wire import WireError, invalid, new_id
-from seamline.inference._types import Message
+from seamline.inference import Message
 
 NAME = "openai"
 PATH = "/v1/chat/completions"

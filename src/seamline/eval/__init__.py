@@ -14,7 +14,15 @@ from seamline.eval._compare import (
     compare,
     parse_variant,
 )
+from seamline.eval._feedback import (
+    TruthRefused,
+    accuracy_over_time,
+    import_truths,
+    record_truth,
+    sparkline,
+)
 from seamline.eval._golden import GoldenScore, categorical_fields, score_golden
+from seamline.eval._production import ProductionScore, latest_runs, parse_duration, utc, watch
 from seamline.eval._report import render_html, write_html
 from seamline.eval._run import EvalReport, ExampleResult, GoldenSet, gate, read_golden, run_eval
 from seamline.eval._sample import parse_since, sample_events, write_sample
@@ -37,9 +45,49 @@ from seamline.eval._scorers import (
 )
 
 __all__ = [
-    "Comparison", "Context", "EvalReport", "ExampleResult", "Flip", "GoldenScore", "GoldenSet",
-    "NamedScorer", "Scorer", "abstention", "apply_overrides", "bootstrap_ci", "build_scorers",
-    "categorical_fields", "compare", "cost", "exact", "field_match", "gate", "grounding", "judge",
-    "latency", "no_pii_leak", "numeric", "parse_since", "parse_variant", "read_golden", "regex",
-    "render_html", "run_eval", "sample_events", "score_golden", "set_score", "write_html", "write_sample",
+    "Comparison",
+    "Context",
+    "EvalReport",
+    "ExampleResult",
+    "Flip",
+    "GoldenScore",
+    "GoldenSet",
+    "NamedScorer",
+    "ProductionScore",
+    "Scorer",
+    "TruthRefused",
+    "abstention",
+    "accuracy_over_time",
+    "apply_overrides",
+    "bootstrap_ci",
+    "build_scorers",
+    "categorical_fields",
+    "compare",
+    "cost",
+    "exact",
+    "field_match",
+    "gate",
+    "grounding",
+    "import_truths",
+    "judge",
+    "latency",
+    "latest_runs",
+    "no_pii_leak",
+    "numeric",
+    "parse_duration",
+    "parse_since",
+    "parse_variant",
+    "read_golden",
+    "record_truth",
+    "regex",
+    "render_html",
+    "run_eval",
+    "sample_events",
+    "score_golden",
+    "set_score",
+    "sparkline",
+    "utc",
+    "watch",
+    "write_html",
+    "write_sample",
 ]

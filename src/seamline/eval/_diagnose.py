@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from seamline.eval._feedback import TruthRow
 from seamline.store import Store
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 DROP_POINTS = 5.0  # a drop of more than this many points below the baseline raises an alert
 SHIFT = 0.25  # the share of events that must have moved before a difference is called a shift

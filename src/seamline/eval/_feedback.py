@@ -20,7 +20,7 @@ from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError, NotFound, SeamlineError
 from seamline.integration import Integration, load_integration
 from seamline.store import Store
-from seamline.store._tables import events, ground_truth, integrations
+from seamline.store.tables import events, ground_truth, integrations
 
 Source = Literal["api", "cli", "approval", "import"]
 SOURCES: tuple[str, ...] = ("api", "cli", "approval", "import")

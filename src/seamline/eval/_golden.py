@@ -15,8 +15,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from seamline.errors import ConfigError
 from seamline.integration import Integration
-from seamline.runtime._pipeline import Pipeline
-from seamline.runtime._run_file import read_jsonl
+from seamline.runtime import Pipeline, read_jsonl
 from seamline.store import open_store
 
 

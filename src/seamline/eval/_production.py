@@ -25,7 +25,7 @@ from seamline.eval._diagnose import DROP_POINTS, Suspect, likely_layers
 from seamline.eval._feedback import TruthRow, truth_rows
 from seamline.integration import Integration
 from seamline.store import Store
-from seamline.store._tables import eval_runs
+from seamline.store.tables import eval_runs
 
 BASELINE_RUNS = 7
 MIN_EXAMPLES = 10

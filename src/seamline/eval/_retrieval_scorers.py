@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from seamline.eval._scorers import Context, Scorer
-from seamline.retrieval._quality import is_relevant, recall_at_k, reciprocal_rank
+from seamline.retrieval import is_relevant, recall_at_k, reciprocal_rank
 
 
 def _relevant(context: Context) -> frozenset[str] | None:

@@ -19,11 +19,9 @@ from typing import Any
 from seamline.audit import story
 from seamline.errors import ConfigError
 from seamline.eval._scorers import Context, NamedScorer, build_scorers
-from seamline.inference._types import Message, ModelRequest
+from seamline.inference import Message, ModelRequest
 from seamline.integration import Integration
-from seamline.runtime._pipeline import Pipeline
-from seamline.runtime._results import DUPLICATE
-from seamline.runtime._run_file import read_jsonl
+from seamline.runtime import DUPLICATE, Pipeline, read_jsonl
 from seamline.store import open_store
 
 REPORT_FORMAT = 1

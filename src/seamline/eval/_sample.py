@@ -21,9 +21,9 @@ from sqlalchemy import select
 from seamline.actions import rejections_as_examples
 from seamline.durations import seconds
 from seamline.errors import ConfigError
-from seamline.runtime._results import DUPLICATE, TERMINAL
+from seamline.runtime import DUPLICATE, TERMINAL
 from seamline.store import Store
-from seamline.store._tables import events, ground_truth
+from seamline.store.tables import events, ground_truth
 
 
 def parse_since(text: str, now: float | None = None) -> float:

@@ -21,8 +21,7 @@ from typing import Any, Literal
 
 from seamline.errors import ConfigError
 from seamline.ingest import redact
-from seamline.integration import Integration
-from seamline.integration._refs import resolve
+from seamline.integration import Integration, resolve
 
 Kind = Literal["quality", "measure"]
 

@@ -4,13 +4,28 @@
 """
 
 from seamline.inference._batch import BatchProvider, run_batch
-from seamline.inference._budget import BudgetLedger, BudgetRefusal, CostReservation, price
-from seamline.inference._pricing import Price, PriceTable, price_usage
-from seamline.inference._route import build_provider, text_fields
+from seamline.inference._budget import (
+    BREAKDOWNS,
+    BudgetLedger,
+    BudgetRefusal,
+    CostReservation,
+    SpendReport,
+    price,
+    spend_report,
+)
+from seamline.inference._gateway import build_gateway
+from seamline.inference._local_fit import MODELS
+from seamline.inference._pricing import FREE, Price, PriceTable, cost, default_table, price_usage
+from seamline.inference._route import EXTRACTIVE, build_provider, text_fields
+from seamline.inference._sdk_errors import classify
 from seamline.inference._types import Message, ModelReply, ModelRequest, Provider, Usage
 from seamline.inference.scripted import ScriptedModel
 
 __all__ = [
+    "BREAKDOWNS",
+    "EXTRACTIVE",
+    "FREE",
+    "MODELS",
     "BatchProvider",
     "BudgetLedger",
     "BudgetRefusal",
@@ -22,10 +37,16 @@ __all__ = [
     "PriceTable",
     "Provider",
     "ScriptedModel",
+    "SpendReport",
     "Usage",
+    "build_gateway",
     "build_provider",
+    "classify",
+    "cost",
+    "default_table",
     "price",
     "price_usage",
     "run_batch",
+    "spend_report",
     "text_fields",
 ]

@@ -22,9 +22,8 @@ from seamline.errors import ConfigError
 from seamline.inference._pricing import PriceTable, price_usage, route_price
 from seamline.inference._types import Usage
 from seamline.integration import Integration
-from seamline.store._fast import FastStatement
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import budget_counters, events
+from seamline.store import FastStatement, insert_ignore
+from seamline.store.tables import budget_counters, events
 
 _c = budget_counters.c
 # One atomic statement per cap: the row is raised only if it stays under the cap.

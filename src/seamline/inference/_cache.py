@@ -22,10 +22,8 @@ from sqlalchemy import (
 
 from seamline.errors import ConfigError
 from seamline.inference._types import ModelReply, ModelRequest, Provider, Usage
-from seamline.store import Store
-from seamline.store._fast import FastStatement
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import response_cache
+from seamline.store import FastStatement, Store, insert_ignore
+from seamline.store.tables import response_cache
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from seamline.inference._route import provider_for_route
 from seamline.inference._types import ModelReply, ModelRequest, Provider
 from seamline.integration import Integration, ModelRoute
 from seamline.store import Store
-from seamline.telemetry._metrics import track_breakers
+from seamline.telemetry import track_breakers
 
 _shared_lock = threading.Lock()
 _boards: dict[tuple, BreakerBoard] = {}

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from seamline.inference._local_text import split_sentences
 from seamline.inference._types import ModelReply, ModelRequest, Usage
-from seamline.retrieval._index import STOP_WORDS
+from seamline.retrieval import STOP_WORDS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Retrieval's stop words, and the question words that carry no content either.

@@ -16,9 +16,8 @@ from sqlalchemy import select, update
 
 from seamline.errors import RateLimited
 from seamline.inference._types import ModelReply, ModelRequest, Provider
-from seamline.store import Store
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import rate_buckets
+from seamline.store import Store, insert_ignore
+from seamline.store.tables import rate_buckets
 
 if TYPE_CHECKING:  # pragma: no cover
     import redis

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from seamline.errors import CircuitOpen, ProviderError
 from seamline.inference._types import ModelReply, ModelRequest, Provider
-from seamline.telemetry._metrics import RETRIES
+from seamline.telemetry import RETRIES
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Connection, insert, select
 
 from seamline.errors import ConfigError
-from seamline.store import Store
-from seamline.store._fast import FastStatement
-from seamline.store._tables import vault as vault_table
+from seamline.store import FastStatement, Store
+from seamline.store.tables import vault as vault_table
 
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
 

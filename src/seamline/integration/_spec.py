@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from seamline.edges._source import SourceSpec
-from seamline.outputs._grounding_spec import GroundingSpec
-from seamline.retrieval._spec import RetrievalSpec
-from seamline.streaming._spec import StreamSpec
+from seamline.integration._grounding import GroundingSpec
+from seamline.integration._retrieval import RetrievalSpec
+from seamline.integration._source import SourceSpec
+from seamline.integration._stream import StreamSpec
 
 PIIAction = Literal["redact", "mask", "drop", "allow"]
 OversizePolicy = Literal["truncate", "dead_letter"]

@@ -16,7 +16,7 @@ from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import urlparse
 
-from seamline.outputs._grounding_spec import GroundingSpec
+from seamline.integration import GroundingSpec
 from seamline.outputs._verbatim import find_verbatim, normalise
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"

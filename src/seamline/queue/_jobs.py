@@ -27,9 +27,9 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from seamline.ingest import Vault
 from seamline.queue._wake import announce
-from seamline.runtime._results import new_event_id
+from seamline.runtime import new_event_id
 from seamline.store import Store
-from seamline.store._tables import jobs
+from seamline.store.tables import jobs
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 EVENT, REDRIVE = "event", "redrive"

@@ -14,12 +14,13 @@ from seamline.retrieval._embed import (
     embedder_from_spec,
 )
 from seamline.retrieval._hybrid import reciprocal_rank_fusion
-from seamline.retrieval._index import ChunkIndex, Hit, IndexReport, fts_query
+from seamline.retrieval._index import STOP_WORDS, ChunkIndex, Hit, IndexReport, fts_query
 from seamline.retrieval._pg import PgChunkIndex
 from seamline.retrieval._quality import (
     GoldenQuestion,
     QualityReport,
     evaluate,
+    is_relevant,
     load_questions,
     recall_at_k,
     reciprocal_rank,
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_MIN_SCORE",
     "DEFAULT_OVERLAP",
+    "STOP_WORDS",
     "Block",
     "Chunk",
     "ChunkIndex",
@@ -48,6 +50,7 @@ __all__ = [
     "embedder_from_spec",
     "evaluate",
     "fts_query",
+    "is_relevant",
     "load_blocks",
     "load_questions",
     "recall_at_k",

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError
 from seamline.store import Store
-from seamline.store._tables import flags
+from seamline.store.tables import flags
 
 
 @dataclass(frozen=True, slots=True)

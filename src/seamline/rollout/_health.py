@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import and_, func, select
 
 from seamline.store import Store
-from seamline.store._tables import audit_log, eval_runs, events
+from seamline.store.tables import audit_log, eval_runs, events
 
 # States an event is still in or that say nothing about the path's health.
 _UNFINISHED = ("processing", "retrying", "acting", "duplicate", "over_budget")

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from seamline.errors import ConfigError
 from seamline.rollout._flags import FlagState, parse_state
 from seamline.store import Store
-from seamline.store._tables import flags
+from seamline.store.tables import flags
 
 log = logging.getLogger("seamline.rollout.openfeature")
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from seamline.alerts import Alert, raise_alert
 from seamline.store import Store
-from seamline.store._tables import alerts, dead_letters, events
+from seamline.store.tables import alerts, dead_letters, events
 
 log = logging.getLogger("seamline.rollout.rules")
 FIRING, RESOLVED = "rule_firing", "rule_resolved"

@@ -26,8 +26,8 @@ from seamline.rollout._criteria import Criteria, breaches
 from seamline.rollout._flags import Flags
 from seamline.rollout._health import Health, measure
 from seamline.store import Store
-from seamline.store._tables import flags as flag_rows
-from seamline.store._tables import rollout_plans
+from seamline.store.tables import flags as flag_rows
+from seamline.store.tables import rollout_plans
 
 RUNNING, PAUSED, ROLLED_BACK, COMPLETE = "running", "paused", "rolled_back", "complete"
 CANCELLED, ABORTED = "cancelled", "aborted"  # a manual flip; a person stopped it

@@ -23,7 +23,7 @@ from seamline.errors import ConfigError, NotFound
 from seamline.inference import BudgetRefusal
 from seamline.ingest import IngestedEvent
 from seamline.runtime._results import ACTING, DEAD_LETTERED, OVER_BUDGET, TERMINAL
-from seamline.store._tables import events, outbox
+from seamline.store.tables import events, outbox
 
 
 @dataclass

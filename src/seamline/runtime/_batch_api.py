@@ -10,8 +10,7 @@ import time
 from typing import Any
 
 from seamline.errors import ConfigError, InferenceError
-from seamline.inference import ModelReply
-from seamline.inference._batch import run_batch
+from seamline.inference import ModelReply, run_batch
 from seamline.runtime._results import EventResult, _Inference
 
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
-from seamline.actions import AWAITING, DONE, FAILED, PENDING, plan_actions, write_outbox
+from seamline.actions import AWAITING, DONE, FAILED, PENDING, OutboxItem, plan_actions, write_outbox
 from seamline.actions import REJECTED as REJECTED_ACTION
-from seamline.actions._outbox import OutboxItem
 from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError
 from seamline.inference import BudgetRefusal, CostReservation
@@ -31,8 +30,8 @@ from seamline.runtime._results import (
     _Inference,
 )
 from seamline.runtime._results import dumps as _dumps
-from seamline.store._fast import FastStatement
-from seamline.store._tables import dead_letters, events
+from seamline.store import FastStatement
+from seamline.store.tables import dead_letters, events
 from seamline.telemetry import layer_done, observe_event
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from seamline.errors import NotFound
 from seamline.runtime._results import DEAD_LETTERED
 from seamline.store import Store
-from seamline.store._tables import dead_letters, events
+from seamline.store.tables import dead_letters, events
 
 
 @dataclass(frozen=True, slots=True)

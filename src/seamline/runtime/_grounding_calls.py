@@ -23,8 +23,7 @@ from pydantic import BaseModel
 
 from seamline.errors import OutputError
 from seamline.inference import BudgetRefusal, Message, ModelRequest, price_usage
-from seamline.outputs import GroundingReport, check_grounding, parse_output, values_at
-from seamline.outputs._grounding import sources_of
+from seamline.outputs import GroundingReport, check_grounding, parse_output, sources_of, values_at
 
 GROUNDING_CHECKS = Counter("seamline_grounding_checks_total", "Grounding check outcomes",
                            ["integration", "check", "outcome"])

@@ -35,18 +35,18 @@ from seamline.inference import (
     ModelReply,
     ModelRequest,
     Provider,
+    build_gateway,
     price_usage,
     text_fields,
 )
-from seamline.inference._gateway import build_gateway
 from seamline.ingest import (
     IngestedEvent,
     Vault,
     default_counter,
+    describe_validation,
     fit_context,
     ingest_event,
 )
-from seamline.ingest._event import describe_validation
 from seamline.integration import Integration, resolve
 from seamline.outputs import grounding_instruction, parse_output, repair_instruction
 from seamline.prompt import PromptTemplate, RenderedPrompt
@@ -66,10 +66,8 @@ from seamline.runtime._results import (
 from seamline.runtime._results import dumps as _dumps
 from seamline.runtime._resume import ResumeMixin
 from seamline.runtime._retrieval import Retriever
-from seamline.store import Store
-from seamline.store._fast import FastStatement
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import dedupe_keys, events, integrations
+from seamline.store import FastStatement, Store, insert_ignore
+from seamline.store.tables import dedupe_keys, events, integrations
 from seamline.telemetry import layer_done, start_event
 
 

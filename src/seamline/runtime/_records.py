@@ -16,10 +16,9 @@ from seamline.ingest import IngestedEvent, RedactionSession, redact, redact_fiel
 from seamline.prompt import RenderedPrompt
 from seamline.runtime._results import DEAD_LETTERED, DUPLICATE, EventResult
 from seamline.runtime._results import dumps as _dumps
-from seamline.store._fast import FastStatement
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import dead_letters, dedupe_keys, events, prompt_versions
-from seamline.store._tables import vault as vault_table
+from seamline.store import FastStatement, insert_ignore
+from seamline.store.tables import dead_letters, dedupe_keys, events, prompt_versions
+from seamline.store.tables import vault as vault_table
 from seamline.telemetry import observe_event
 
 

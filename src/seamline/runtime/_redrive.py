@@ -22,7 +22,7 @@ from seamline.runtime._results import (
     TERMINAL,
     EventResult,
 )
-from seamline.store._tables import dead_letters, events, outbox
+from seamline.store.tables import dead_letters, events, outbox
 
 
 class RedriveMixin:

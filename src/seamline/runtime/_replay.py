@@ -15,7 +15,7 @@ from seamline.ingest import IngestedEvent
 from seamline.integration import Integration
 from seamline.runtime._pipeline import Pipeline
 from seamline.store import Store
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 
 @dataclass(frozen=True, slots=True)

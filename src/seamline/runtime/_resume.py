@@ -16,7 +16,7 @@ from seamline.errors import NotFound
 from seamline.inference import BudgetRefusal
 from seamline.ingest import IngestedEvent
 from seamline.runtime._results import ACTING, OVER_BUDGET, PROCESSING, RETRYING, EventResult
-from seamline.store._tables import events, jobs
+from seamline.store.tables import events, jobs
 
 
 class ResumeMixin:

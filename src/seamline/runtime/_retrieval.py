@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from seamline.errors import ConfigError
-from seamline.integration import Integration
+from seamline.integration import Integration, RetrievalSpec
 from seamline.retrieval import (
     ChunkIndex,
     LocalEmbedder,
@@ -29,7 +29,6 @@ from seamline.retrieval import (
     embedder_from_spec,
     retrieve,
 )
-from seamline.retrieval._spec import RetrievalSpec
 
 log = logging.getLogger("seamline.retrieval")
 

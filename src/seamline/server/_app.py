@@ -34,7 +34,7 @@ from seamline.server._invoke import Invoker, safe_reason, submitter
 from seamline.server._metrics import add_metrics_route
 from seamline.server._webhooks import add_webhook_routes
 from seamline.store import Store
-from seamline.store._tables import events, jobs
+from seamline.store.tables import events, jobs
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LATENCY_BUDGET_S = 10.0

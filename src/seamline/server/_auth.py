@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from seamline.access import Role
-from seamline.access._keys import ENV_KEYS, as_key_roles, match_key
+from seamline.access import ENV_KEYS, Role, as_key_roles, match_key
 from seamline.errors import ConfigError
 
 __all__ = ["ENV_KEYS", "configured_key_roles", "configured_keys", "key_accepted"]

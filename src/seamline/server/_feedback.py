@@ -17,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from seamline.access import AccessControl, Role, User
 from seamline.errors import NotFound
-from seamline.eval._feedback import TruthRefused, record_truth
+from seamline.eval import TruthRefused, record_truth
 from seamline.integration import Integration
 from seamline.server._errors import ApiRefusal
 from seamline.store import Store
-from seamline.store._tables import events
+from seamline.store.tables import events
 
 
 class FeedbackBody(BaseModel):

@@ -17,8 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from seamline.ingest import redact
-from seamline.ingest._event import describe_validation
+from seamline.ingest import describe_validation, redact
 from seamline.runtime import (
     DEAD_LETTERED,
     DUPLICATE,
@@ -28,7 +27,7 @@ from seamline.runtime import (
     Pipeline,
 )
 from seamline.server._errors import ApiRefusal
-from seamline.store._tables import events
+from seamline.store.tables import events
 from seamline.telemetry import start_event
 
 log = logging.getLogger("seamline.server")

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from seamline.store import Store
-from seamline.telemetry._metrics import STORE_GAUGES
+from seamline.telemetry import STORE_GAUGES
 
 _registered = threading.Lock()
 _done: list[bool] = []

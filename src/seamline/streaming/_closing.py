@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
 
-from seamline.store._tables import stream_events, stream_keys, stream_progress, stream_windows
+from seamline.store.tables import stream_events, stream_keys, stream_progress, stream_windows
 from seamline.streaming._windows import watermark
 
 if TYPE_CHECKING:
+    from seamline.integration import StreamSpec
     from seamline.store import Store
     from seamline.streaming._cipher import PayloadCipher
-    from seamline.streaming._spec import StreamSpec
 
 # stream_windows.status: open; due (closed, revision undecided); decided; being decided by
 # the consumer named in event_id since updated_at (a claim).

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 
 from seamline.errors import ConfigError
 from seamline.ingest import vault_key
-from seamline.integration import Integration
+from seamline.integration import Integration, StreamSpec
 from seamline.runtime import Pipeline
 from seamline.store import Store
 from seamline.streaming._cipher import PayloadCipher
 from seamline.streaming._closing import DueWindow, claim_token
 from seamline.streaming._source import SourceUnavailable, StreamSource, default_consumer
-from seamline.streaming._spec import StreamSpec
 from seamline.streaming._state import WindowState
 
 WINDOW_KEY_FIELD = "window_id"

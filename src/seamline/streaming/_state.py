@@ -18,11 +18,10 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, or_, select, u
 
 from seamline.audit import AuditEntry, append
 from seamline.ingest import Vault, redact_fields
-from seamline.runtime._results import DEAD_LETTERED, new_event_id
-from seamline.store import Store
-from seamline.store._fast import FastStatement
-from seamline.store._sql import insert_ignore
-from seamline.store._tables import (
+from seamline.integration import CountWindow, StreamSpec
+from seamline.runtime import DEAD_LETTERED, new_event_id
+from seamline.store import FastStatement, Store, insert_ignore
+from seamline.store.tables import (
     dead_letters,
     events,
     stream_applied,
@@ -40,7 +39,6 @@ from seamline.streaming._closing import (
 )
 from seamline.streaming._closing import fmt as _fmt
 from seamline.streaming._source import SourceMessage
-from seamline.streaming._spec import CountWindow, StreamSpec
 from seamline.streaming._windows import WindowBounds, assign, event_time, watermark
 
 STAGE = "stream"

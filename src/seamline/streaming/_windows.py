@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from seamline.streaming._spec import CountWindow, SlidingWindow, TumblingWindow
+from seamline.integration import CountWindow, SlidingWindow, TumblingWindow
 
 
 @dataclass(frozen=True, slots=True, order=True)

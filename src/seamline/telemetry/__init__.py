@@ -8,6 +8,7 @@ calls; ``StoreCollector`` answers store-derived gauges at scrape time; ``start_e
 
 from seamline.telemetry._metrics import (
     RETRIES,
+    STORE_GAUGES,
     StoreCollector,
     observe_event,
     track_breakers,
@@ -22,6 +23,7 @@ from seamline.telemetry._tracing import (
 
 __all__ = [
     "RETRIES",
+    "STORE_GAUGES",
     "EventTrace",
     "StoreCollector",
     "configure_tracing",

@@ -80,7 +80,7 @@ class StoreCollector(Collector):
 
     def collect(self):
         from seamline.actions import AWAITING
-        from seamline.store._tables import events, jobs, outbox
+        from seamline.store.tables import events, jobs, outbox
 
         counts: dict[str, dict[tuple[str, ...], float]] = {"dlq": {}, "waiting": {}, "jobs": {}}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from seamline.store._tables import metadata
+from seamline.store.tables import metadata
 
 config = context.config
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from seamline.connectors._registry import connector_problems, is_connector_ref
+from seamline.connectors import connector_problems, is_connector_ref
 from seamline.errors import ConfigError, PromptError
-from seamline.integration._refs import resolve
-from seamline.integration._spec import Integration
+from seamline.integration import Integration, resolve
 
 KNOWN_PROVIDERS = ("local", "scripted", "anthropic", "openai", "openai-compatible")
 _KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -116,8 +115,7 @@ def check(integration: Integration) -> list[Problem]:
     if m.provider not in KNOWN_PROVIDERS:
         err("model", f"Provider {m.provider!r} is unknown; use one of {', '.join(KNOWN_PROVIDERS)}.")
     if m.provider == "local":
-        from seamline.inference._local_fit import MODELS
-        from seamline.inference._route import EXTRACTIVE
+        from seamline.inference import EXTRACTIVE, MODELS
 
         if m.model not in MODELS and m.model != EXTRACTIVE:
             err("model", f"The local model {m.model!r} is unknown; use one of "

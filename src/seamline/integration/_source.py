@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from seamline.contracts._book import FieldPolicy
 from seamline.errors import ConfigError
 
 SourceKind = Literal["stripe", "shopify", "github", "slack", "standard", "hmac", "poll"]
@@ -22,6 +21,20 @@ WEBHOOK_KINDS = ("stripe", "shopify", "github", "slack", "standard", "hmac")
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class FieldPolicy(BaseModel):
+    """What an integration declares about a contract's fields (dotted paths, ``[]`` for items)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = Field(default=(), description="Never recorded nor compared.")
+
+    def ignores(self, path: str) -> bool:
+        return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
+                   for p in self.ignored)
 
 
 class HmacScheme(_Frozen):
