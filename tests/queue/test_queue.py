@@ -124,7 +124,7 @@ def test_a_worker_that_died_after_admitting_leaves_an_event_the_next_one_continu
     got = q.enqueue("refunds", {"ticket_id": "C1", "body": "refund"})
     (job,) = q.claim("dead-worker", ["refunds"], lease_s=0.05)
     pipeline = Pipeline(integration, store, provider=verdict())
-    admitted = pipeline._admit(q.open(job), job.event_id)  # ...and the process dies here
+    admitted = pipeline.admit(q.open(job), job.event_id)  # ...and the process dies here
     assert not hasattr(admitted, "state")
     time.sleep(0.1)
     stats = _worker(store, integration, verdict()).run(exit_when_idle=True)

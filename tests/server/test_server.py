@@ -219,7 +219,7 @@ def test_an_unexpected_failure_is_a_500_without_a_traceback(store, monkeypatch):
         def boom(*args):
             raise RuntimeError("secret internals")
 
-        monkeypatch.setattr(invoker.pipeline, "_answer", boom)
+        monkeypatch.setattr(invoker.pipeline, "answer", boom)
         r = client.post(URL, json=TICKET, headers=AUTH)
     assert r.status_code == 500
     assert r.json()["error"] == "internal error" and r.json()["event_id"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,7 @@ def _redact_value(value: Any, policy: str, session: RedactionSession, kinds) -> 
     return value
 
 
-def redact_fields(data: dict[str, Any], pii: dict[str, str], kinds=None,
+def redact_fields(data: dict[str, Any], pii: Mapping[str, str], kinds=None,
                   session: RedactionSession | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """Apply the per-field policy (redact by default) and return (redacted, vault mapping)."""
     session = session or RedactionSession()
@@ -64,7 +65,7 @@ def content_key(data: Any) -> str:
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def ingest_event(raw: Any, *, schema: type[BaseModel], pii: dict[str, str],
+def ingest_event(raw: Any, *, schema: type[BaseModel], pii: Mapping[str, str],
                  kinds: tuple[str, ...] = (), idempotency_key: str = "", tenant_key: str = "",
                  sticky_key: str = "") -> IngestedEvent:
     """Validate ``raw`` and redact it; raise :class:`InputInvalid` with a reason otherwise."""

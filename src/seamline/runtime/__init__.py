@@ -1,7 +1,11 @@
 """The runtime runs events through the seven layers and decides what happens next.
 
-In-process with ``Pipeline.process`` and ``run_file``; the background shape's workers
-(seamline.queue) and the server call the same Pipeline.
+The path of one event is a sequence of stages (``_path.py``: ingest, retrieve, prompt,
+receive, infer, plan, decide, act), each a small object with typed input and output
+(``_types.py``). ``Pipeline`` builds them for one integration and is the way in for
+every shape: in-process (``process``, ``run_file``), the server (``admit`` then
+``answer`` within a latency budget), the workers (``process``, ``redrive``, ``give_up``)
+and streams.
 """
 
 from seamline.runtime._backfill import BackfillChange, backfill_event, select_events
@@ -24,6 +28,7 @@ from seamline.runtime._results import (
     new_event_id,
 )
 from seamline.runtime._run_file import RunSummary, count_lines, read_jsonl, run_file
+from seamline.runtime._types import Admission, Inference, Outcome
 
 __all__ = [
     "ACTING",
@@ -37,8 +42,11 @@ __all__ = [
     "RETRYING",
     "SUCCEEDED",
     "TERMINAL",
+    "Admission",
     "BackfillChange",
     "EventResult",
+    "Inference",
+    "Outcome",
     "Pipeline",
     "RunSummary",
     "backfill_event",

@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from seamline.actions import plan_actions, write_outbox
+from seamline.actions import PlannedAction, write_outbox
 from seamline.audit import AuditEntry, append
-from seamline.errors import ConfigError, NotFound
+from seamline.errors import NotFound
 from seamline.inference import BudgetRefusal
 from seamline.ingest import IngestedEvent
+from seamline.runtime._pipeline import Pipeline
 from seamline.runtime._results import ACTING, DEAD_LETTERED, OVER_BUDGET, TERMINAL
+from seamline.runtime._types import Admission, Refusal
 from seamline.store.tables import events, outbox
 
 
@@ -67,7 +69,7 @@ def select_events(store, integration: str, *, since: float | None = None,
         return list(conn.execute(q).scalars())
 
 
-def backfill_event(pipeline, event_id: str, *, apply: bool = False) -> BackfillChange:
+def backfill_event(pipeline: Pipeline, event_id: str, *, apply: bool = False) -> BackfillChange:
     """Ask the model again for one past event; with ``apply``, adopt the new answer."""
     change = BackfillChange(event_id)
     with pipeline.store.read() as conn:
@@ -86,32 +88,33 @@ def backfill_event(pipeline, event_id: str, *, apply: bool = False) -> BackfillC
     if row.state == OVER_BUDGET:
         change.error = "the event waits in the escalation queue; use 'seamline escalations release'"
         return change
+    s = pipeline.stages
     data = json.loads(row.input)
     ev = IngestedEvent(data=data, secrets={}, idempotency_key=row.idempotency_key, tenant=row.tenant)
-    rendered = pipeline._render(data)
-    tokens = pipeline.counter.count(rendered.system) + pipeline.counter.count(rendered.user)
+    rendered = s.prompt.render(data)
     now = time.time()
     with pipeline.store.write() as conn:
-        reservation = pipeline.ledger.reserve(conn, pipeline.ledger.estimate(tokens), row.tenant, now)
-        pipeline._record_prompt(conn, rendered, now)
+        reservation = s.spend.reserve(conn, s.prompt.tokens(rendered), row.tenant, now)
+        s.log.record_prompt(conn, rendered, now)
     if isinstance(reservation, BudgetRefusal):
         change.error = reservation.reason
         return change
-    inf = pipeline._infer(event_id, ev, data, rendered, {})
+    admission = Admission(event_id, ev, data, rendered, reservation)
+    inf = s.infer.run(admission)
     change.after, change.cost_usd = inf.output, inf.cost_usd
     if inf.output is None:
         change.error = inf.error
     change.changed = _diff(change.before, change.after)
-    planned = []
+    planned: tuple[PlannedAction, ...] = ()
     if apply and inf.output is not None:
-        try:
-            planned = plan_actions(pipeline.integration.actions, integration=name,
-                                   event_key=row.idempotency_key, data=data, output=inf.output)
-        except ConfigError as exc:
-            change.error = str(exc)
+        plan = s.plan.run(admission, inf.output)
+        if isinstance(plan, Refusal):
+            change.error = plan.reason
+        else:
+            planned = plan.actions
     now = time.time()
     with pipeline.store.write() as conn:
-        pipeline.settle_costs(conn, reservation, inf, now)
+        s.spend.settle(conn, reservation, inf.reservations, inf.cost_usd, now)
         entries = [AuditEntry(event_id, name, "model_call", {**c, "backfill": True}) for c in inf.calls]
         if apply and not change.error:
             known = set(conn.execute(select(outbox.c.idempotency_key).where(

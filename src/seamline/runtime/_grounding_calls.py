@@ -1,6 +1,6 @@
 """Grounding in the pipeline: the deterministic checks, then the two that need the model.
 
-A mixin of :class:`~seamline.runtime.Pipeline`.
+A collaborator of the inference stage (:class:`~seamline.runtime._infer.Infer`).
 
 - Dual generation: the same prompt again at another temperature (and seed, where the
   provider takes one); a high-stakes field that comes out different is a hallucination
@@ -22,8 +22,10 @@ from prometheus_client import Counter
 from pydantic import BaseModel
 
 from seamline.errors import OutputError
-from seamline.inference import BudgetRefusal, Message, ModelRequest, price_usage
+from seamline.inference import BudgetRefusal, Message, ModelRequest, Provider, price_usage
+from seamline.integration import Integration
 from seamline.outputs import GroundingReport, check_grounding, parse_output, sources_of, values_at
+from seamline.runtime._spend import CallLog, Spend
 
 GROUNDING_CHECKS = Counter("seamline_grounding_checks_total", "Grounding check outcomes",
                            ["integration", "check", "outcome"])
@@ -49,16 +51,24 @@ class Ungrounded(OutputError):
         self.report = report
 
 
-class GroundingMixin:
-    def _ground(self, ev, data: dict[str, Any], messages: list[Message], output: dict[str, Any],
-                inf) -> GroundingReport:
-        """Every declared check on one parsed output; raises :class:`Ungrounded` on failure."""
+class Grounding:
+    """Every grounding check an integration declares, on one parsed output."""
+
+    def __init__(self, integration: Integration, provider: Provider, spend: Spend,
+                 output_schema: dict[str, Any]) -> None:
+        self.integration, self.provider, self.spend = integration, provider, spend
+        self.output_schema = output_schema
+
+    def check(self, data: dict[str, Any], messages: list[Message], output: dict[str, Any],
+              log: CallLog) -> GroundingReport:
+        """The report of every declared check; raises :class:`Ungrounded` on failure.
+        The checks' own model calls go into ``log``."""
         spec = self.integration.grounding
         report = check_grounding(spec, output, data)
         if report.passed and not report.abstained and spec.dual is not None:
-            self._dual(ev, data, messages, report, inf)
+            self._dual(data, messages, report, log)
         if report.passed and not report.abstained and spec.judge is not None:
-            self._judge(ev, data, report, inf)
+            self._judge(data, report, log)
         name = self.integration.name
         for check, outcome in report.checks.items():
             GROUNDING_CHECKS.labels(name, check, outcome).inc()
@@ -70,47 +80,49 @@ class GroundingMixin:
 
     # ---- the checks that call the model ------------------------------------------------------
 
-    def _paid_call(self, ev, request: ModelRequest, inf, purpose: str) -> str | None:
-        """One extra call under the caps; its reply text, or None (reason in ``inf.calls``)."""
-        got = self._reserve_repair(ev, list(request.messages))
+    def _paid_call(self, request: ModelRequest, log: CallLog, purpose: str) -> str | None:
+        """One extra call under the caps; its reply text, or None (reason in ``log.calls``)."""
+        got = self.spend.reserve_call(request.messages, log.tenant)
         if isinstance(got, BudgetRefusal):
-            inf.calls.append({"purpose": purpose, "error": f"not sent: {got.reason}"})
+            log.calls.append({"purpose": purpose, "error": f"not sent: {got.reason}"})
             return None
-        inf.reservations.append(got)
+        log.reservations.append(got)
         t = time.perf_counter()
         try:
             reply = self.provider.complete(request)
         except Exception as exc:  # noqa: BLE001 - a failed check call is recorded, not raised
-            inf.calls.append({"purpose": purpose, "error": f"{type(exc).__name__}: {exc}",
+            log.calls.append({"purpose": purpose, "error": f"{type(exc).__name__}: {exc}",
                               "model": request.model})
             return None
         cost = price_usage(self.integration, reply.usage)
-        inf.cost_usd += cost
-        inf.calls.append({"purpose": purpose, "model": reply.model or request.model,
+        log.cost_usd += cost
+        log.calls.append({"purpose": purpose, "model": reply.model or request.model,
                           "params": request.params, "reply": reply.text,
                           "input_tokens": reply.usage.input_tokens,
                           "output_tokens": reply.usage.output_tokens, "cost_usd": cost,
                           "latency_ms": round((time.perf_counter() - t) * 1000, 3)})
         return reply.text
 
-    def _dual(self, ev, data, messages: list[Message], report: GroundingReport, inf) -> None:
+    def _dual(self, data: dict[str, Any], messages: list[Message], report: GroundingReport,
+              log: CallLog) -> None:
         dual = self.integration.grounding.dual
+        assert dual is not None
         route = self.integration.model
         params = {**route.params, "temperature": dual.temperature}
         if route.provider in ("openai", "openai-compatible"):
             params["seed"] = dual.seed
         first_turn = tuple(m for m in messages[:2] if m.role in ("system", "user"))
-        request = ModelRequest(first_turn, route.model, params, self._output_schema_json, data,
+        request = ModelRequest(first_turn, route.model, params, self.output_schema, data,
                                0, route.max_output_tokens)
-        text = self._paid_call(ev, request, inf, "dual")
+        text = self._paid_call(request, log, "dual")
         second = None
         if text is not None:
             try:
                 second = parse_output(text, self.integration.output_schema)
             except OutputError as exc:
-                inf.calls[-1]["error"] = str(exc)
+                log.calls[-1]["error"] = str(exc)
         if second is None:
-            self._not_run(report, "dual", dual.policy, "the second generation gave no valid output")
+            _not_run(report, "dual", dual.policy, "the second generation gave no valid output")
             return
         diverged = [f for f in dual.fields
                     if values_at(report.output, f) != values_at(second, f)]
@@ -126,11 +138,13 @@ class GroundingMixin:
             report.checks["dual"] = "flag"
             report.flags.append(f"hallucination canary: {sentence}")
 
-    def _judge(self, ev, data, report: GroundingReport, inf) -> None:
+    def _judge(self, data: dict[str, Any], report: GroundingReport, log: CallLog) -> None:
         spec = self.integration.grounding
         judge = spec.judge
+        assert judge is not None
         source = "\n\n".join(f"[{name}]\n{text}" for name, text in sources_of(spec, data).items())
         claims = report.output.get(spec.claims_field) if spec.claims_field else None
+        items: list[tuple[int | None, str]]
         if isinstance(claims, list):
             items = [(i, str(c.get(spec.claim_text_key, "")) if isinstance(c, dict) else str(c))
                      for i, c in enumerate(claims)]
@@ -146,37 +160,37 @@ class GroundingMixin:
                  Message("user", f"SOURCE:\n{source}\n\nCLAIM:\n{claim}")),
                 judge.model or route.model, {**route.params, "temperature": 0.0},
                 JudgeVerdict.model_json_schema(), {"claim": claim}, 0, 200)
-            text = self._paid_call(ev, request, inf, "judge")
+            text = self._paid_call(request, log, "judge")
             try:
                 verdict = parse_output(text, JudgeVerdict) if text is not None else None
             except OutputError:
                 verdict = None
             if verdict is None:
-                self._not_run(report, "judge", judge.policy, f"the judge could not rule on "
-                                                             f"{_label(index)}")
+                _not_run(report, "judge", judge.policy,
+                         f"the judge could not rule on {_label(index)}")
                 continue
             if verdict["supported"]:
                 continue
             sentence = f"the judge found {_label(index)} unsupported: {verdict['reason']}"
             if judge.policy == "fail":
                 report.fail("judge", sentence)
-            elif judge.policy == "retract" and index is not None:
+            elif judge.policy == "retract" and index is not None and isinstance(claims, list):
                 unsupported.append(index)
                 report.retracted.append({"claim": claims[index], "why": sentence})
             else:
                 report.checks["judge"] = "flag"
                 report.flags.append(sentence)
-        if unsupported:
+        if unsupported and isinstance(claims, list) and spec.claims_field:
             report.output[spec.claims_field] = [c for i, c in enumerate(claims)
                                                 if i not in unsupported]
 
-    @staticmethod
-    def _not_run(report: GroundingReport, check: str, policy: str, sentence: str) -> None:
-        if policy == "fail":
-            report.fail(check, sentence)
-        else:
-            report.checks[check] = "skip"
-            report.flags.append(sentence)
+
+def _not_run(report: GroundingReport, check: str, policy: str, sentence: str) -> None:
+    if policy == "fail":
+        report.fail(check, sentence)
+    else:
+        report.checks[check] = "skip"
+        report.flags.append(sentence)
 
 
 def _label(index: int | None) -> str:

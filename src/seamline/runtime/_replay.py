@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from seamline.audit import AuditEntry, append
 from seamline.errors import NotFound
+from seamline.inference import Provider
 from seamline.ingest import IngestedEvent
 from seamline.integration import Integration
 from seamline.runtime._pipeline import Pipeline
+from seamline.runtime._types import Admission
 from seamline.store import Store
 from seamline.store.tables import events
 
@@ -35,7 +37,10 @@ class ReplayResult:
         return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def replay(store: Store, event_id: str, integration: Integration, *, provider=None) -> ReplayResult:
+def replay(store: Store, event_id: str, integration: Integration, *,
+           provider: Provider | None = None) -> ReplayResult:
+    """Ask the model again for a recorded event with ``integration`` as given (another
+    prompt, another model), act on nothing, and say which output fields changed."""
     with store.read() as conn:
         row = conn.execute(select(events).where(events.c.id == event_id)).first()
     if row is None:
@@ -45,9 +50,9 @@ def replay(store: Store, event_id: str, integration: Integration, *, provider=No
                        "events that passed ingest can be replayed.")
     data = json.loads(row.input)
     pipeline = Pipeline(integration, store, provider=provider, dry_run=True)
-    rendered = pipeline._render(data)
+    rendered = pipeline.stages.prompt.render(data)
     ev = IngestedEvent(data=data, secrets={}, idempotency_key=row.idempotency_key, tenant=row.tenant)
-    inf = pipeline._infer(event_id, ev, data, rendered, {})
+    inf = pipeline.stages.infer.run(Admission(event_id, ev, data, rendered, None))
     old_output = json.loads(row.output) if row.output else None
     result = ReplayResult(event_id, row.prompt_version, rendered.version, row.model,
                           integration.model.model, old_output, inf.output, inf.error)

@@ -55,18 +55,3 @@ class EventResult:
         """What a caller is told: the output, or the baseline's answer after a failure."""
         return self.output if self.output is not None else self.fallback_output
 
-
-@dataclass(slots=True)
-class _Inference:
-    """What the model calls of one event produced, failures included."""
-
-    output: dict[str, Any] | None = None
-    error: str = ""
-    stage: str = ""
-    cost_usd: float = 0.0
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    model: str = ""
-    retryable: bool = False  # the failure was transient (provider unavailable, rate limited)
-    over_budget: bool = False  # a repair call was refused by a cost cap
-    reservations: list[Any] = field(default_factory=list)  # repairs' CostReservations
-    grounding: Any = None  # the GroundingReport of the output, when the integration checks it

@@ -1,4 +1,4 @@
-"""The pipeline's retrieval step: put the documents an answer may cite into the input.
+"""The pipeline's retrieval stage: put the documents an answer may cite into the input.
 
 One :class:`Retriever` per pipeline. An index connection belongs to the thread that
 made it (SQLite insists; a psycopg connection would serialise the threads), and a
@@ -29,6 +29,7 @@ from seamline.retrieval import (
     embedder_from_spec,
     retrieve,
 )
+from seamline.runtime._types import Refusal, Retrieved
 
 log = logging.getLogger("seamline.retrieval")
 
@@ -126,3 +127,17 @@ class Retriever:
         if self.note:
             summary["note"] = self.note
         return {**data, self.spec.documents_field: found.documents()}, summary
+
+
+class Retrieve:
+    """The stage between ingest and prompt: the input with its documents, or a refusal."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+
+    def run(self, data: dict[str, Any]) -> Retrieved | Refusal:
+        try:
+            with_docs, found = self.retriever.with_documents(data)
+        except Exception as exc:  # noqa: BLE001 -- a broken index must not lose the event
+            return Refusal("retrieval", f"retrieval failed: {exc}")
+        return Retrieved(with_docs, found)

@@ -41,7 +41,6 @@ class Refusal:
 
     stage: str
     reason: str
-    ev: IngestedEvent | None = None  # when ingest got far enough to redact it
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +68,7 @@ class Prompted:
     rendered: RenderedPrompt
     data: dict[str, Any]
     tokens: int
+    truncated: bool = False  # a text field was cut, with a visible marker, to fit
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,15 +63,15 @@ class Invoker:
         # Admission (validate, redact, dedupe, record) is local work and yields the event id
         # every answer carries, so it is awaited in full; the budget bounds the model's part.
         et = start_event(p.integration.name)
-        admit = partial(p._admit, submitted_by=submitted_by)
+        admit = partial(p.admit, submitted_by=submitted_by)
         admitted = await self._run(et.bind(admit) if et else admit, raw)
         if isinstance(admitted, EventResult):
             if et is not None:
                 et.finish(admitted)
             return await self._respond(admitted)
-        event_id, data = admitted[0], admitted[2]
-        answering: Future = self._executor().submit(et.bind(p._answer) if et else p._answer,
-                                                    *admitted)
+        event_id, data = admitted.event_id, admitted.data
+        answering: Future = self._executor().submit(et.bind(p.answer) if et else p.answer,
+                                                    admitted)
         answering.add_done_callback(lambda f: _log_failure(f, event_id))
         if et is not None:  # the span ends with the event, even after a baseline answer
             answering.add_done_callback(
@@ -124,9 +124,9 @@ class Invoker:
 
     async def _baseline(self, data: dict[str, Any] | None) -> dict[str, Any] | None:
         p = self.pipeline
-        if data is None or p._baseline is None or not p.integration.rollout.baseline_on_failure:
+        if data is None or not p.baseline.on_failure:
             return None
-        output, error = await self._run(p._run_baseline, data)
+        output, error = await self._run(p.baseline.answer, data)
         if output is None:
             log.warning("the baseline gave no answer for %s: %s", p.integration.name, error)
         return output
