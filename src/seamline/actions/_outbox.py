@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from seamline.actions._plan import PlannedAction
 from seamline.audit import AuditEntry, append
+from seamline.backoff import Backoff
 from seamline.connectors import connector_handler, is_connector_ref
 from seamline.errors import ConfigError, NotFound, SeamlineError
 from seamline.integration import Integration, resolve
@@ -133,6 +134,8 @@ class ActionRunner:
                   defer: bool = False) -> list[str]:
         """Run every pending action of an event, retrying failures a few times.
 
+        Between passes it waits ``retry_delay * 2**n`` seconds at most (full jitter).
+
         ``items`` are the event's outbox rows when the caller has them (read otherwise).
         Returns the statuses of all the event's actions afterwards. ``finalize(conn,
         statuses)`` runs once no action is pending any more: inside the transaction of
@@ -142,11 +145,13 @@ class ActionRunner:
         rows = items if items is not None else self.rows(event_id)
         statuses = {r.idempotency_key: r.status for r in rows}
         finalized = False
+        # MAX_ATTEMPTS passes wait at most retry_delay * 2**(MAX_ATTEMPTS - 2): that is the cap.
+        backoff = Backoff(retry_delay, retry_delay * 2 ** (MAX_ATTEMPTS - 2))
         for attempt in range(1 if defer else MAX_ATTEMPTS):
             if PENDING not in statuses.values():
                 break
             if attempt:
-                time.sleep(retry_delay * 2 ** (attempt - 1))
+                time.sleep(backoff.delay(attempt - 1))
                 rows = self.rows(event_id)  # fresh attempt counts
             for row in [r for r in rows if statuses[r.idempotency_key] == PENDING]:
                 def settle(conn: Connection, status: str, _key: str = row.idempotency_key):

@@ -1,8 +1,8 @@
 """The one HTTP seam every outbound connector goes through.
 
 Timeouts on every call, and 429/503 retried after the wait the vendor asks for
-(Retry-After) or an exponential backoff, within a bounded budget: beyond it the
-caller gets a retryable :class:`VendorUnavailable` and the outbox retries later.
+(Retry-After) or a capped, fully jittered exponential backoff, within a bounded budget:
+beyond it the caller gets a retryable :class:`VendorUnavailable` and the outbox retries later.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from typing import Any
 
 import httpx
 
+from seamline.backoff import Backoff
 from seamline.connectors._errors import VendorUnavailable
 
 RETRY_STATUSES = frozenset({429, 503})
+MAX_BACKOFF_S = 30.0  # the longest wait without a Retry-After
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -56,13 +58,13 @@ class VendorHTTP:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send once, or again after a 429/503 while the budget allows; returns any other reply."""
-        waited = 0.0
+        waited, backoff = 0.0, Backoff(self.backoff_s, MAX_BACKOFF_S)
         for attempt in range(self.max_retries + 1):
             response = self._send(method, path, **kwargs)
             if response.status_code not in RETRY_STATUSES:
                 return response
             asked = retry_after_seconds(response.headers.get("retry-after"))
-            wait = asked if asked is not None else min(self.backoff_s * 2 ** attempt, 30.0)
+            wait = asked if asked is not None else backoff.delay(attempt)
             if attempt >= self.max_retries or waited + wait > self.retry_budget_s:
                 said = f"asked us to wait {asked:g} s" if asked is not None else "gave no Retry-After"
                 raise VendorUnavailable(

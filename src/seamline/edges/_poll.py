@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from seamline.backoff import Backoff
 from seamline.contracts import ContractBook
 from seamline.edges._intake import Intake, Prepared
 from seamline.errors import ConfigError, RateLimited
@@ -127,8 +128,8 @@ class Poller:
     def _backoff(self, spec: SourceSpec, failures: int) -> float:
         """Exponential, capped, with equal jitter: never sooner than half the step."""
         assert spec.poll is not None
-        step = min(spec.poll.max_backoff_s, spec.poll.backoff_s * 2 ** (failures - 1))
-        return step / 2 + step / 2 * self.jitter()
+        backoff = Backoff(spec.poll.backoff_s, spec.poll.max_backoff_s, jitter="equal")
+        return backoff.delay(failures - 1, self.jitter)
 
     def _failed(self, spec: SourceSpec, cursor: str, failures: int, wait: float,
                 error: str) -> PollOutcome:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from seamline.backoff import Backoff
 from seamline.errors import CircuitOpen, ProviderError
 from seamline.inference._types import ModelReply, ModelRequest, Provider
 from seamline.telemetry import RETRIES
@@ -36,12 +37,12 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(max_delay, base_delay * 2**retry)]."""
-        return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2.0 ** retry))
+        return Backoff(self.base_delay, self.max_delay).delay(retry, rng)
 
     def wait_before(self, retry: int, error: ProviderError, rng: random.Random) -> float:
         """The jittered backoff, or the provider's Retry-After when that is longer."""
-        jittered = self.backoff(retry, rng)
-        return max(jittered, error.retry_after or 0.0)
+        return Backoff(self.base_delay, self.max_delay).delay(retry, rng,
+                                                              retry_after=error.retry_after)
 
 
 @dataclass(frozen=True, slots=True)

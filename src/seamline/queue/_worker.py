@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from seamline.backoff import Backoff
 from seamline.integration import Integration
 from seamline.queue import _wake
 from seamline.queue._jobs import REDRIVE, Job, JobQueue
@@ -175,8 +175,9 @@ class Worker:
 
     @staticmethod
     def _backoff(job: Job, spec: Integration) -> float:
+        """Seconds until the job's next try (stored with it): full jitter, capped."""
         q = spec.queue
-        return random.uniform(0, min(q.backoff_max_s, q.backoff_s * 2 ** max(0, job.attempts - 1)))
+        return Backoff(q.backoff_s, q.backoff_max_s).delay(max(0, job.attempts - 1))
 
     def _heartbeat(self) -> None:
         """Renew the leases of jobs in hand every third of a lease."""

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from seamline.backoff import Backoff
 from seamline.errors import ConfigError
 from seamline.ingest import vault_key
 from seamline.integration import Integration, StreamSpec
@@ -28,6 +29,9 @@ from seamline.streaming._source import SourceUnavailable, StreamSource, default_
 from seamline.streaming._state import WindowState
 
 WINDOW_KEY_FIELD = "window_id"
+# Between fetches while the broker is unreachable: jittered, so a group's consumers do not
+# all reconnect at the same instant when it comes back.
+OUTAGE_BACKOFF = Backoff(0.2, 5.0)
 
 
 @dataclass
@@ -173,7 +177,7 @@ class StreamRunner:
                     if now - outage >= self.outage_s:
                         raise
                     self.stats.outages += 1
-                    delay = min(5.0, 0.2 * 2 ** min(self.stats.outages, 5))
+                    delay = OUTAGE_BACKOFF.delay(self.stats.outages)
                     if stop is not None:
                         stop.wait(delay)
                     else:
