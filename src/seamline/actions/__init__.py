@@ -20,6 +20,7 @@ from seamline.actions._outbox import (
     write_outbox,
 )
 from seamline.actions._plan import PlannedAction, action_key, approval_reason, plan_actions
+from seamline.actions._trust import Trust, assess, find_instructions
 
 __all__ = [
     "AWAITING",
@@ -32,9 +33,12 @@ __all__ = [
     "EditRefused",
     "OutboxItem",
     "PlannedAction",
+    "Trust",
     "action_key",
     "approval_reason",
+    "assess",
     "decide",
+    "find_instructions",
     "list_awaiting",
     "outbox_row",
     "plan_actions",

@@ -107,7 +107,7 @@ def backfill_event(pipeline: Pipeline, event_id: str, *, apply: bool = False) ->
     change.changed = _diff(change.before, change.after)
     planned: tuple[PlannedAction, ...] = ()
     if apply and inf.output is not None:
-        plan = s.plan.run(admission, inf.output)
+        plan = s.plan.run(admission, inf)
         if isinstance(plan, Refusal):
             change.error = plan.reason
         else:

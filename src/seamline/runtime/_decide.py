@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
-from seamline.actions import AWAITING, PENDING, plan_actions, write_outbox
+from seamline.actions import AWAITING, PENDING, assess, plan_actions, write_outbox
 from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError
 from seamline.integration import Integration
@@ -33,14 +33,21 @@ class PlanActions:
     def __init__(self, integration: Integration) -> None:
         self.integration = integration
 
-    def run(self, a: Admission, output: dict[str, Any]) -> Plan | Refusal:
+    def run(self, a: Admission, inference: Inference) -> Plan | Refusal:
+        """The plan for ``inference``'s output (which must be there). Approval policies
+        weigh Seamline's own trust signals: instruction-like text in the (redacted) input,
+        and the grounding checks' doubts."""
+        output = inference.output
+        assert output is not None, "only an output is planned"
+        doubts = inference.grounding.flags if inference.grounding is not None else ()
+        trust = assess(a.data, doubts)
         try:
-            return Plan(tuple(plan_actions(self.integration.actions,
-                                           integration=self.integration.name,
-                                           event_key=a.ev.idempotency_key, data=a.data,
-                                           output=output)))
+            actions = plan_actions(self.integration.actions, integration=self.integration.name,
+                                   event_key=a.ev.idempotency_key, data=a.data, output=output,
+                                   trust=trust)
         except ConfigError as exc:
             return Refusal("actions", str(exc))
+        return Plan(tuple(actions), trust)
 
 
 class Decide:
@@ -87,6 +94,8 @@ class Decide:
             elif outcome.state not in (RETRYING, OVER_BUDGET) and plan.actions:
                 entries.append(AuditEntry(event_id, name, "actions_planned", {
                     "dry_run": self.dry_run,
+                    **({"trust": plan.trust.as_dict()} if plan.trust is not None
+                       and not plan.trust.self_report_trusted else {}),
                     "actions": [{"action": p.name, "idempotency_key": p.key, "params": p.params,
                                  "status": AWAITING if p.approval_reason else PENDING,
                                  "approval_reason": p.approval_reason} for p in plan.actions]}))

@@ -100,7 +100,7 @@ def answer(s: Stages, a: Admission, defer: frozenset[str] = frozenset(),
         inference = s.infer.run(a) if a.prompt is not None else s.baseline.run(a)
     plan = Plan()
     if inference.output is not None:                        # 5: what the output asks to do
-        planned = s.plan.run(a, inference.output)
+        planned = s.plan.run(a, inference)
         if isinstance(planned, Refusal):
             inference = replace(inference, output=None, error=planned.reason, stage="actions")
         else:

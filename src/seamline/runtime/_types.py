@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from seamline.actions import OutboxItem, PlannedAction
+from seamline.actions import OutboxItem, PlannedAction, Trust
 from seamline.inference import CostReservation
 from seamline.ingest import IngestedEvent
 from seamline.outputs import GroundingReport
@@ -115,6 +115,7 @@ class Plan:
     """Layer 5 planned: the actions the output asks for, each with its approval reason."""
 
     actions: tuple[PlannedAction, ...] = ()
+    trust: Trust | None = None  # what Seamline found about the output, for the audit
 
     @property
     def awaiting(self) -> int:
