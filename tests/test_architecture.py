@@ -130,8 +130,21 @@ def test_every_package_declares_its_public_surface():
 
 
 def test_importing_seamline_loads_no_database_http_or_model_library():
-    code = ("import sys, seamline; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    # Even with the declaration API in hand (Integration, load_integration, check's module).
+    code = ("import sys, seamline; seamline.Integration, seamline.load_integration; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
     assert "seamline" in loaded and "pydantic" in loaded
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_top_level_names_resolve_and_are_the_layers_own():
+    import seamline
+    from seamline.integration import Integration
+    from seamline.preflight import check
+
+    assert seamline.Integration is Integration and seamline.check is check
+    assert set(seamline.__all__) <= set(dir(seamline))
+    with __import__("pytest").raises(AttributeError):
+        seamline.nothing_like_this  # noqa: B018

@@ -9,63 +9,143 @@ import os
 import sys
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from seamline.cli._agent import agent_app
-from seamline.cli._alerts import alerts_cmd
-from seamline.cli._backfill import backfill_cmd
-from seamline.cli._common import err_console
-from seamline.cli._connectors import connectors_app
-from seamline.cli._costs import costs_cmd
-from seamline.cli._dlq import dlq_app
-from seamline.cli._drift import drift_cmd
-from seamline.cli._emulate import emulate_cmd
-from seamline.cli._escalations import escalations_app
-from seamline.cli._eval import eval_app
-from seamline.cli._feedback import feedback_app
-from seamline.cli._index import index_app
-from seamline.cli._inspect import approvals_app, audit_app, flag_app, replay_cmd
-from seamline.cli._poll import poll_cmd
-from seamline.cli._rollout import rollout_app
-from seamline.cli._run import check_cmd, demo_cmd, run_cmd
-from seamline.cli._serve import serve_cmd
-from seamline.cli._stream import stream_cmd
-from seamline.cli._users import users_app
-from seamline.cli._worker import enqueue_cmd, queue_app, worker_cmd
+from seamline.cli._lazy import LazyCommand, LazyGroup
 from seamline.errors import ConfigError, SeamlineError
-from seamline.telemetry import configure_tracing
+
+__all__ = ["COMMANDS", "app", "main"]
+
+# Each command's module is imported only when that command runs (see _lazy): the listing
+# of `seamline --help` comes from here, so that it answers without SQLAlchemy, FastAPI
+# or scikit-learn. The help is the first paragraph of the command's own help.
+COMMANDS: dict[str, LazyCommand] = {
+    "check": LazyCommand(
+        "seamline.cli._run", "check_cmd",
+        "Name every missing or inconsistent part of an integration; exit 1 if it cannot go live."),
+    "run": LazyCommand(
+        "seamline.cli._run", "run_cmd",
+        "Run every event of a JSONL file through the integration and summarise the outcome."),
+    "demo": LazyCommand(
+        "seamline.cli._run", "demo_cmd",
+        "Run the support-triage demo: check, the inbox, the golden set, and audit verification."),
+    "replay": LazyCommand(
+        "seamline.cli._inspect", "replay_cmd",
+        "Rerun a recorded event with another prompt version or model, without acting; "
+        "show the difference."),
+    "costs": LazyCommand(
+        "seamline.cli._costs", "costs_cmd",
+        "Report model spend by integration, tenant, model and day; project the month; "
+        "show each cap."),
+    "emulate": LazyCommand(
+        "seamline.cli._emulate", "emulate_cmd",
+        "Serve the Anthropic Messages and OpenAI Chat Completions APIs locally, "
+        "with injected faults."),
+    "serve": LazyCommand(
+        "seamline.cli._serve", "serve_cmd",
+        "Serve integrations over HTTP: POST /v1/integrations/{name}/invoke and …/events,\n"
+        "GET /v1/events/{id}, webhooks, /metrics, and the reviewers' console at /console."),
+    "stream": LazyCommand(
+        "seamline.cli._stream", "stream_cmd",
+        "Consume a stream until interrupted: windows kept in the store, one decision per window."),
+    "enqueue": LazyCommand(
+        "seamline.cli._worker", "enqueue_cmd",
+        "Put events on the durable queue for workers; every line is kept, bad ones included\n"
+        "(a worker dead-letters them with the reason)."),
+    "worker": LazyCommand(
+        "seamline.cli._worker", "worker_cmd",
+        "Claim queued events under leases and run them; SIGTERM or Ctrl-C finishes "
+        "what is in hand."),
+    "backfill": LazyCommand(
+        "seamline.cli._backfill", "backfill_cmd",
+        "Ask the model again for a range of past events; show every field that changed."),
+    "drift": LazyCommand(
+        "seamline.cli._drift", "drift_cmd",
+        "Drift at the edges (new fields, missing required fields, changed types), newest first,\n"
+        "and every contract learned from traffic."),
+    "poll": LazyCommand(
+        "seamline.cli._poll", "poll_cmd",
+        "Poll the integration's poll sources on their intervals and queue what is new; the\n"
+        "cursor is stored, so a restart neither repeats nor skips. Run 'seamline worker' too."),
+    "alerts": LazyCommand(
+        "seamline.cli._alerts", "alerts_cmd",
+        "Alerts raised (drift at the edges, replies of unexpected shape, ...), newest first."),
+    "eval": LazyCommand(
+        "seamline.cli._eval", "eval_app",
+        "Score an integration on golden sets: run, compare, sample."),
+    "queue": LazyCommand(
+        "seamline.cli._worker", "queue_app",
+        "The durable job queue: what waits, runs, finished or died."),
+    "audit": LazyCommand(
+        "seamline.cli._inspect", "audit_app",
+        "Verify the audit chain and read an event's story."),
+    "approvals": LazyCommand(
+        "seamline.cli._inspect", "approvals_app",
+        "The human approval queue."),
+    "dlq": LazyCommand(
+        "seamline.cli._dlq", "dlq_app",
+        "The dead-letter queue: inspect, and redrive once the cause is fixed."),
+    "flag": LazyCommand(
+        "seamline.cli._inspect", "flag_app",
+        "Rollout flags: on, off or a sticky percentage."),
+    "escalations": LazyCommand(
+        "seamline.cli._escalations", "escalations_app",
+        "Events waiting over a cost cap."),
+    "connectors": LazyCommand(
+        "seamline.cli._connectors", "connectors_app",
+        "Outbound connectors usable as actions."),
+    "agent": LazyCommand(
+        "seamline.cli._agent", "agent_app",
+        "Agents: typed tools, hard limits, approvals, the audit trail."),
+    "users": LazyCommand(
+        "seamline.cli._users", "users_app",
+        "Console users and their roles (viewer, reviewer, admin)."),
+    "rollout": LazyCommand(
+        "seamline.cli._rollout", "rollout_app",
+        "Staged rollouts: promoted while healthy, rolled back when not."),
+    "feedback": LazyCommand(
+        "seamline.cli._feedback", "feedback_app",
+        "Ground truth for events, accuracy over time, drift alerts."),
+    "index": LazyCommand(
+        "seamline.cli._index", "index_app",
+        "Build, search and evaluate the retrieval index."),
+}
+
+
+class _SeamlineGroup(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
-    name="seamline", no_args_is_help=True, pretty_exceptions_enable=False,
+    name="seamline", cls=_SeamlineGroup, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Seamline: LLM integrations you can trust, debug and pay for.",
 )
-app.command("check")(check_cmd)
-app.command("run")(run_cmd)
-app.command("demo")(demo_cmd)
-app.command("replay")(replay_cmd)
-app.command("costs")(costs_cmd)
-app.command("emulate")(emulate_cmd)
-app.command("serve")(serve_cmd)
-app.command("stream")(stream_cmd)
-app.command("enqueue")(enqueue_cmd)
-app.command("worker")(worker_cmd)
-app.command("backfill")(backfill_cmd)
-app.command("drift")(drift_cmd)
-app.command("poll")(poll_cmd)
-app.command("alerts")(alerts_cmd)
-app.add_typer(eval_app, name="eval")
-app.add_typer(queue_app, name="queue")
-app.add_typer(audit_app, name="audit")
-app.add_typer(approvals_app, name="approvals")
-app.add_typer(dlq_app, name="dlq")
-app.add_typer(flag_app, name="flag")
-app.add_typer(escalations_app, name="escalations")
-app.add_typer(connectors_app, name="connectors")
-app.add_typer(agent_app, name="agent")
-app.add_typer(users_app, name="users")
-app.add_typer(rollout_app, name="rollout")
-app.add_typer(feedback_app, name="feedback")
-app.add_typer(index_app, name="index")
+
+
+_TRACED = "seamline.cli.main"  # the ctx.obj with which main() runs the app
+
+
+@app.callback()
+def _before_a_command(ctx: typer.Context) -> None:
+    # Click calls the root callback once a command is about to run, never for `seamline
+    # --help` or a typo: telemetry's imports (the store, Prometheus) wait until then.
+    # Only main() asks for it, as before; CliRunner callers get no exporter.
+    if ctx.obj == _TRACED:
+        from seamline.telemetry import configure_tracing
+
+        configure_tracing()  # OTLP export and Sentry, only when the environment asks for them
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    # A SQLAlchemy error exists only once SQLAlchemy is imported; asking sys.modules keeps
+    # that import off the start-up path.
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError)
+
+
+def _say(sentence: str) -> None:
+    from seamline.cli._common import err_console
+
+    err_console.print(sentence)
 
 
 def main() -> None:
@@ -73,18 +153,19 @@ def main() -> None:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        configure_tracing()  # OTLP export and Sentry, only when the environment asks for them
-        app()
+        app(obj=_TRACED)
     except SeamlineError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        _say(f"[bold red]error:[/] {exc}")
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
-    except SQLAlchemyError as exc:
-        err_console.print(f"[bold red]error:[/] the store failed: {type(exc).__name__}: "
-                          f"{getattr(exc, 'orig', None) or exc}. Events already processed are recorded.")
-        sys.exit(1)
     except OSError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")
+        _say(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("interrupted; events already processed are recorded.")
+        _say("interrupted; events already processed are recorded.")
         sys.exit(130)
+    except Exception as exc:
+        if not _is_store_failure(exc):
+            raise
+        _say(f"[bold red]error:[/] the store failed: {type(exc).__name__}: "
+             f"{getattr(exc, 'orig', None) or exc}. Events already processed are recorded.")
+        sys.exit(1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from seamline.store import Store, open_store
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads with the first command that opens it
+    from seamline.store import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -21,6 +22,8 @@ DbOption = Annotated[
 
 
 def store_for(db: str | None) -> Store:
+    from seamline.store import open_store
+
     return open_store(db)
 
 
