@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	@# The console's browser tests drive the system Chromium (Debian's package).
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "Could not install Chromium: the console's browser tests need it."
+	@# The layout is checked before the behaviour: lint and types over src/ (zero findings).
+	$(BIN)/ruff check src
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
@@ -48,3 +55,15 @@ bench-shapes: $(STAMP)
 .PHONY: bench-retrieval
 bench-retrieval: $(STAMP)
 	$(BIN)/python benchmarks/retrieval.py
+
+# Start-up (README "Numbers"): `seamline --help`, `seamline check --help` and `import seamline`
+# against a bare `python -c pass`, interleaved; fails if they load SQLAlchemy, httpx, FastAPI...
+.PHONY: bench-startup
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
+
+# Redaction (ingest): CPU seconds at 10 KB, 100 KB and 1 MB for each hostile input family and
+# for the demo inbox, and the growth ratios (linear is ~10x per 10x; fails above 15x).
+.PHONY: bench-redaction
+bench-redaction: $(STAMP)
+	$(BIN)/python benchmarks/redaction.py

@@ -25,6 +25,11 @@ class InputInvalid(IngestError):
     """The event does not match the integration's input schema."""
 
 
+class IngestBudgetExceeded(InputInvalid):
+    """Redacting the event took more CPU than its budget; its text was not fully scanned,
+    so none of it may be kept (store a note, never the raw or partly redacted text)."""
+
+
 class InputTooLarge(IngestError):
     """The event does not fit the context window and the policy is to dead-letter."""
 
@@ -111,3 +116,18 @@ class AuditError(SeamlineError):
 
 class NotFound(SeamlineError):
     """A named event, approval or dead letter does not exist."""
+
+
+class StoreBusy(SeamlineError):
+    """Every connection to the store stayed in use for the whole bounded wait.
+
+    Raised by ``Store.read()`` and ``Store.write()`` when the connection pool gave none
+    within its ``pool_timeout`` (a few seconds), instead of waiting without end; nothing
+    was read or written. ``retry_after`` is the seconds after which trying again can help.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -27,6 +27,7 @@ USER_OF = {Role.VIEWER: "vera", Role.REVIEWER: "rita", Role.ADMIN: "adam"}
 # without an access dependency fails test_every_route_declares_who_may_call_it.
 PUBLIC = {
     ("GET", "/healthz"): "liveness probe, says nothing private",
+    ("GET", "/readyz"): "readiness probe: whether the store and the queue answer, nothing private",
     ("GET", "/login"): "the sign-in form",
     ("POST", "/login"): "signing in (CSRF-checked, rate-limited)",
     ("POST", "/logout"): "signing out (CSRF-checked; without a session it ends nothing)",

@@ -151,7 +151,9 @@ def test_injected_instructions_cannot_move_an_escalation_out_of_approval(tmp_pat
     with store.read() as conn:
         statuses = dict(conn.execute(select(outbox.c.action, outbox.c.status)).all())
     assert statuses["escalate"] == "awaiting_approval"
-    assert statuses["tag_ticket"] == "done"
+    # Even the low-risk tag waits: its policy routes on confidence, and with instructions in
+    # the input the model's own confidence (1.0 here) is not trusted.
+    assert statuses["tag_ticket"] == "awaiting_approval"
 
 
 def test_the_local_model_beats_the_keyword_baseline_on_the_golden_set():

@@ -150,6 +150,23 @@ def test_the_sdk_errors_are_classified(keys):
     assert ContextTooLong("x").retryable is False
 
 
+def test_a_garbled_retry_after_is_no_answer_not_a_crash():
+    import types
+
+    import openai
+
+    from seamline.inference import classify
+    from seamline.inference._sdk_errors import retry_after_seconds
+
+    class TooMany(Exception):  # shaped like the SDKs' APIStatusError
+        status_code = 429
+        response = types.SimpleNamespace(headers={"retry-after": "soon"})
+
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    err = classify(TooMany("slow down"), openai, provider="openai", model="gpt-4.1-mini")
+    assert isinstance(err, RateLimited) and err.retry_after is None and err.status == 429
+
+
 def test_the_answering_model_is_recorded(emu, keys, store):
     Pipeline(_integration(emu, "openai"), store).process(EMAIL)
     with store.read() as conn:

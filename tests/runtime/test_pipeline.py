@@ -142,8 +142,10 @@ def test_with_the_flag_off_the_baseline_answers_and_is_recorded(store):
     Flags(store).set("refunds.ai", "off", reason="incident 42")
     result = Pipeline(make_integration(), store, provider=model).process(
         {"ticket_id": "T10", "body": "refund please"})
-    assert result.state == BASELINE and result.path == "baseline"
+    assert result.path == "baseline"
     assert result.output["label"] == "refund"  # the keyword baseline, not the model
+    # The baseline names no amount (0.0): a refund of nothing is not routine, so it waits.
+    assert result.state == AWAITING_APPROVAL
     assert len(model.requests) == 0
     assert "baseline" in [r["kind"] for r in story(store, result.event_id)]
 

@@ -7,11 +7,15 @@ every form post. Sessions live in the store; API keys come from configuration.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -38,6 +42,8 @@ log = logging.getLogger("seamline.access")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 MAX_FORM_BYTES = 64 * 1024
+# argon2id verifies with 64 MiB of memory: a sign-in storm must not run 60 of them at once.
+MAX_HASH_CHECKS = 4
 _NO_SESSION = object()
 _SCOPE_COOKIES = "seamline.access.set_cookies"
 _SCOPE_SESSION = "seamline.access.session"
@@ -67,15 +73,23 @@ class AccessControl:
                  allow_anonymous: bool = False, secure_cookies: bool = True,
                  session_lifetime_s: float = 12 * 3600, idle_timeout_s: float = 30 * 60,
                  max_login_failures: int = 5, login_window_s: float = 300.0,
-                 home: str = "/", clock: Callable[[], float] = time.time) -> None:
+                 home: str = "/", clock: Callable[[], float] = time.time,
+                 trusted_proxies: Iterable[str] = (),
+                 max_hash_checks: int = MAX_HASH_CHECKS) -> None:
         """``api_keys``: key -> role, a set of (admin) keys, or None to read SEAMLINE_API_KEYS.
 
         ``allow_anonymous`` lets routes declared with ``api(role, anonymous_ok=True)`` (the
         service endpoints) answer without a key when no key is configured at all; console
-        pages and other API routes always need a user.
+        pages and other API routes always need a user. ``trusted_proxies`` (addresses or
+        CIDRs): only a request from one of these has its client taken from X-Forwarded-For.
         """
         if not session_lifetime_s > 0 or not idle_timeout_s > 0:
             raise ConfigError("Session lifetimes must be positive numbers of seconds.")
+        self.trusted_proxies = _networks(trusted_proxies)
+        # Password checks (and the sign-in's store writes) run here, a few at a time; the
+        # rest wait in this executor's queue, holding no thread.
+        self._hashing = ThreadPoolExecutor(max(1, max_hash_checks),
+                                           thread_name_prefix="seamline-sign-in")
         self.store = store
         self.keys = as_key_roles(api_keys)
         self.allow_anonymous, self.secure_cookies, self.home = allow_anonymous, secure_cookies, home
@@ -213,22 +227,28 @@ class AccessControl:
         username = form.get("username", "").strip()
         password = form.get("password", "")
         next_path = self._safe_next(form.get("next", ""))
-        client = request.client.host if request.client else "unknown"
-        keys = (f"user:{username.lower()}", f"ip:{client}")
-        wait = await run_in_threadpool(self.throttle.retry_after, *keys)  # store I/O
-        if wait:
-            log.warning("sign-in refused for %r from %s: too many failures", username[:64], client)
+        client = self.client_address(request)
+        # The username as typed is never stored, not even as a throttle key: people type
+        # their password into it. A digest counts the same for every process.
+        keys = ("user:" + hashlib.sha256(username.lower().encode()).hexdigest(), f"ip:{client}")
+        # Counted before the password is checked, atomically: parallel guesses cannot all
+        # pass a check made before any of them was counted.
+        attempt = await run_in_threadpool(self.throttle.admit, *keys)  # store I/O
+        if attempt.wait:
+            log.warning("sign-in refused from %s: too many failures", client)
             return login_page(csrf_token=self.csrf_token(request), next_path=next_path,
-                              username=username, status=429, headers={"Retry-After": str(wait)},
-                              error=f"Too many failed sign-ins. Try again in {wait} seconds.")
+                              username=username, status=429,
+                              headers={"Retry-After": str(attempt.wait)},
+                              error=f"Too many failed sign-ins. Try again in {attempt.wait} "
+                                    "seconds.")
         old_token = request.cookies.get(self.session_cookie)
-        token = await run_in_threadpool(self._authenticate, username, password, client, old_token)
-        if token is None:
-            await run_in_threadpool(self.throttle.failed, *keys)
+        token = await asyncio.get_running_loop().run_in_executor(
+            self._hashing, self._authenticate, username, password, client, old_token)
+        if token is None:  # the attempt stays counted as a failure
             return login_page(csrf_token=self.csrf_token(request), next_path=next_path,
                               username=username, status=401,
                               error="The username or password is not correct.")
-        await run_in_threadpool(self.throttle.succeeded, keys[0])
+        await run_in_threadpool(self.throttle.succeeded, keys[0], attempt)
         response = RedirectResponse(next_path, status_code=303)
         response.set_cookie(self.session_cookie, token, max_age=int(self.sessions.lifetime_s),
                             path="/", secure=self.secure_cookies, httponly=True, samesite="lax")
@@ -273,10 +293,12 @@ class AccessControl:
             if not ok:
                 why = ("no such user" if row is None else
                        "user disabled" if row.disabled else "wrong password")
-                record_access(conn, "login_failed", {
-                    "username": username if valid_name else "<not a valid username>",
-                    "client": client, "reason": why}, now)
-                log.info("failed sign-in for %r from %s", username[:64], client)
+                # Only an existing user is named: what else was typed may be a password.
+                named = {"username": username} if row is not None else {}
+                record_access(conn, "login_failed", {**named, "client": client,
+                                                     "reason": why}, now)
+                log.info("failed sign-in for %s from %s",
+                         repr(username) if row is not None else "an unknown username", client)
                 return None
             if new_hash is not None:  # argon2 parameters were raised since this hash was made
                 conn.execute(update(users).where(users.c.username == username)
@@ -295,7 +317,26 @@ class AccessControl:
             token = request.cookies.get(self.session_cookie)
             cached = await run_in_threadpool(self.sessions.lookup, token) if token else None
             request.scope[_SCOPE_SESSION] = cached
-        return cached  # type: ignore[return-value]
+        return cached
+
+    def client_address(self, request: Request) -> str:
+        """The client's address: the peer, or behind a trusted proxy, X-Forwarded-For's.
+
+        The nearest address in X-Forwarded-For that is not itself a trusted proxy: what
+        the client wrote further left is its own claim and proves nothing.
+        """
+        peer = request.client.host if request.client else "unknown"
+        if not self.trusted_proxies or not _within(peer, self.trusted_proxies):
+            return peer
+        hops = [hop.strip() for value in request.headers.getlist("x-forwarded-for")
+                for hop in value.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not _within(hop, self.trusted_proxies):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return peer  # not an address: the proxy is the client we know
+        return hops[0] if hops else peer
 
     def _browser_token(self, request: Request) -> str:
         """The pre-sign-in CSRF token (double-submit cookie), set on the response if new."""
@@ -327,6 +368,28 @@ class AccessControl:
                 and not any(ord(c) < 32 for c in target)):
             return target
         return self.home
+
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(entries: Iterable[str]) -> tuple[_Network, ...]:
+    found = []
+    for entry in entries:
+        try:
+            found.append(ipaddress.ip_network(str(entry).strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"A trusted proxy must be an address or a CIDR block (such as "
+                              f"10.0.0.0/8), not {entry!r}.") from None
+    return tuple(found)
+
+
+def _within(address: str, networks: tuple[_Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def _under_privileged(username: str, has: Role, needs: Role) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from seamline.actions._plan import PlannedAction
 from seamline.audit import AuditEntry, append
@@ -44,7 +44,7 @@ class OutboxItem:
 def write_outbox(conn: Connection, *, event_id: str, integration: str,
                  planned: list[PlannedAction], now: float) -> list[OutboxItem]:
     """Insert the planned actions (same transaction as the output) and return them as items."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"idempotency_key": p.key, "event_id": event_id, "integration": integration,
          "action": p.name, "params": json.dumps(p.params, ensure_ascii=False, default=str),
          "status": AWAITING if p.approval_reason else PENDING,
@@ -190,7 +190,7 @@ def outbox_row(store: Store, outbox_id: int):
     return row
 
 
-def list_awaiting(store: Store, integration: str | None = None) -> list[Any]:
+def list_awaiting(store: Store, integration: str | None = None) -> Sequence[Row[Any]]:
     q = select(outbox, events.c.input, events.c.output).join(events, events.c.id == outbox.c.event_id)
     q = q.where(outbox.c.status == AWAITING)
     if integration:

@@ -241,6 +241,7 @@ class ScriptedAgentModel:
         step = self.policy(turns)
         if isinstance(step, AgentReply):
             return step
+        calls: tuple[ToolCall, ...]
         if isinstance(step, str):
             text, calls = step, ()
         else:

@@ -68,7 +68,7 @@ class Lease:
 
     @classmethod
     def take(cls, store: Store, state: RunState, *, status: str, version: float | None = None,
-             also: Callable[[Connection], None] | None = None) -> Lease | None:
+             also: Callable[[Connection], object] | None = None) -> Lease | None:
         """Compare-and-set the run to ``running`` under a new owner, or None if it moved.
 
         ``status`` (and ``version``, the ``updated_at`` read, when taking over a stale run)
@@ -124,7 +124,7 @@ class Lease:
             # so hand its connection back now rather than to the garbage collector.
             local = getattr(self.store, "_local", None)
             conn = getattr(local, "conn", None)
-            if conn is not None:
+            if local is not None and conn is not None:
                 local.conn = None
                 conn.close()
 

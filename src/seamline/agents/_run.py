@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -194,7 +195,8 @@ def loop(run: Run) -> RunResult:
             reply = agent.model.chat(agent.system, state.turns, offered, limits.max_output_tokens)
         except SeamlineError as exc:
             return finish(run, FAILED, "model_error", detail=str(exc),
-                          settle=lambda conn, r=reservation: _reconcile(conn, agent, r, 0.0))
+                          settle=partial(_reconcile, agent=agent, reservation=reservation,
+                                         actual_usd=0.0))
         duration = (time.perf_counter() - started) * 1000
         cost = (price_usage(agent.ledger.integration, reply.usage) if agent.ledger is not None
                 else price_call(reply.model or agent.model.model, reply.usage))
@@ -282,7 +284,7 @@ def run_calls(run: Run, calls: list[ToolCall]) -> RunResult | None:
 
 
 def record(run: Run, done: tuple[Turn, dict[str, Any]],
-           also: Callable[[Connection], None] | None = None) -> None:
+           also: Callable[[Connection], object] | None = None) -> None:
     """Save a call's result turn with its audit entry (and ``also``), clearing the claim."""
     turn, payload = done
     run.state.turns.append(turn)
@@ -347,7 +349,7 @@ def pause(run: Run, call: ToolCall, remaining: list[ToolCall], step: int, *,
 
 
 def finish(run: Run, status: str, reason: str, *, answer: str = "", detail: str = "",
-           settle: Callable[[Connection], None] | None = None) -> RunResult:
+           settle: Callable[[Connection], object] | None = None) -> RunResult:
     state = run.state
     state.status, state.stop_reason, state.answer, state.inflight = status, reason, answer, None
     now = time.time()

@@ -6,12 +6,13 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from seamline.store import Store
 from seamline.store.tables import alerts
@@ -57,7 +58,7 @@ def _deliver(url: str, alert: Alert, at: float) -> None:
 
 
 def list_alerts(store: Store, *, kind: str | None = None, since: float | None = None,
-                limit: int = 200) -> list[Any]:
+                limit: int = 200) -> Sequence[Row[Any]]:
     q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if kind:
         q = q.where(alerts.c.kind == kind)

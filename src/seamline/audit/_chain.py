@@ -6,9 +6,10 @@ deleted or reordered row breaks the chain at a place ``verify`` can name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import os
+import re
 import time
 import weakref
 from collections.abc import Iterable
@@ -18,16 +19,23 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from seamline.errors import AuditError
+from seamline.ingest import redact
+from seamline.scrub import configured_secrets, scrub
 from seamline.store import FastStatement, Store
 from seamline.store.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
-_SECRET_ENV_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 
 def canonical_json(payload: Any) -> str:
-    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8 kept.
+
+    A lone surrogate (which UTF-8 cannot encode, so neither the hash nor the store could
+    take it) is written as its JSON escape instead: it reads back as the same string."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    if not text.isascii() and re.search("[\ud800-\udfff]", text):
+        text = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 def row_hash(prev_hash: str, seq: int, event_id: str, integration: str, kind: str,
@@ -36,30 +44,61 @@ def row_hash(prev_hash: str, seq: int, event_id: str, integration: str, kind: st
     return hashlib.sha256(head.encode() + payload.encode()).hexdigest()
 
 
-_names_cache: tuple[float, int, tuple[str, ...]] = (0.0, -1, ())
+_DETECTED = "<SECRET>"  # a secret found by its shape; by value it is <SECRET_FROM_ENV>
+_SECRET_KIND = ("SECRET",)
+# A key's fingerprint (access.key_label, "api-key:3f2a…") names who acted; it is no secret.
+_FINGERPRINT = re.compile(r"(?:api-key:)?[0-9a-f]{10}")
 
 
-def _environment_secrets() -> tuple[str, ...]:
-    """Values of secret-looking environment variables (names with KEY, TOKEN, SECRET...).
+_MEMO_CHARS = 200  # ids, names, labels: the same few recur in every entry of every event
 
-    A last guard: whatever the layers above did, a secret held in the environment never
-    lands in the trail verbatim. Listing os.environ costs ~0.2 ms, so the *names* are
-    kept for a second (or until the count changes); values are read every time, so a
-    rotated secret is caught at once.
+
+def _clean_text(text: str, secrets: tuple[str, ...]) -> str:
+    """A string the trail keeps: configured secrets out by value, then any secret by shape.
+
+    A last guard: whatever the layers above did, a secret held in the environment or
+    shaped like one (a vendor token, ``password: …``) never lands in the trail verbatim.
     """
-    global _names_cache
-    at, size, names = _names_cache
-    now = time.monotonic()
-    if now - at >= 1.0 or size != len(os.environ):
-        names = tuple(n for n in os.environ if any(m in n.upper() for m in _SECRET_ENV_MARKERS))
-        _names_cache = (now, len(os.environ), names)
-    found = {v for n in names if len(v := os.environ.get(n, "")) >= 12}
-    if not found:
-        return ()
-    # Longest first, so a secret that contains a shorter one is replaced whole; and
-    # each as JSON escapes it too, since it is searched for in the serialised payload.
-    forms = {f for v in found for f in (v, json.dumps(v, ensure_ascii=False)[1:-1])}
-    return tuple(sorted(forms, key=len, reverse=True))
+    if len(text) <= _MEMO_CHARS:
+        return _clean_short(text, secrets)
+    return _clean_now(text, secrets)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_short(text: str, secrets: tuple[str, ...]) -> str:
+    # ``secrets`` is half the key: a changed environment is another entry.
+    return _clean_now(text, secrets)
+
+
+def _clean_now(text: str, secrets: tuple[str, ...]) -> str:
+    text = scrub(text, secrets=secrets)
+    found = redact(text, kinds=_SECRET_KIND)
+    if not found.entities:
+        return text
+    out, pos = [], 0
+    for e in found.entities:
+        if _FINGERPRINT.fullmatch(e.value) and (
+                e.value.startswith("api-key:") or text[:e.start].endswith("api-key:")):
+            continue
+        out += [text[pos:e.start], _DETECTED]
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _clean(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` with :func:`_clean_text` applied to every string, keys included, before it
+    is serialised and hashed (so the hash covers what is kept, and escapes hide nothing)."""
+    if isinstance(value, str):
+        return _clean_text(value, secrets)
+    if isinstance(value, dict):
+        return {_clean_text(k, secrets) if isinstance(k, str) else k: _clean(v, secrets)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v, secrets) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _clean_text(str(value), secrets)  # what canonical_json writes for it (default=str)
 
 
 # Built once: constructing statements per call costs more than executing them.
@@ -122,14 +161,11 @@ def _read_head(conn: Connection) -> tuple[int, str]:
 def _chain_rows(entries: list[AuditEntry], head: tuple[int, str],
                 created: float) -> tuple[list[dict[str, Any]], tuple[int, str]]:
     seq, prev = head
-    secrets = _environment_secrets()
+    secrets = configured_secrets()  # once per append: the environment is the same throughout
     rows = []
     for e in entries:
         seq += 1
-        payload = canonical_json(e.payload)
-        for secret in secrets:
-            if secret in payload:
-                payload = payload.replace(secret, "<SECRET_FROM_ENV>")
+        payload = canonical_json(_clean(e.payload, secrets))
         h = row_hash(prev, seq, e.event_id, e.integration, e.kind, created, payload)
         rows.append({"seq": seq, "event_id": e.event_id, "integration": e.integration,
                      "kind": e.kind, "payload": payload, "created_at": created,

@@ -129,6 +129,9 @@ def _before_a_command(ctx: typer.Context) -> None:
     # Click calls the root callback once a command is about to run, never for `seamline
     # --help` or a typo: telemetry's imports (the store, Prometheus) wait until then.
     # Only main() asks for it, as before; CliRunner callers get no exporter.
+    from seamline.scrub import install_log_filter
+
+    install_log_filter()  # no configured secret reaches a log line, whatever the command
     if ctx.obj == _TRACED:
         from seamline.telemetry import configure_tracing
 

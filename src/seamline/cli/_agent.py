@@ -101,6 +101,7 @@ def resume_cmd(
     if decided:
         _resume_decided(store, the_agent, watch)
         return
+    assert run_id is not None  # without --decided a run is named (checked above)
     try:
         state = load_run(store, run_id)
         _same_agent(state.agent, the_agent, run_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,7 +27,7 @@ def store_for(db: str | None) -> Store:
     return open_store(db)
 
 
-def fail(sentence: str, code: int = 1) -> None:
+def fail(sentence: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {sentence}")
     raise typer.Exit(code)
 

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
@@ -40,7 +39,8 @@ _QUICK = "golden"
 class _EvalGroup(TyperGroup):
     """Runs the quick golden score when the first argument is not a subcommand."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    # ``ctx: Any``: Typer runs on its own vendored click, whose Context has no public name.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = [_QUICK, *args]
         return super().parse_args(ctx, args)

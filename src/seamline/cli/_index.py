@@ -223,7 +223,8 @@ def eval_cmd(
             idx.build(docs)
         report = evaluate(golden, lambda q, n: [h.chunk for h in retrieve(
             idx, q, k=n, mode=mode, min_score=float("-inf")).hits], ks)  # type: ignore[arg-type]
-        best = [retrieve(idx, g.question, k=1).top_score for g in golden]
+        # No hit at all scores 0: such a question would abstain at any floor.
+        best = [retrieve(idx, g.question, k=1).top_score or 0.0 for g in golden]
     table = Table(title=f"Retrieval quality ({mode}, {report.questions} questions)",
                   title_justify="left")
     table.add_column("Measure")

@@ -27,7 +27,8 @@ class LazyCommand(NamedTuple):
 class _Listed(TyperCommand):
     """Stands in for a command not imported yet: enough for help, completion and suggestions."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # ``ctx: Any``: Typer runs on its own vendored click, whose Context has no public name.
+    def invoke(self, ctx: Any) -> Any:
         # Running goes through LazyGroup.resolve_command, which swaps in the real command;
         # reaching this would be a silent no-op, so say so instead.
         raise RuntimeError(f"{self.name!r} is only listed; resolve it through its group to run it")
@@ -44,7 +45,7 @@ class LazyGroup(TyperGroup):
             self.commands.setdefault(name, _Listed(name=name, help=entry.help))
 
     def resolve_command(
-        self, ctx: typer.Context, args: list[str],
+        self, ctx: Any, args: list[str],
     ) -> tuple[str | None, Any, list[str]]:
         # Click resolves a command here before it parses the command's arguments (to run it,
         # to show its own --help, or to complete them), so this is the one place to import it.

@@ -35,9 +35,21 @@ def serve_cmd(
     insecure_cookies: Annotated[bool, typer.Option(
         help="Session cookies without Secure, for a console on plain http other than "
              "localhost (development only: serve it behind TLS in production)")] = False,
+    trusted_proxy: Annotated[list[str] | None, typer.Option(
+        help="Address or CIDR of a reverse proxy whose X-Forwarded-For names the client "
+             "(repeatable); from any other peer the header is ignored")] = None,
+    docs: Annotated[bool, typer.Option(
+        help="Serve Swagger UI at /docs from local assets (needs swagger-ui-bundle)")] = False,
+    max_workers: Annotated[int, typer.Option(
+        min=1, max=1024, help="Threads answering requests that touch the store; the store's "
+                              "connection pool is sized to match (PostgreSQL: mind its "
+                              "max_connections across processes)")] = 32,
 ):
     """Serve integrations over HTTP: POST /v1/integrations/{name}/invoke and …/events,
-    GET /v1/events/{id}, webhooks, /metrics, and the reviewers' console at /console."""
+    GET /v1/events/{id}, webhooks, /metrics, and the reviewers' console at /console.
+
+    Prints the console's address; /healthz answers while the process lives, /readyz only
+    while the store and the queue answer too."""
     import uvicorn
 
     specs = [load_integration(target) for target in integration]
@@ -49,12 +61,17 @@ def serve_cmd(
     try:
         app = create_app(specs, store, allow_anonymous=allow_anonymous,
                          max_body_bytes=max_body_bytes, latency_budget_s=latency_budget,
-                         background_workers=workers, secure_cookies=not insecure_cookies)
+                         background_workers=workers, secure_cookies=not insecure_cookies,
+                         trusted_proxies=trusted_proxy or (), docs=docs,
+                         max_workers=max_workers)
         console.print(f"Serving {', '.join(s.name for s in specs)} on http://{host}:{port} "
-                      f"(OpenAPI at /docs).")
+                      f"(OpenAPI at /openapi.json{', Swagger UI at /docs' if docs else ''}); "
+                      f"the reviewers' console is at http://{host}:{port}/console.")
         pollers = _start_pollers(specs, store) if poll else []
         try:
-            uvicorn.run(app, host=host, port=port, log_level="info")
+            # uvicorn would take X-Forwarded-For from 127.0.0.1 on its own; the app decides,
+            # from --trusted-proxy only.
+            uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
         finally:
             for poller in pollers:
                 poller.stop()

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -98,6 +98,12 @@ class Connector:
         self._sleep, self._transport = sleep, transport
 
     # -- credentials -------------------------------------------------------------------
+
+    @overload
+    def secret(self, option: str, *, required: Literal[True] = True) -> str: ...
+
+    @overload
+    def secret(self, option: str, *, required: bool) -> str | None: ...
 
     def secret(self, option: str, *, required: bool = True) -> str | None:
         """The value of the environment variable named by option ``option`` (never logged)."""

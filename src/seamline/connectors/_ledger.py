@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from seamline.connectors._errors import ConnectorError, OutcomeUnknown
 from seamline.errors import NotFound
@@ -119,7 +119,7 @@ class SendLedger:
                 status=status, reply=text, updated_at=time.time()))
 
 
-def undecided_sends(store: Store) -> list[Any]:
+def undecided_sends(store: Store) -> Sequence[Row[Any]]:
     """Sends whose outcome nobody knows (interrupted or ambiguous), oldest first."""
     with store.read() as conn:
         return conn.execute(select(connector_sends).where(

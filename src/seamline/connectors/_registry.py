@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
@@ -51,7 +51,7 @@ def installed() -> dict[str, type[Connector]]:
     return found
 
 
-def is_connector_ref(handler: Any) -> bool:
+def is_connector_ref(handler: object) -> TypeGuard[str]:
     return isinstance(handler, str) and handler.startswith(PREFIX)
 
 

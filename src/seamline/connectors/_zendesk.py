@@ -66,8 +66,9 @@ class ZendeskConnector(Connector):
             parts = [x for x in (error, description) if isinstance(x, str)]
             details = body.get("details")
             if isinstance(details, dict):
-                parts += [d.get("description") for v in details.values() if isinstance(v, list)
-                          for d in v if isinstance(d, dict) and isinstance(d.get("description"), str)]
+                parts += [desc for v in details.values() if isinstance(v, list)
+                          for d in v if isinstance(d, dict)
+                          and isinstance(desc := d.get("description"), str)]
             return ": ".join(parts)
         return ""
 

@@ -19,12 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import EllipsisType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from seamline.connectors._base import Connector, ConnectorOptions
 
 __all__ = ["RecordedRequest", "Reply", "VendorServer", "check_connector_class"]
+
+_HOST = "127.0.0.1"  # where a VendorServer listens
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ class VendorServer:
                 and (path is None or fnmatch.fnmatchcase(r.path, path))]
 
     def assert_sent(self, method: str, path: str, *, times: int | None = 1,
-                    headers: Mapping[str, str] | None = None, json: Any = None,
+                    headers: Mapping[str, str | EllipsisType] | None = None, json: Any = None,
                     form: Mapping[str, str] | None = None) -> RecordedRequest:
         """Assert matching requests arrived (``times`` of them) and the last carries these
         headers (exact values; ``...`` for "present") and this JSON body or form subset."""
@@ -131,8 +134,7 @@ class VendorServer:
     @property
     def url(self) -> str:
         assert self._server is not None, "start the server first (use it as a context manager)"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{_HOST}:{self._server.server_port}"
 
     def start(self) -> Self:
         outer = self
@@ -168,7 +170,7 @@ class VendorServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((_HOST, 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
                          name="seamline-vendor-server").start()

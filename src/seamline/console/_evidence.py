@@ -13,6 +13,13 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from seamline.outputs import values_at
+from seamline.scrub import scrub
+
+
+def scrub_filter(value: Any) -> Markup:
+    """The console's ``scrub`` Jinja filter: a value as escaped text, with every configured
+    secret taken out by value (``seamline.scrub``); None is empty."""
+    return Markup("") if value is None else escape(scrub(str(value)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +76,8 @@ def marked_sources(data: Any, quotes: list[dict[str, Any]]) -> tuple[list[Marked
     spans: dict[str, list[tuple[int, int]]] = {}
     unplaced: list[str] = []
     for q in quotes:
-        quote, field = str(q.get("quote", "")), str(q.get("field", ""))
-        text = field_text(data, field)
+        quote, field = scrub(str(q.get("quote", ""))), str(q.get("field", ""))
+        text = _shown_text(data, field)
         if text is None or not quote:
             unplaced.append(quote)
             continue
@@ -82,5 +89,12 @@ def marked_sources(data: Any, quotes: list[dict[str, Any]]) -> tuple[list[Marked
             unplaced.append(quote)
             continue
         spans.setdefault(field, []).append((start, end))
-    marked = [MarkedSource(f, mark(field_text(data, f) or "", s), len(s)) for f, s in spans.items()]
+    marked = [MarkedSource(f, mark(_shown_text(data, f) or "", s), len(s)) for f, s in spans.items()]
     return marked, unplaced
+
+
+def _shown_text(data: Any, field: str) -> str | None:
+    # What a reviewer sees of a field: configured secrets out (a recorded offset that no
+    # longer selects its quote then falls back to finding it).
+    text = field_text(data, field)
+    return scrub(text) if text else text

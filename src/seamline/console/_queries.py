@@ -1,14 +1,16 @@
 """The web console's reads: what each page shows, gathered from the store in one place.
 
 Routes stay thin and templates get plain, typed values; every value that came from an
-event is redacted already (the store keeps no raw PII outside the encrypted vault).
+event is redacted already (the store keeps no raw PII outside the encrypted vault), and
+every configured secret is taken out by value here (``seamline.scrub``), rows recorded
+before a secret was configured included.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from seamline.audit import story
 from seamline.console._evidence import MarkedSource, marked_sources
 from seamline.inference import SpendReport, spend_report
 from seamline.runtime import DEAD_LETTERED, dead_letters_now
+from seamline.scrub import scrub, scrub_value
 from seamline.store import Store
 from seamline.store.tables import events, outbox
 
@@ -33,8 +36,11 @@ def _json(text: str | None) -> Any:
 
 
 def pretty(value: Any) -> str:
-    """JSON for people: indented, non-ASCII kept (templates escape it)."""
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    """JSON for people: indented, non-ASCII kept (templates escape it), secrets out."""
+    # Strings first (an escaped quote would hide a secret from a search of the JSON), then
+    # the text (objects written with str).
+    return scrub(json.dumps(scrub_value(value), ensure_ascii=False, indent=2, sort_keys=True,
+                            default=str))
 
 
 def confidence_of(output: Any) -> float | None:
@@ -81,7 +87,7 @@ class ReviewItem:
 
 
 def review_queue(store: Store) -> list[ReviewItem]:
-    return [ReviewItem(r.id, r.integration, r.event_id, r.action, r.approval_reason,
+    return [ReviewItem(r.id, r.integration, r.event_id, r.action, scrub(r.approval_reason),
                        confidence_of(_json(r.output)), r.created_at)
             for r in list_awaiting(store)]
 
@@ -113,13 +119,15 @@ def review(store: Store, outbox_id: int) -> ReviewView:
     with store.read() as conn:
         ev = conn.execute(select(events.c.input, events.c.output)
                           .where(events.c.id == row.event_id)).first()
-    data = _json(ev.input) if ev else None
-    output = _json(ev.output) if ev else None
+    data = scrub_value(_json(ev.input)) if ev else None
+    output = scrub_value(_json(ev.output)) if ev else None
     grounding = next((e["payload"] for e in reversed(story(store, row.event_id))
                       if e["kind"] == "grounding"), None)
+    grounding = scrub_value(grounding) if isinstance(grounding, dict) else None
     sources, unplaced = marked_sources(data, (grounding or {}).get("quotes") or [])
-    return ReviewView(row.id, row.integration, row.event_id, row.action, _json(row.params),
-                      row.status, row.approval_reason, row.decided_by, row.comment, data, output,
+    return ReviewView(row.id, row.integration, row.event_id, row.action,
+                      scrub_value(_json(row.params)), row.status, scrub(row.approval_reason),
+                      scrub(row.decided_by), scrub(row.comment), data, output,
                       confidence_of(output), grounding, sources, unplaced)
 
 
@@ -154,20 +162,45 @@ def _summary(kind: str, p: Any) -> str:
                      and not isinstance(v, bool) and len(str(v)) < 60)[:160]
 
 
-def timeline(store: Store, event_id: str) -> tuple[Any, list[TimelineEntry]]:
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """The event's own row, as its page shows it."""
+
+    id: str
+    integration: str
+    tenant: str
+    state: str
+    stage: str
+    reason: str
+    path: str
+    model: str
+    cost_usd: float
+    created_at: float
+    updated_at: float
+
+
+def timeline(store: Store, event_id: str) -> tuple[EventFacts | None, list[TimelineEntry]]:
     """The event's row (None if unknown) and its audit story, oldest first."""
     with store.read() as conn:
         row = conn.execute(select(events.c.id, events.c.integration, events.c.tenant,
                                   events.c.state, events.c.stage, events.c.reason, events.c.path,
                                   events.c.model, events.c.cost_usd, events.c.created_at,
                                   events.c.updated_at).where(events.c.id == event_id)).first()
-    entries = [TimelineEntry(e["seq"], e["kind"], e["at"], _summary(e["kind"], e["payload"]),
-                             e["payload"]) for e in story(store, event_id)]
-    return row, entries
+    facts = None
+    if row is not None:
+        facts = EventFacts(**{**row._asdict(), "reason": scrub(row.reason or "")})
+    entries = []
+    for e in story(store, event_id):
+        payload = scrub_value(e["payload"])
+        entries.append(TimelineEntry(e["seq"], e["kind"], e["at"],
+                                     scrub(_summary(e["kind"], payload)), payload))
+    return facts, entries
 
 
 def dead_letter_list(store: Store, integration: str | None = None, limit: int = 200):
-    return dead_letters_now(store, integration=integration or None, limit=limit)
+    return [replace(d, reason=scrub(d.reason), last_error=scrub(d.last_error or ""),
+                    input=scrub_value(d.input))
+            for d in dead_letters_now(store, integration=integration or None, limit=limit)]
 
 
 def costs(store: Store, days: int) -> SpendReport:
@@ -202,5 +235,5 @@ def actions_of(store: Store, event_id: str) -> list[ActionRow]:
         rows = conn.execute(select(outbox.c.id, outbox.c.action, outbox.c.status,
                                    outbox.c.attempts, outbox.c.last_error, outbox.c.decided_by)
                             .where(outbox.c.event_id == event_id).order_by(outbox.c.id)).all()
-    return [ActionRow(r.id, r.action, r.status, r.attempts, r.last_error, r.decided_by)
-            for r in rows]
+    return [ActionRow(r.id, r.action, r.status, r.attempts, scrub(r.last_error or ""),
+                      scrub(r.decided_by or "")) for r in rows]

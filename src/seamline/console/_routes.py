@@ -6,6 +6,7 @@ CSRF token and records the person who sent it.
 """
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +17,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from seamline.actions import AWAITING, EditRefused, decide
+from seamline.actions import (
+    AWAITING,
+    DONE,
+    FAILED,
+    PENDING,
+    REJECTED,
+    EditRefused,
+    decide,
+    outbox_row,
+)
 from seamline.console import _queries as q
 from seamline.console._chain import ChainCheck
+from seamline.console._evidence import scrub_filter
 from seamline.errors import ConfigError, NotFound
 from seamline.rollout import Flags, parse_state
 from seamline.runtime import Pipeline, dead_letter
@@ -34,7 +45,9 @@ _HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-# Messages a redirect may name by key: a query string never carries text onto a page.
+# Messages a redirect may name by key: a query string never carries text onto a page,
+# and a notice shows only when the store agrees (the action named was decided so, the
+# event was redriven, the flag exists); the id shown is the one found, not the one asked.
 _NOTICES = {
     "approved": "Action {id} was approved and run.",
     "edited": "Action {id} was edited, approved and run.",
@@ -46,6 +59,27 @@ _NOTICES = {
     "flag": "Flag {id} was changed.",
     "verified": "The audit chain was verified just now.",
 }
+
+
+# The outbox statuses each action notice is true of.
+_DECIDED_AS = {"approved": {PENDING, DONE, FAILED}, "edited": {PENDING, DONE, FAILED},
+               "rejected": {REJECTED}, "recorded": {PENDING, DONE, FAILED, REJECTED},
+               "agent": {PENDING, DONE, FAILED, REJECTED}}
+_MAX_ID = 2**63 - 1  # the outbox's BIGINT: past it, no driver takes the number
+_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}")  # events.id is a String(40)
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+
+
+def _row_id(text: str) -> int | None:
+    """A path's or query's action id: digits for 1 .. 2**63-1, else None (a 404, not a 500)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= _MAX_ID else None
+
+
+def _event_id(text: str) -> str | None:
+    return text if _EVENT_ID.fullmatch(text) else None
 
 
 def _usd(value: float) -> str:
@@ -83,7 +117,7 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
     from seamline.access import Role, User
 
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    templates.env.filters.update(when=_when, usd=_usd, pretty=q.pretty)
+    templates.env.filters.update(when=_when, usd=_usd, pretty=q.pretty, scrub=scrub_filter)
     chain = ChainCheck(store)
     flags = Flags(store, ttl=0.0)
     viewer, reviewer, admin = (access.page(r) for r in (Role.VIEWER, Role.REVIEWER, Role.ADMIN))
@@ -96,12 +130,29 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
     Form = Annotated[dict[str, str], Depends(_form)]
     router = APIRouter(prefix="/console", include_in_schema=False)
 
+    def notice_of(request: Request) -> str:
+        """The banner a redirect asked for, if the store says it is so; else none."""
+        code, ident = request.query_params.get("notice", ""), request.query_params.get("id", "")
+        if code in _DECIDED_AS:
+            outbox_id = _row_id(ident)
+            try:
+                row = outbox_row(store, outbox_id) if outbox_id is not None else None
+            except NotFound:
+                row = None
+            return (_NOTICES[code].format(id=row.id)
+                    if row is not None and row.status in _DECIDED_AS[code] else "")
+        if code == "redriven" and _event_id(ident):
+            row, entries = q.timeline(store, ident)
+            redriven = row is not None and any(e.kind == "redrive" for e in entries)
+            return _NOTICES[code].format(id=row.id) if redriven and row is not None else ""
+        if code == "flag":
+            return _NOTICES[code].format(id=ident) if ident in flag_rows() else ""
+        return _NOTICES["verified"] if code == "verified" else ""
+
     def render(request: Request, user: Any, name: str, status_code: int = 200,
                **context: Any) -> HTMLResponse:
-        code, ident = request.query_params.get("notice", ""), request.query_params.get("id", "")
-        notice = _NOTICES[code].format(id=ident) if code in _NOTICES else ""
         return templates.TemplateResponse(request, name, {
-            "user": user, "csrf": access.csrf_token(request), "notice": notice,
+            "user": user, "csrf": access.csrf_token(request), "notice": notice_of(request),
             "Role": Role, "chain": chain.status, **context}, status_code=status_code,
             headers=_HEADERS)
 
@@ -125,6 +176,10 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
     def reviews(request: Request, user: Viewer):
         return render(request, user, "reviews.html", items=q.review_queue(store))
 
+    def no_such_action(request: Request, user: Any) -> HTMLResponse:
+        return problem(request, user, 404, "No such action",
+                       "There is no action with that id.", "/console/reviews")
+
     def review_page(request: Request, user: Any, outbox_id: int, status_code: int = 200,
                     error: str = "", params_text: str | None = None) -> HTMLResponse:
         try:
@@ -141,9 +196,14 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
                       error=error,
                       params_text=params_text if params_text is not None else q.pretty(view.params))
 
+    # Ids arrive as text and are checked here: FastAPI would pass a 200-digit number on to
+    # the driver (OverflowError, a 500) and answer "abc" with a JSON 422 on an HTML page.
     @router.get("/reviews/{outbox_id}", response_class=HTMLResponse)
-    def review(request: Request, outbox_id: int, user: Viewer):
-        return review_page(request, user, outbox_id)
+    def review(request: Request, outbox_id: str, user: Viewer):
+        number = _row_id(outbox_id)
+        if number is None:
+            return no_such_action(request, user)
+        return review_page(request, user, number)
 
     def settle(outbox_id: int, user: Any, request: Request, notice: str,
                **decision: Any) -> Response:
@@ -160,40 +220,55 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
         return done("/console/reviews", notice, outbox_id)
 
     @router.post("/reviews/{outbox_id}/approve", dependencies=csrf)
-    def approve(request: Request, outbox_id: int, user: Reviewer,
+    def approve(request: Request, outbox_id: str, user: Reviewer,
                 form: Form):
-        return settle(outbox_id, user, request, "approved", approve=True,
+        number = _row_id(outbox_id)
+        if number is None:
+            return no_such_action(request, user)
+        return settle(number, user, request, "approved", approve=True,
                       comment=form.get("comment", "").strip())
 
     @router.post("/reviews/{outbox_id}/reject", dependencies=csrf)
-    def reject(request: Request, outbox_id: int, user: Reviewer,
+    def reject(request: Request, outbox_id: str, user: Reviewer,
                form: Form):
+        number = _row_id(outbox_id)
+        if number is None:
+            return no_such_action(request, user)
         comment = form.get("comment", "").strip()
         if not comment:
-            return review_page(request, user, outbox_id, 422,
+            return review_page(request, user, number, 422,
                                "A rejection needs a comment saying why.")
-        return settle(outbox_id, user, request, "rejected", approve=False, comment=comment)
+        return settle(number, user, request, "rejected", approve=False, comment=comment)
 
     @router.post("/reviews/{outbox_id}/edit", dependencies=csrf)
-    def edit(request: Request, outbox_id: int, user: Reviewer,
+    def edit(request: Request, outbox_id: str, user: Reviewer,
              form: Form):
+        number = _row_id(outbox_id)
+        if number is None:
+            return no_such_action(request, user)
         text = form.get("params", "")
         try:
             params = json.loads(text)
         except ValueError as exc:
-            return review_page(request, user, outbox_id, 422,
+            return review_page(request, user, number, 422,
                                f"The parameters are not valid JSON: {exc}.", text)
         if not isinstance(params, dict):
-            return review_page(request, user, outbox_id, 422,
+            return review_page(request, user, number, 422,
                                "The parameters must be a JSON object.", text)
         try:
-            return settle(outbox_id, user, request, "edited", approve=True, edited_params=params,
+            return settle(number, user, request, "edited", approve=True, edited_params=params,
                           comment=form.get("comment", "").strip())
         except (ConfigError, EditRefused) as exc:  # the edit does not fit the action
-            return review_page(request, user, outbox_id, 422, str(exc), text)
+            return review_page(request, user, number, 422, str(exc), text)
+
+    def no_such_event(request: Request, user: Any, title: str = "No such event",
+                      back: str = "/console") -> HTMLResponse:
+        return problem(request, user, 404, title, "There is no event with that id.", back)
 
     @router.get("/events/{event_id}", response_class=HTMLResponse)
     def event(request: Request, event_id: str, user: Viewer):
+        if _event_id(event_id) is None:
+            return no_such_event(request, user)
         row, entries = q.timeline(store, event_id)
         if row is None and not entries:
             return problem(request, user, 404, "No such event", f"There is no event {event_id}.")
@@ -210,11 +285,15 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
 
     @router.get("/dead-letters", response_class=HTMLResponse)
     def dead_letters(request: Request, user: Viewer, integration: str = ""):
+        if integration and not _NAME.fullmatch(integration):  # names no integration
+            return render(request, user, "dead_letters.html", integration="", items=[])
         return render(request, user, "dead_letters.html", integration=integration,
                       items=q.dead_letter_list(store, integration))
 
     @router.get("/dead-letters/{event_id}", response_class=HTMLResponse)
     def dead_letter_page(request: Request, event_id: str, user: Viewer):
+        if _event_id(event_id) is None:
+            return no_such_event(request, user, "Not a dead letter", "/console/dead-letters")
         try:
             item = dead_letter(store, event_id)
         except NotFound as exc:
@@ -226,6 +305,8 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
 
     @router.post("/dead-letters/{event_id}/redrive", dependencies=csrf)
     def redrive(request: Request, event_id: str, user: Reviewer):
+        if _event_id(event_id) is None:
+            return no_such_event(request, user, "Not a dead letter", "/console/dead-letters")
         try:
             item = dead_letter(store, event_id)
         except NotFound as exc:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from seamline.alerts import Alert, raise_alert
 from seamline.contracts._shape import shape_of
@@ -95,7 +94,7 @@ class ContractBook:
                     drifts.append(Drift(direction, contract, version, path, ADDED, "", kind))
             else:
                 new_kinds = set(kind.split("|")) - seen - {"null"}
-                if new_kinds and not (seen == {"null"}):
+                if new_kinds and seen != {"null"}:
                     drifts.append(Drift(direction, contract, version, path, TYPE_CHANGED,
                                         "|".join(sorted(seen)), kind))
                 if set(kind.split("|")) - seen:
@@ -156,7 +155,7 @@ class ContractBook:
 
 
 def drift_report(store: Store, *, contract: str | None = None, since: float | None = None,
-                 limit: int = 200) -> list[Any]:
+                 limit: int = 200) -> Sequence[Row[Any]]:
     """Drift events, newest first."""
     q = select(drift_events).order_by(drift_events.c.id.desc()).limit(limit)
     if contract:
@@ -167,7 +166,7 @@ def drift_report(store: Store, *, contract: str | None = None, since: float | No
         return conn.execute(q).all()
 
 
-def contract_list(store: Store) -> list[Any]:
+def contract_list(store: Store) -> Sequence[Row[Any]]:
     with store.read() as conn:
         return conn.execute(select(contracts).order_by(contracts.c.direction, contracts.c.name,
                                                        contracts.c.version)).all()

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from seamline.contracts import ContractBook, Drift
+from seamline.edges._signatures import standard_headers
 from seamline.errors import ConfigError
 from seamline.integration import Integration, SourceSpec, resolve
 from seamline.queue import JobQueue
@@ -29,10 +30,15 @@ log = logging.getLogger("seamline.edges")
 
 _MAX_ID = 300  # the width of webhook_receipts.delivery_id
 
-# Where each vendor keeps the id that stays the same across its retries of one event.
-_ID_HEADERS = {"github": ("x-github-delivery",),
-               "shopify": ("x-shopify-event-id", "x-shopify-webhook-id"),
-               "standard": ("webhook-id", "svix-id")}
+# A delivery is identified only by what its signature covers, or a replayed capture
+# could pass as new with a fresh unsigned header. Stripe signs "{t}." + body and Slack
+# "v0:{t}:" + body: the event's id is in the body. Standard Webhooks signs
+# "{webhook-id}.{t}." + body: the id header is signed. GitHub and Shopify sign the body
+# alone, so X-GitHub-Delivery and X-Shopify-Webhook-Id are not covered and the body's
+# SHA-256 identifies a delivery (their retries resend the same body). A generic scheme:
+# its id_field in the body, else the body's SHA-256. A signed timestamp is left out of the
+# identity on purpose: a vendor's retry is signed anew, and must stay the same delivery;
+# a captured request replayed carries the same timestamp, and is refused 409 by it.
 _ID_FIELDS = {"stripe": "id", "slack": "event_id", "poll": "id"}
 # Where a vendor says which API version it used for this payload.
 _VERSION_HEADERS = {"shopify": "x-shopify-api-version"}
@@ -95,13 +101,17 @@ class Intake:
             raise ConfigError(f"The map of source {source.name!r} is not a function.")
 
     def delivery_id(self, payload: Any, headers: Mapping[str, str], body: bytes) -> str:
-        """The vendor's id for this event, stable across its retries; else the body's digest."""
+        """The vendor's id for this event, stable across its retries, read only from what
+        the signature covers (``headers`` are the verified request's, lower-case); else the
+        signed body's digest."""
         s = self.source
-        names = (s.id_header.lower(),) if s.id_header else _ID_HEADERS.get(s.kind, ())
-        found: Any = next((headers[n] for n in names if headers.get(n)), None)
-        if found is None and not s.id_header:
-            path = s.id_field or _ID_FIELDS.get(s.kind)
-            found = dotted(payload, path) if path else None
+        found: Any = None
+        path = s.id_field or _ID_FIELDS.get(s.kind)
+        if path:
+            found = dotted(payload, path)
+        elif s.kind == "standard":
+            signed = standard_headers(headers)  # the very id the verifier signed with
+            found = signed[1] if signed else None
         if found is None or found == "":
             return "sha256:" + hashlib.sha256(body).hexdigest()
         text = str(found)

@@ -154,6 +154,8 @@ class Poller:
             with self.store.read() as conn:
                 row = conn.execute(select(poll_cursors)
                                    .where(poll_cursors.c.source == spec.name)).first()
+            if row is None:  # inserted just now, by this poller or a concurrent one
+                raise RuntimeError(f"The cursor row of poll source {spec.name!r} vanished.")
         return dict(row._mapping)
 
     # ---- the loop ----------------------------------------------------------------------------

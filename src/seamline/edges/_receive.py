@@ -4,7 +4,8 @@ Framework-free (the HTTP route in ``seamline.server._webhooks`` only reads the b
 turns the outcome into a response), so the whole path is testable without a server.
 Refusals are :class:`WebhookRefused` with the status the route answers:
 
-- 400: the body is not JSON, or the signed timestamp is outside the tolerance;
+- 400: the body does not decode (``seamline.ingest.decode_event``: not JSON, not UTF-8, too
+  deep, NaN, a key twice ...), or the signed timestamp is outside the tolerance;
 - 401: a signature header is missing, or no signature matches;
 - 409: the same delivery with the same signed timestamp again (a captured request
   replayed; a vendor's retry is signed anew and is answered 200 ``duplicate``);
@@ -13,7 +14,6 @@ Refusals are :class:`WebhookRefused` with the status the route answers:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,8 +24,8 @@ from pydantic import ValidationError
 from seamline.contracts import ContractBook
 from seamline.edges._intake import Intake, Prepared, Receipt
 from seamline.edges._signatures import WebhookRefused, verify
-from seamline.errors import ConfigError
-from seamline.ingest import describe_validation, redact
+from seamline.errors import ConfigError, InputInvalid
+from seamline.ingest import check_value, decode_event, describe_validation, redact
 from seamline.integration import Integration
 from seamline.queue import JobQueue
 from seamline.runtime import Pipeline, new_event_id
@@ -86,9 +86,9 @@ class WebhookReceiver:
         lower = {k.lower(): v for k, v in headers.items()}
         verified = verify(intake.source, body, lower, door.secrets, self.clock())
         try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            sentence = f"the body is not valid JSON ({type(exc).__name__})"
+            payload = decode_event(body)  # not UTF-8, too deep, NaN, a key twice ... refused
+        except InputInvalid as exc:
+            sentence = redact(str(exc)).text  # it may name a key, and a key may be PII
             refused = door.pipeline.refuse(body, f"webhook {name}: {sentence}")
             raise WebhookRefused(400, sentence, event_id=refused.event_id) from None
         if intake.source.kind == "slack" and isinstance(payload, dict) and \
@@ -124,7 +124,12 @@ class WebhookReceiver:
 
     def _validate(self, door: _Door, prepared: Prepared, signed_at: float | None) -> None:
         try:
+            # The map's output too meets the decoder's rules: it may make what JSON cannot
+            # carry (a NaN, a non-text key), which the queue would refuse to store.
+            check_value(prepared.data)
             door.intake.integration.input_schema.model_validate(prepared.data)
+        except InputInvalid as exc:
+            self._dead_letter(door, prepared, f"the map's output: {exc}", signed_at)
         except ValidationError as exc:
             self._dead_letter(door, prepared, describe_validation(exc), signed_at)
 

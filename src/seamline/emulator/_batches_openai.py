@@ -158,7 +158,9 @@ def _form_fields(content_type: str, raw: bytes) -> dict[str, tuple[str | None, b
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name:
-            fields[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+            payload = part.get_payload(decode=True)  # bytes, or None for a nested multipart
+            data = payload if isinstance(payload, bytes) else b""
+            fields[str(name)] = (part.get_filename(), data)
     return fields
 
 

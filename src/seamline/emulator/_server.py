@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -125,7 +125,7 @@ class Emulator:
 
     # -- running ----------------------------------------------------------------------------
 
-    def start(self) -> Emulator:
+    def start(self) -> Self:
         """Serve on ``host`` (a free port unless one was given) in a background thread."""
         if self._thread is not None:
             return self
@@ -179,7 +179,7 @@ class Emulator:
         finally:
             self.stop()
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -222,13 +222,13 @@ class Emulator:
         if delay:
             await self._sleep(delay)
         kind = rule.kind if rule else None
-        if kind == "hang":
+        if rule is not None and kind == "hang":
             await self._sleep(rule.seconds)
             if self._closing.is_set():
                 return await self._drop(request)
         elif kind == "reset":
             return await self._drop(request)
-        elif kind in _ERROR_FAULTS:
+        elif rule is not None and kind in _ERROR_FAULTS:
             retry = rule.retry_after if kind == "rate_limit" else None
             return self._error(wire, wire.fault_error(kind), request_id, retry)
 
@@ -242,9 +242,9 @@ class Emulator:
             out = await run_in_threadpool(self.backend, ereq)
         except Exception as exc:  # a backend bug is the provider's 500, never a crash
             log.exception("emulator backend failed")
-            err = WireError(500, "api_error" if wire is _anthropic else "server_error",
-                            f"The emulator's backend failed: {type(exc).__name__}: {exc}")
-            return self._error(wire, err, request_id)
+            crash = WireError(500, "api_error" if wire is _anthropic else "server_error",
+                              f"The emulator's backend failed: {type(exc).__name__}: {exc}")
+            return self._error(wire, crash, request_id)
         return self._answer(request, wire, ereq, segments, out, kind, request_id)
 
     def _answer(self, request: Request, wire: ModuleType, ereq: Any, segments: list, out: Any,

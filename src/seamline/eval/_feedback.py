@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, delete, select
@@ -109,8 +109,7 @@ def validate_truth(spec: Integration, truth: Mapping[str, Any]) -> dict[str, Any
     problems: list[str] = []
     for key, value in truth.items():
         info = fields[key]
-        adapter: TypeAdapter[Any] = TypeAdapter(Annotated[info.annotation, *info.metadata]
-                                                if info.metadata else info.annotation)
+        adapter: TypeAdapter[Any] = TypeAdapter(info.rebuild_annotation())
         try:
             clean[key] = adapter.dump_python(adapter.validate_python(value), mode="json")
         except ValidationError as exc:

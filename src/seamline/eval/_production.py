@@ -11,12 +11,12 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from seamline.alerts import Alert, raise_alert
 from seamline.durations import seconds
@@ -173,11 +173,14 @@ def _alerted_lately(store: Store, name: str, layer: str | None, *, since: float)
 
 def _record_run(store: Store, result: ProductionScore) -> int:
     with store.write() as conn:
-        return int(conn.execute(eval_runs.insert().values(
+        key = conn.execute(eval_runs.insert().values(
             integration=result.integration, kind="production", window_start=result.window_start,
             window_end=result.window_end, examples=result.examples, score=result.score,
             details=json.dumps(result.details(), sort_keys=True), created_at=time.time())
-        ).inserted_primary_key[0])
+        ).inserted_primary_key
+        if key is None:  # never for a one-row INSERT, whose key SQLAlchemy always reports
+            raise RuntimeError("The production run was inserted without a primary key.")
+        return int(key[0])
 
 
 def utc(at: float) -> str:
@@ -206,7 +209,7 @@ def drift_alert(result: ProductionScore) -> Alert:
                   "score": f"{result.score:.1f}", "baseline": f"{result.baseline:.1f}"})
 
 
-def latest_runs(store: Store, name: str, *, limit: int = 20) -> list[Any]:
+def latest_runs(store: Store, name: str, *, limit: int = 20) -> Sequence[Row[Any]]:
     """The newest production runs of an integration, for reports and the CLI."""
     q = (select(eval_runs).where(eval_runs.c.integration == name,
                                  eval_runs.c.kind == "production")

@@ -80,14 +80,14 @@ def render_html(comparison: Comparison) -> str:
         ref = comparison.reference
         parts.append(f"<table><tr><th>example</th>{head}</tr>")
         for f in flips:
-            cells = []
+            flip_cells = []
             for n in names:
                 v = f.scores.get(n)
                 cls = "" if v is None or n == ref else (
                     " class='up'" if v > f.scores.get(ref, v) else " class='down'" if v < f.scores.get(ref, v)
                     else "")
-                cells.append(f"<td{cls}>{'–' if v is None else f'{v:.2f}'}</td>")
-            parts.append(f"<tr><td>{escape(f.id)}</td>{''.join(cells)}</tr>")
+                flip_cells.append(f"<td{cls}>{'–' if v is None else f'{v:.2f}'}</td>")
+            parts.append(f"<tr><td>{escape(f.id)}</td>{''.join(flip_cells)}</tr>")
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "".join(parts)

@@ -43,7 +43,9 @@ class GoldenSet:
 
 
 def read_golden(path: Path) -> GoldenSet:
-    version, scorers, examples, unrated = "", None, [], 0
+    version, unrated = "", 0
+    scorers: list[Any] | None = None
+    examples: list[dict[str, Any]] = []
     for n, line in read_jsonl(path):
         try:
             item = json.loads(line)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +46,7 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-def _draw(rows: list[Any], n: int, seed: int, strategy: Literal["stratified", "random"]) -> list[Any]:
+def _draw(rows: Sequence[Any], n: int, seed: int, strategy: Literal["stratified", "random"]) -> list[Any]:
     rng = random.Random(seed)
     if strategy == "random":
         return rng.sample(rows, min(n, len(rows)))

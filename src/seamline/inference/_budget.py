@@ -240,9 +240,9 @@ def spend_report(conn: Connection, days: int = 31, now: float | None = None) -> 
             acc[0] += n
             acc[1] += usd
     by = {}
-    for b, acc in sums.items():
+    for b, groups in sums.items():
         order = (lambda kv: kv[0]) if b == "day" else (lambda kv: (-kv[1][1], kv[0]))
-        by[b] = tuple(SpendRow(k, int(n), usd) for k, (n, usd) in sorted(acc.items(), key=order))
+        by[b] = tuple(SpendRow(k, int(n), usd) for k, (n, usd) in sorted(groups.items(), key=order))
     mtd = sum(month_by.values())
     in_month = calendar.monthrange(today.year, today.month)[1]
     return SpendReport(

@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -76,8 +77,9 @@ class Fitted:
     # Every head's softmax logits side by side: (n_features, total labels).
     coef_t: np.ndarray
     intercept: np.ndarray
-    # (unigram id, unigram id) -> bigram id; every bigram's words are in the vocab.
-    bigram_ids: dict[tuple[int, int], int] = dc_field(default_factory=dict)
+    # (unigram id, unigram id) -> bigram id; every bigram's words are in the vocab, so a
+    # pair looked up with None (an unknown word) in it is never found.
+    bigram_ids: dict[tuple[int | None, int | None], int] = dc_field(default_factory=dict)
     char_ids: CharGramIds = dc_field(default_factory=lambda: CharGramIds({}))
 
 
@@ -149,7 +151,7 @@ def fit(
     if "char" in vectorizers:
         char_vocab = {str(k): int(v) + n_word for k, v in vectorizers["char"].vocabulary_.items()}
         idf.append(vectorizers["char"].idf_)
-    bigram_ids = {}
+    bigram_ids: dict[tuple[int | None, int | None], int] = {}
     for gram, index in word_vocab.items():
         a, sep, b = gram.partition(" ")
         if sep:
@@ -241,7 +243,7 @@ def predict_output(
         before = len(ids)
         uni = list(map(wget, TOKEN.findall(sentence)))
         ids.extend([i for i in uni if i is not None])
-        ids.extend([i for i in map(bget, zip(uni, uni[1:])) if i is not None])
+        ids.extend([i for i in map(bget, pairwise(uni)) if i is not None])
         if char_ids is not None:
             for word in sentence.split():
                 hit = memo_get(word)
@@ -278,7 +280,8 @@ def predict_output(
     # features, of the predicted classes' coefficients weighted by tf-idf.
     # (Not length-normalised: that would crown one-word lines like "Invoice";
     # on the demo's annotated evidence the plain sum agrees best.)
-    sentence_score = np.zeros(n_sent, dtype=np.float64)
+    # np.bincount's stub says intp even with float weights, so the plain ndarray.
+    sentence_score: np.ndarray = np.zeros(n_sent, dtype=np.float64)
     if len(feat):
         sid = np.repeat(np.arange(n_sent, dtype=np.int64), lengths)
         keys, counts = np.unique(sid * n_feat + feat, return_counts=True)

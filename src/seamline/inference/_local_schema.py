@@ -189,7 +189,7 @@ def _neutral(annotation: Any, field: Any = None) -> Any:
             value = le
         if lt is not None and value >= lt:
             value = lt - step
-        return int(math.ceil(value)) if inner is int else float(value)
+        return math.ceil(value) if inner is int else float(value)
     if inner is str:
         min_len = _meta(field, "min_length") if field is not None else None
         return "-" * int(min_len or 0)

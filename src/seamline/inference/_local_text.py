@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from itertools import pairwise
 from typing import Any
 
 _QUOTE_MAX = 300
@@ -49,7 +50,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def word_grams(sentence: str) -> list[str]:
     """Word 1-2 grams of one lower-cased sentence (sklearn's default tokens)."""
     toks = TOKEN.findall(sentence)
-    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
+    return toks + [f"{a} {b}" for a, b in pairwise(toks)]
 
 
 def char_grams(sentence: str) -> list[str]:

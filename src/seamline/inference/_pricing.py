@@ -26,33 +26,36 @@ _FIELDS = ("input", "output", "cache_write", "cache_read", "batch_discount")
 _FREE_PROVIDERS = ("local", "scripted")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Price:
     """US dollars per million tokens of each kind; cache rates default to the input rate."""
 
     input: float
     output: float
-    cache_write: float | None = None
-    cache_read: float | None = None
-    batch_discount: float = 0.0  # fraction taken off every rate for batch calls
+    cache_write: float
+    cache_read: float
+    batch_discount: float  # fraction taken off every rate for batch calls
 
-    def __post_init__(self) -> None:
-        for name in _FIELDS:
-            value = getattr(self, name)
+    # Written out so the cache rates may be left out (None) yet are always floats once made.
+    def __init__(self, input: float, output: float, cache_write: float | None = None,
+                 cache_read: float | None = None, batch_discount: float = 0.0) -> None:
+        given = dict(zip(_FIELDS, (input, output, cache_write, cache_read, batch_discount),
+                         strict=True))
+        for name, value in given.items():
             if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)
                                       or not math.isfinite(value) or value < 0):
                 raise ValueError(f"{name} must be a non-negative number of dollars, not {value!r}")
-        if self.batch_discount > 1:
-            raise ValueError(f"batch_discount is a fraction 0..1, not {self.batch_discount!r}")
-        if self.cache_write is None:
-            object.__setattr__(self, "cache_write", self.input)
-        if self.cache_read is None:
-            object.__setattr__(self, "cache_read", self.input)
+        if batch_discount > 1:
+            raise ValueError(f"batch_discount is a fraction 0..1, not {batch_discount!r}")
+        given["cache_write"] = input if cache_write is None else cache_write
+        given["cache_read"] = input if cache_read is None else cache_read
+        for name, value in given.items():
+            object.__setattr__(self, name, value)
 
     @property
     def worst_input(self) -> float:
         """The dearest rate a prompt token can be billed at (a cache write may cost more)."""
-        return max(self.input, self.cache_write, self.cache_read)  # type: ignore[type-var]
+        return max(self.input, self.cache_write, self.cache_read)
 
 
 FREE = Price(0.0, 0.0)
@@ -61,8 +64,8 @@ FREE = Price(0.0, 0.0)
 def cost(usage: Usage, price: Price, batch: bool = False) -> float:
     """Dollars for one call's usage, cache tokens at their own rates."""
     total = (usage.input_tokens * price.input + usage.output_tokens * price.output
-             + usage.cache_write_tokens * price.cache_write  # type: ignore[operator]
-             + usage.cache_read_tokens * price.cache_read) / 1e6  # type: ignore[operator]
+             + usage.cache_write_tokens * price.cache_write
+             + usage.cache_read_tokens * price.cache_read) / 1e6
     return total * (1.0 - price.batch_discount) if batch else total
 
 
@@ -167,8 +170,8 @@ def route_price(route: ModelRoute, table: PriceTable | None = None) -> Price:
         if listed is None or listed.input <= 0:
             return Price(rate, route.output_usd_per_mtok)
         return Price(rate, route.output_usd_per_mtok,
-                     rate * listed.cache_write / listed.input,  # type: ignore[operator]
-                     rate * listed.cache_read / listed.input,  # type: ignore[operator]
+                     rate * listed.cache_write / listed.input,
+                     rate * listed.cache_read / listed.input,
                      listed.batch_discount)
     if listed is not None:
         return listed

@@ -41,11 +41,18 @@ def provider_for_route(route: ModelRoute, integration: Integration) -> Provider:
                               structured="json" if route.structured in ("json", "json_object", "none")
                               else "tool")
     if route.provider in ("openai", "openai-compatible"):
-        from seamline.inference.openai import OpenAIModel
+        from seamline.inference.openai import OpenAIModel, Structured
 
         default_env = "OPENAI_API_KEY" if route.provider == "openai" else "OPENAI_COMPATIBLE_API_KEY"
-        structured = {"auto": "json_schema" if route.provider == "openai" else "json_object",
-                      "tool": "json_schema", "json": "json_object"}.get(route.structured, route.structured)
+        structured: Structured
+        if route.structured == "auto":
+            structured = "json_schema" if route.provider == "openai" else "json_object"
+        elif route.structured == "tool":
+            structured = "json_schema"
+        elif route.structured == "json":
+            structured = "json_object"
+        else:
+            structured = route.structured
         return OpenAIModel(route.model, name=route.provider, api_key_env=route.api_key_env or default_env,
                            base_url=route.base_url, timeout=route.timeout_s, structured=structured)
     if route.provider == "scripted":

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, TypedDict
 
 from seamline.errors import (
     AuthenticationFailed,
@@ -26,7 +27,16 @@ _CONTEXT_HINTS = ("context length", "context window", "prompt is too long", "too
                   "maximum context", "context_length_exceeded")
 
 
-def retry_after_seconds(headers: Any) -> float | None:
+class _Fields(TypedDict, total=False):
+    """The keyword arguments every :class:`ProviderError` takes."""
+
+    provider: str
+    model: str
+    status: int | None
+    retry_after: float | None
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
     if not headers:
         return None
@@ -42,8 +52,12 @@ def retry_after_seconds(headers: Any) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:  # an HTTP date; a garbled one is no answer, and must not make classify raise
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def _body_message(exc: Any) -> str:
@@ -57,14 +71,15 @@ def _body_message(exc: Any) -> str:
 
 def classify(exc: Exception, sdk: ModuleType, *, provider: str, model: str) -> ProviderError:
     """The Seamline error for an SDK exception; never raises itself."""
-    kw = {"provider": provider, "model": model}
+    kw: _Fields = {"provider": provider, "model": model}
     if isinstance(exc, sdk.APITimeoutError):
         return ProviderUnavailable(f"{provider} did not answer within the timeout", **kw)
     if isinstance(exc, sdk.APIConnectionError):
         return ProviderUnavailable(f"could not reach {provider}: {exc}", **kw)
     if isinstance(exc, sdk.APIResponseValidationError):
         return MalformedResponse(f"{provider} answered with a body its API does not allow", **kw)
-    status = getattr(exc, "status_code", None)
+    # Both SDKs' APIStatusError carries ``status_code: int`` and the HTTP ``response``.
+    status: int | None = getattr(exc, "status_code", None)
     if status is None:
         if isinstance(exc, ValueError):  # an undecodable JSON body
             return MalformedResponse(f"{provider} answered with malformed JSON: {exc}", **kw)
@@ -72,7 +87,7 @@ def classify(exc: Exception, sdk: ModuleType, *, provider: str, model: str) -> P
     response = getattr(exc, "response", None)
     retry_after = retry_after_seconds(getattr(response, "headers", None))
     message = _body_message(exc)
-    kw.update(status=status, retry_after=retry_after)
+    kw.update({"status": status, "retry_after": retry_after})
     text = f"{provider} answered {status}: {message}"
     if status == 429:
         return RateLimited(text, **kw)

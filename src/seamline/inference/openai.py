@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -27,7 +27,7 @@ from seamline.inference._types import ModelReply, ModelRequest, Usage
 
 _PASSED_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
 Structured = Literal["json_schema", "json_object", "none"]
-_BATCH_ENDPOINT = "/v1/chat/completions"
+_BATCH_ENDPOINT: Final = "/v1/chat/completions"
 _BATCH_RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
 
 

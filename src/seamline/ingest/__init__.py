@@ -3,6 +3,13 @@
 Nothing invalid reaches the model; it goes to the dead-letter queue with a reason.
 """
 
+from seamline.ingest._decode import (
+    MAX_INT_DIGITS,
+    MAX_NESTING,
+    check_value,
+    decode_event,
+    storable_text,
+)
 from seamline.ingest._event import (
     IngestedEvent,
     content_key,
@@ -11,21 +18,36 @@ from seamline.ingest._event import (
     redact_fields,
 )
 from seamline.ingest._fit import TRUNCATION_MARKER, fit_context
-from seamline.ingest._redact import PII_KINDS, Entity, Redaction, RedactionSession, mask, redact
+from seamline.ingest._redact import (
+    DEFAULT_CPU_BUDGET_S,
+    PII_KINDS,
+    CpuBudget,
+    Entity,
+    Redaction,
+    RedactionSession,
+    mask,
+    redact,
+)
 from seamline.ingest._tokens import ApproxTokenCounter, TokenCounter, default_counter
 from seamline.ingest._vault import Vault, vault_key
 
 __all__ = [
+    "DEFAULT_CPU_BUDGET_S",
+    "MAX_INT_DIGITS",
+    "MAX_NESTING",
     "PII_KINDS",
     "TRUNCATION_MARKER",
     "ApproxTokenCounter",
+    "CpuBudget",
     "Entity",
     "IngestedEvent",
     "Redaction",
     "RedactionSession",
     "TokenCounter",
     "Vault",
+    "check_value",
     "content_key",
+    "decode_event",
     "default_counter",
     "describe_validation",
     "fit_context",
@@ -33,5 +55,6 @@ __all__ = [
     "mask",
     "redact",
     "redact_fields",
+    "storable_text",
     "vault_key",
 ]

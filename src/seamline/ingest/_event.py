@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from seamline.errors import InputInvalid
-from seamline.ingest._redact import RedactionSession, mask, redact
+from seamline.ingest._phones import Tick, no_tick
+from seamline.ingest._redact import (
+    DEFAULT_CPU_BUDGET_S,
+    CpuBudget,
+    RedactionSession,
+    mask,
+    redact,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,28 +42,169 @@ def describe_validation(exc: ValidationError) -> str:
     return "the event does not match the input schema (" + "; ".join(parts) + ")"
 
 
-def _redact_value(value: Any, policy: str, session: RedactionSession, kinds) -> Any:
+# Containers walked into; anything else is a scalar, read as text for PII.
+_NESTED = (Mapping, list, tuple, set, frozenset)
+# Below this many characters a number cannot be PII: a phone number has 7 digits or more,
+# and no other kind is made of digits, signs and dots alone.
+_SHORTEST_PII_NUMBER = 7
+_TOO_LONG = "[a number too long to scan for personal data]"
+_CYCLE = "[a reference back to an enclosing value]"
+
+
+def _scrub_scalar(value: Any, scrub_text: Callable[[str], str]) -> Any:
+    """``value`` with its PII replaced: strings as text; numbers (and any other scalar) read
+    as text and replaced by the redacted text only when it holds PII; booleans and None kept."""
     if isinstance(value, str):
-        if policy == "mask":
-            return mask(value, kinds=kinds)
-        return redact(value, kinds=kinds, session=session).text
-    if isinstance(value, list):
-        return [_redact_value(v, policy, session, kinds) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_value(v, policy, session, kinds) for k, v in value.items()}
-    return value
+        return scrub_text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        # 4242424242424242.0 is read as the card it holds.
+        text = str(int(value)) if value.is_integer() else repr(value)
+    elif isinstance(value, int):
+        try:
+            text = str(value)
+        except ValueError:  # longer than this interpreter converts to text: not kept
+            return _TOO_LONG
+    elif isinstance(value, bytes | bytearray):
+        text = bytes(value).decode("utf-8", "replace")
+    else:
+        text = str(value)
+    if isinstance(value, int | float) and len(text) < _SHORTEST_PII_NUMBER:
+        return value
+    scrubbed = scrub_text(text)
+    return value if scrubbed == text else scrubbed
 
 
-def redact_fields(data: dict[str, Any], pii: Mapping[str, str], kinds=None,
-                  session: RedactionSession | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Apply the per-field policy (redact by default) and return (redacted, vault mapping)."""
-    session = session or RedactionSession()
+def _unique_key(out: dict[Any, Any], key: Any, taken: dict[Any, int]) -> Any:
+    """``key``, or ``key (2)``, ``key (3)``… if it is already in ``out``: two keys that
+    redact to one placeholder (``ann@x.com``, ``ANN@x.com``) stay two entries."""
+    if key not in out:
+        return key
+    n = taken.get(key, 2)
+    while f"{key} ({n})" in out:
+        n += 1
+    taken[key] = n + 1
+    return f"{key} ({n})"
+
+
+class _Level:
+    """One container being copied: its items still to read and the copy made so far."""
+
+    __slots__ = ("ident", "items", "out", "taken")
+
+    def __init__(self, source: Any) -> None:
+        self.ident = id(source)
+        self.items: Iterator[tuple[Any, Any]]
+        self.out: dict[Any, Any] | list[Any]
+        if isinstance(source, Mapping):
+            self.items, self.out = iter(source.items()), {}
+        else:
+            self.items, self.out = ((None, v) for v in source), []
+        self.taken: dict[Any, int] = {}
+
+
+def _scrub_tree(value: Any, scrub: Callable[[Any], Any], tick: Tick) -> Any:
+    """A copy of ``value`` with ``scrub`` applied to every scalar and every key, in reading
+    order (a key before its value), to any depth: iterative, so no nesting exhausts the
+    stack. Lists, tuples and sets come back as lists, mappings as dicts."""
+    if not isinstance(value, _NESTED):
+        return scrub(value)
+    root = _Level(value)
+    path, on_path = [root], {root.ident}
+    while path:
+        level = path[-1]
+        item = next(level.items, None)
+        if item is None:
+            on_path.discard(level.ident)
+            path.pop()
+            continue
+        tick(1)
+        key, v = item
+        out = level.out
+        if isinstance(out, dict):
+            key = _unique_key(out, scrub(key), level.taken)
+        if isinstance(v, _NESTED) and id(v) not in on_path:
+            child = _Level(v)
+            v = child.out
+            path.append(child)
+            on_path.add(child.ident)
+        else:
+            v = _CYCLE if isinstance(v, _NESTED) else scrub(v)
+        if isinstance(out, dict):
+            out[key] = v
+        else:
+            out.append(v)
+    return root.out
+
+
+def _text_size(value: Any) -> int:
+    """About how many characters of text ``value`` holds (strings and keys; 8 a number)."""
+    size, todo, seen = 0, [value], set()
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            size += len(v)
+        elif isinstance(v, _NESTED):
+            if id(v) in seen:  # shared, or a cycle
+                continue
+            seen.add(id(v))
+            if isinstance(v, Mapping):
+                todo += v.keys()
+                todo += v.values()
+            else:
+                todo += v
+        else:
+            size += 8
+    return size
+
+
+def redact_fields(data: dict[str, Any], pii: Mapping[str, str],
+                  kinds: Iterable[str] | None = None, session: RedactionSession | None = None,
+                  *, cpu_budget_s: float | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Apply the per-field policy (redact by default) and return (redacted, vault mapping).
+
+    Every string, number and key of a field is covered, to any depth, and so is the name of
+    a field the policy does not declare (in a refused event, any key may be an e-mail).
+    With ``cpu_budget_s`` (seconds of this thread's CPU), :class:`IngestBudgetExceeded` is
+    raised once they are spent, and nothing is returned: keep a note, not the text.
+    """
+    budget = None if cpu_budget_s is None else CpuBudget(cpu_budget_s, size=_text_size(data))
+    return _redact_fields(data, pii, kinds, session or RedactionSession(), budget)
+
+
+def _redact_fields(data: dict[str, Any], pii: Mapping[str, str], kinds: Iterable[str] | None,
+                   session: RedactionSession,
+                   budget: CpuBudget | None) -> tuple[dict[str, Any], dict[str, str]]:
+    tick = no_tick if budget is None else budget.tick
+
+    def redacted(text: str) -> str:
+        return redact(text, kinds=kinds, session=session, budget=budget).text
+
+    def masked(text: str) -> str:
+        return mask(text, kinds=kinds, budget=budget)
+
+    def scrub_redacted(v: Any) -> Any:
+        return _scrub_scalar(v, redacted)
+
+    def scrub_masked(v: Any) -> Any:
+        return _scrub_scalar(v, masked)
+
     out: dict[str, Any] = {}
+    taken: dict[Any, int] = {}
     for name, value in data.items():
         policy = pii.get(name, "redact")
         if policy == "drop":
             continue
-        out[name] = value if policy == "allow" else _redact_value(value, policy, session, kinds)
+        if budget is not None:
+            budget.check()
+        # A declared field's name is the integration's own; any other key may be PII.
+        key = name if name in pii else _unique_key(out, scrub_redacted(name), taken)
+        if policy == "allow":
+            out[key] = value
+        else:
+            out[key] = _scrub_tree(value, scrub_masked if policy == "mask" else scrub_redacted,
+                                   tick)
     return out, dict(session.mapping)
 
 
@@ -67,8 +215,16 @@ def content_key(data: Any) -> str:
 
 def ingest_event(raw: Any, *, schema: type[BaseModel], pii: Mapping[str, str],
                  kinds: tuple[str, ...] = (), idempotency_key: str = "", tenant_key: str = "",
-                 sticky_key: str = "") -> IngestedEvent:
-    """Validate ``raw`` and redact it; raise :class:`InputInvalid` with a reason otherwise."""
+                 sticky_key: str = "",
+                 cpu_budget_s: float | None = DEFAULT_CPU_BUDGET_S) -> IngestedEvent:
+    """Validate ``raw`` and redact it; raise :class:`InputInvalid` with a reason otherwise.
+
+    Ingest may spend ``cpu_budget_s`` seconds of this thread's CPU on the event (None: no
+    limit). Past them it stops between fields, between detectors or inside a detector's
+    loop, and raises :class:`IngestBudgetExceeded`, an :class:`InputInvalid`: the text was
+    not all scanned, so the caller keeps a note of the refusal, not the event's text.
+    """
+    budget = None if cpu_budget_s is None else CpuBudget(cpu_budget_s)
     if not isinstance(raw, dict):
         raise InputInvalid(f"the event must be a JSON object, not {type(raw).__name__}")
     try:
@@ -76,7 +232,9 @@ def ingest_event(raw: Any, *, schema: type[BaseModel], pii: Mapping[str, str],
     except ValidationError as exc:
         raise InputInvalid(describe_validation(exc)) from None
     data = model.model_dump(mode="json")
-    redacted, secrets = redact_fields(data, pii, kinds or None)
+    if budget is not None:
+        budget.size = _text_size(data)
+    redacted, secrets = _redact_fields(data, pii, kinds or None, RedactionSession(), budget)
 
     def key_of(name: str) -> str:
         if not name or data.get(name) is None:

@@ -11,15 +11,46 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from phonenumbers import Leniency, PhoneNumberMatcher, national_significant_number
+
+# What a detector calls as it works: tick(n) says n units of work were done (one loop
+# iteration is one; CHECK forces a look at the clock). A budget may raise from it.
+Tick = Callable[[int], None]
+CHECK = 1 << 10
+
+
+def no_tick(units: int) -> None:
+    """The tick of redaction without a budget."""
 
 
 class PhoneMatch(NamedTuple):
     start: int
     end: int
     e164: str  # "+14155550132": two spellings of one number share a placeholder
+
+
+class _Reading:
+    """One text's search for phone numbers: the budget's tick, and the matcher's answers.
+
+    What the matcher finds in a window depends on its characters and the region alone,
+    and logs repeat windows ("  12873  13014 ") hundreds of times: each is matched once.
+    Kept for one text only, so no number outlives the call that found it.
+    """
+
+    __slots__ = ("_seen", "tick")
+
+    def __init__(self, tick: Tick) -> None:
+        self.tick = tick
+        self._seen: dict[tuple[str, str], list[PhoneMatch]] = {}
+
+    def match(self, window: str, region: str, offset: int) -> list[PhoneMatch]:
+        found = self._seen.get((window, region))
+        if found is None:
+            found = self._seen[(window, region)] = _match(window, region, 0)
+        return [PhoneMatch(offset + h.start, offset + h.end, h.e164) for h in found]
 
 
 # Phone windows: digits joined by the punctuation people put in numbers. Only
@@ -31,6 +62,13 @@ _PHONE_WINDOW = re.compile(
 _ENOUGH_DIGITS = re.compile(r"(?:\d\D*){7}")
 _ALT_REGIONS = ("GB", "DE", "FR")  # tried for zero-led national numbers
 _LONG_WINDOW = 64  # a few numbers in a row; longer is a table or a log
+# The matcher is handed at most this much text at once. On a longer text it slows down
+# (it copies the rest of the text for each time-like candidate) and, worse, gives up after
+# 65,535 failed candidates, leaving every number after that unredacted.
+MATCHER_WINDOW = 4096
+# Longer than any candidate the matcher reads from a window's characters (21 blocks of
+# up to 20 digits with up to 4 separators each, and brackets before: about 510).
+_MATCHER_REACH = 512
 _SPLIT_TRIES = 3
 _CHUNK = re.compile(r"[^ \t\u00a0]+")
 _PLAIN_NUMBER = re.compile(r"[0-9０-９][0-9０-９\-]*")
@@ -56,13 +94,17 @@ _NUMBER_LABEL = re.compile(
 )
 
 
-def find_phones(text: str, region: str, claimed: list[tuple[int, int]]) -> list[PhoneMatch]:
+def find_phones(text: str, region: str, claimed: list[tuple[int, int]],
+                tick: Tick = no_tick) -> list[PhoneMatch]:
     """Phone numbers in ``text``, ``region`` for those written without ``+``.
 
     ``claimed`` holds the (start, end) ranges other detectors found; no number is read in them.
+    The work is linear in the length of ``text``: windows are cut into pieces of at most
+    :data:`MATCHER_WINDOW` characters for the matcher, and retries happen in short windows only.
     """
     if _ENOUGH_DIGITS.search(text) is None:
         return []
+    reading = _Reading(tick)
     # What other detectors found is blanked so that a card or an IBAN cannot
     # be read as the tail of a phone number.
     masked = _blank(text, claimed)
@@ -79,9 +121,11 @@ def find_phones(text: str, region: str, claimed: list[tuple[int, int]]) -> list[
         windows = [w.span() for ws, we in windows for w in _PHONE_WINDOW.finditer(masked, ws, we)]
     out: list[PhoneMatch] = []
     for ws, we in windows:
-        # A long run of numbers (a table, a log) gets one matcher pass and no
-        # retries, each of which would pay the matcher for the whole run again.
-        out += _phones_in(text, masked, ws, we, region, 2 if we - ws <= _LONG_WINDOW else 0)
+        tick(1)
+        # A long run of numbers (a table, a log) gets one matcher pass (in pieces,
+        # see _match_in) and no retries, each of which would pay for the whole run again.
+        retry = 2 if we - ws <= _LONG_WINDOW else 0
+        out += _phones_in(text, masked, ws, we, region, retry, reading)
     return out
 
 
@@ -96,7 +140,7 @@ def _plausible(m: re.Match[str]) -> bool:
 
 
 def _phones_in(
-    text: str, masked: str, ws: int, we: int, region: str, retry: int
+    text: str, masked: str, ws: int, we: int, region: str, retry: int, reading: _Reading
 ) -> list[PhoneMatch]:
     # `retry` bounds how often a window is cut up and looked at again.
     if sum(c.isdigit() for c in masked[ws:we]) < 7:
@@ -112,12 +156,11 @@ def _phones_in(
         or _PLAIN_NUMBER.fullmatch(first.group())
         and _NUMBER_LABEL.search(text, max(0, ws - 32), ws)
     ):
-        return _phones_left(text, masked, first.end(), we, region, retry)
+        return _phones_left(text, masked, first.end(), we, region, retry, reading)
     lo = max(0, ws - 1)  # one character of context, to reject "A4155550132"
-    window = masked[lo : we + 1]
-    hits = _match(window, region, lo)
+    hits = _match_in(masked, lo, we + 1, region, reading)
     if not hits and raw[0] not in "+＋" and raw.lstrip("(（")[:1] in ("0", "０"):
-        hits = _match_elsewhere(window, lo, region, raw)
+        hits = _match_elsewhere(masked, lo, we + 1, region, raw, reading)
     # With two numbers in a window the matcher may read the second one as
     # national and leave "+1 " of the first behind ("+1 415-555-0132 …").
     for i, h in enumerate(hits):
@@ -127,26 +170,29 @@ def _phones_in(
     if retry <= 0:
         return hits
     if not hits:
-        return _phones_split(text, masked, ws, we, region)
+        return _phones_split(text, masked, ws, we, region, reading)
     if any(_mid_chunk(masked, h.end) for h in hits):
         # Numbers of no fixed length (German ones) take a piece of whatever
         # follows ("+49 30 901820 415.555.0123"); a split at spaces that ends
         # every number between chunks is the better reading.
-        alt = _phones_split(text, masked, ws, we, region)
+        alt = _phones_split(text, masked, ws, we, region, reading)
         if alt and not any(_mid_chunk(masked, h.end) for h in alt):
             return alt
-    hits = [_trim_dotted_tail(masked, h, region) for h in hits]
+    hits = [_trim_dotted_tail(masked, h, region, reading) for h in hits]
     # The matcher may also keep one of two numbers ("(415) 555-0199
     # 415.555.0123"): look again at what is left around its hits.
     out, pos = [], ws
     for h in [*hits, PhoneMatch(we, we, "")]:
-        out += _phones_left(text, masked, pos, h.start, region, retry - 1) if h.start > pos else []
+        out += (_phones_left(text, masked, pos, h.start, region, retry - 1, reading)
+                if h.start > pos else [])
         out += [h] if h.e164 else []
         pos = h.end
     return out
 
 
-def _trim_dotted_tail(masked: str, hit: PhoneMatch, region: str) -> PhoneMatch:
+def _trim_dotted_tail(
+    masked: str, hit: PhoneMatch, region: str, reading: _Reading
+) -> PhoneMatch:
     # "+49 30 901820 3.11": a last chunk bringing the first dot into a spaced
     # number is a decimal after it, if the number stays valid without it.
     raw = masked[hit.start : hit.end]
@@ -154,7 +200,8 @@ def _trim_dotted_tail(masked: str, hit: PhoneMatch, region: str) -> PhoneMatch:
     if cut <= 0 or "." not in raw[cut:] or "." in raw[:cut]:
         return hit
     end = hit.start + len(raw[:cut].rstrip())
-    trimmed = _match(masked[max(0, hit.start - 1) : end + 1], region, max(0, hit.start - 1))
+    lo = max(0, hit.start - 1)
+    trimmed = reading.match(masked[lo : end + 1], region, lo)
     ok = len(trimmed) == 1 and (trimmed[0].start, trimmed[0].end) == (hit.start, end)
     return trimmed[0] if ok else hit
 
@@ -163,34 +210,38 @@ def _mid_chunk(masked: str, pos: int) -> bool:
     return pos + 1 < len(masked) and masked[pos] in "-./–" and masked[pos + 1].isdigit()
 
 
-def _phones_split(text: str, masked: str, ws: int, we: int, region: str) -> list[PhoneMatch]:
+def _phones_split(
+    text: str, masked: str, ws: int, we: int, region: str, reading: _Reading
+) -> list[PhoneMatch]:
     # The matcher gives up on a number with another glued on by a space
     # ("(415) 555-0199 3.11"): drop trailing, then leading chunks until it
     # finds one, a few times at most since each try is a matcher run.
     chunks = [(m.start(), m.end()) for m in _CHUNK.finditer(masked, ws, we)]
     for k in range(len(chunks) - 1, max(0, len(chunks) - 1 - _SPLIT_TRIES), -1):
-        hits = _phones_in(text, masked, ws, chunks[k - 1][1], region, 0)
+        hits = _phones_in(text, masked, ws, chunks[k - 1][1], region, 0, reading)
         if hits:
-            return hits + _phones_left(text, masked, hits[-1].end, we, region, 0)
+            return hits + _phones_left(text, masked, hits[-1].end, we, region, 0, reading)
     for k in range(1, min(len(chunks), 1 + _SPLIT_TRIES)):
-        hits = _phones_in(text, masked, chunks[k][0], we, region, 0)
+        hits = _phones_in(text, masked, chunks[k][0], we, region, 0, reading)
         if hits:
             return hits
     return []
 
 
 def _phones_left(
-    text: str, masked: str, start: int, end: int, region: str, retry: int
+    text: str, masked: str, start: int, end: int, region: str, retry: int, reading: _Reading
 ) -> list[PhoneMatch]:
     out = []
     for piece in _PHONE_WINDOW.finditer(masked, start, end):
         if piece.end() - piece.start() >= 7:
-            out += _phones_in(text, masked, piece.start(), piece.end(), region, retry)
+            reading.tick(1)
+            out += _phones_in(text, masked, piece.start(), piece.end(), region, retry, reading)
     return out
 
 
 def _blank(text: str, ranges: list[tuple[int, int]]) -> str:
-    parts, pos = [], 0
+    parts: list[str] = []
+    pos = 0
     for start, end in sorted(ranges):
         if end > pos:
             start = max(start, pos)
@@ -209,6 +260,27 @@ def _glued_to_code(text: str, start: int) -> bool:
     return len(before) == 2 and before[1] in "-_/" and before[0].isascii() and before[0].isalnum()
 
 
+def _match_in(
+    masked: str, lo: int, hi: int, region: str, reading: _Reading
+) -> list[PhoneMatch]:
+    """The matcher's numbers in ``masked[lo:hi]``, read in overlapping pieces of at most
+    :data:`MATCHER_WINDOW` characters, each character read at most ~1.3 times."""
+    out: list[PhoneMatch] = []
+    while hi - lo > MATCHER_WINDOW:
+        reading.tick(CHECK)
+        cut = lo + MATCHER_WINDOW
+        hits = reading.match(masked[lo:cut], region, lo)
+        # A hit that starts this far before the cut was read from a candidate that ends
+        # before it, so the whole text would give the same; the rest is read again, from
+        # the last hit's end (where the matcher itself goes on) or a space near the cut.
+        safe = cut - _MATCHER_REACH
+        kept = [h for h in hits if h.start < safe]
+        out += kept
+        resume = masked.rfind(" ", cut - 2 * _MATCHER_REACH, safe) + 1 or safe
+        lo = max(kept[-1].end if kept else lo, resume)
+    return out + reading.match(masked[lo:hi], region, lo)
+
+
 def _match(window: str, region: str, offset: int) -> list[PhoneMatch]:
     # E.164 by hand: format_number() would cost as much again as the match.
     return [
@@ -218,12 +290,15 @@ def _match(window: str, region: str, offset: int) -> list[PhoneMatch]:
     ]  # fmt: skip
 
 
-def _match_elsewhere(window: str, offset: int, region: str, raw: str) -> list[PhoneMatch]:
+def _match_elsewhere(
+    masked: str, lo: int, hi: int, region: str, raw: str, reading: _Reading
+) -> list[PhoneMatch]:
     # A trunk-prefixed national number of another common region: taken when
     # exactly one region accepts it, or when separators show it was written
     # as a phone number and only the country is unclear. A bare zero-led
     # string that two regions accept is more often an id.
-    hits = [h for r in _ALT_REGIONS if r != region and (h := _match(window, r, offset))]
+    hits = [h for r in _ALT_REGIONS
+            if r != region and (h := _match_in(masked, lo, hi, r, reading))]
     if len(hits) == 1 or (hits and any(not c.isdigit() for c in raw.lstrip("+＋"))):
         return hits[0]
     return []

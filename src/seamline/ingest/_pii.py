@@ -11,15 +11,21 @@ Phone numbers are found in ``_phones.py``; ``_redact.py`` turns spans into place
 # that starts with a literal or a character class, and tries every position
 # for one that starts with a lookbehind, so lookbehinds sit after the first
 # character and rare literals ("@", ":hex:", ".d.") anchor the costly patterns.
+#
+# Work is linear in the length of the text, whatever the text: no repeat inside a
+# lookahead is unbounded, loops that walk back stop at a fixed reach or where the
+# previous walk began, and overlaps are settled by marking the characters of the spans
+# kept (see _Held), never by comparing each span with all the others.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
 from typing import NamedTuple
 
-from seamline.ingest._phones import find_phones
+from seamline.ingest._phones import CHECK, Tick, find_phones, no_tick
 
 PII_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET")
 
@@ -73,6 +79,7 @@ _GROUP = re.compile(r"[0-9]+")
 # Group shapes printed on or typed from real cards; any other grouping is
 # more likely an account or order number that happens to pass Luhn.
 _CARD_SHAPES = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1)}
+_MOST_GROUPS = max(map(len, _CARD_SHAPES))  # "1 2 3 4 5 6 …" tries no more groups than this
 
 _IBAN_HEAD = re.compile(r"[0-9](?<=[A-Za-z]{2}[0-9])[0-9]")
 _IBAN = re.compile(
@@ -105,7 +112,8 @@ _TOKEN_SECRETS = tuple(
         (("xox", "xapp-"), _B + r"(?:xox[abprs]|xapp)-[A-Za-z0-9\-]{10,250}"),
         (("_live_", "_test_"), _B + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,250}"),
         # OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-); a digit keeps out "sk-learn-…".
-        (("sk-",), _B + r"sk-(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{20,250}"),
+        # The lookahead is bounded like the match: unbounded, "sk-" × N is quadratic.
+        (("sk-",), _B + r"sk-(?=[A-Za-z0-9_\-]{0,249}[0-9])[A-Za-z0-9_\-]{20,250}"),
         (("AIza",), _B + r"AIza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9_\-])"),
         (("SK",), _B + r"SK[0-9a-fA-F]{32}(?![A-Za-z0-9])"),
         (("SG.",), _B + r"SG\.[A-Za-z0-9_\-]{16,64}\.[A-Za-z0-9_\-]{16,128}"),
@@ -128,6 +136,10 @@ _AWS_SECRET = re.compile(
 _ASSIGN_OP = re.compile(r"[:=：]")
 _ASSIGN_REACH = 24
 _ASSIGN_ROOTS = re.compile("pass|pwd|secret|key|token|kennwort|パスワード|contraseña")
+# Where an ASCII root starts (overlapping ones too): in ASCII text, lower() keeps every
+# position, so only the ":" and "=" within reach after one need the check above.
+_ASSIGN_ROOT_AT = re.compile("(?=pass|pwd|secret|key|token|kennwort)", re.IGNORECASE)
+_SHORTEST_ROOT = 3
 _ASSIGN_KEY = re.compile(
     r"(?i)(?:password|passwd|pwd|passcode|passwort|kennwort|mot de passe|contraseña|パスワード"
     r"|secret|secret[_\-]?key|api[_\- ]?key|apikey|api[_\-]?secret"
@@ -140,21 +152,61 @@ _ASSIGN_VALUE = re.compile(
 _PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET)_[0-9]+>")
 
 
-def find_pii(text: str, kinds: frozenset[str], region: str) -> list[Span]:
-    """Non-overlapping spans of ``kinds`` in ``text``, sorted by start."""
+def find_pii(text: str, kinds: frozenset[str], region: str, tick: Tick = no_tick) -> list[Span]:
+    """Non-overlapping spans of ``kinds`` in ``text``, sorted by start.
+
+    ``tick`` is called as the detectors work (see ``_phones.Tick``); a budget may raise from it.
+    """
     found: list[Span] = []
     for kind, detect in _DETECTORS:
         if kind in kinds:
-            found += detect(text)
+            tick(CHECK)
+            found += detect(text, tick)
     if "PHONE" in kinds:
+        tick(CHECK)
         # Last: a card or an IBAN found above must not be read as part of a phone number.
         claimed = [(s.start, s.end) for s in found]
-        found += [Span(p.start, p.end, "PHONE", p.e164) for p in find_phones(text, region, claimed)]
+        found += [Span(p.start, p.end, "PHONE", p.e164)
+                  for p in find_phones(text, region, claimed, tick)]
     if "<" in text:
         # Placeholders from an earlier pass are never PII: redact stays idempotent.
-        taken = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
-        found = [s for s in found if not any(s.start < e and b < s.end for b, e in taken)]
+        found = _outside_placeholders(text, found)
     return _resolve(found)
+
+
+def _outside_placeholders(text: str, spans: list[Span]) -> list[Span]:
+    taken = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+    if not taken:
+        return spans
+    # Placeholders do not overlap: the last one starting before a span ends is the only
+    # one that can reach into it.
+    starts = [b for b, _ in taken]
+
+    def clear(s: Span) -> bool:
+        i = bisect_left(starts, s.end) - 1
+        return i < 0 or taken[i][1] <= s.start
+
+    return [s for s in spans if clear(s)]
+
+
+class _Held:
+    """The characters held by the spans kept so far, which never overlap one another.
+
+    A span is free when none of its characters is held: a C-speed scan of the span's own
+    length, so keeping n spans costs their total length, not n × the number kept.
+    """
+
+    __slots__ = ("_marks",)
+
+    def __init__(self, size: int) -> None:
+        self._marks = bytearray(size)
+
+    def take(self, start: int, end: int) -> bool:
+        """Hold ``[start, end)`` if none of it is held yet; whether it was."""
+        if self._marks.find(1, start, end) >= 0:
+            return False
+        self._marks[start:end] = b"\x01" * (end - start)
+        return True
 
 
 def _resolve(spans: list[Span]) -> list[Span]:
@@ -171,19 +223,17 @@ def _resolve(spans: list[Span]) -> list[Span]:
         if s.end > reach[1]:
             reach = (s.start, s.end)
     outer.sort(key=lambda s: (_RANK[s.kind], s.start - s.end, s.start))
-    kept: list[Span] = []
-    for s in outer:
-        if not any(s.start < k.end and k.start < s.end for k in kept):
-            kept.append(s)
-    return sorted(kept)
+    held = _Held(reach[1])
+    return sorted(s for s in outer if held.take(s.start, s.end))
 
 
-def _emails(text: str) -> list[Span]:
+def _emails(text: str, tick: Tick) -> list[Span]:
     # Anchored on each "@" and walked outwards: trying every word of the text
     # as a local part costs several times more.
     out = []
     at = text.find("@")
     while at > 0:
+        tick(1)
         start = at
         while start > 0 and at - start < _EMAIL_LOCAL_MAX and text[start - 1] in _EMAIL_LOCAL:
             start -= 1
@@ -199,10 +249,11 @@ def _emails(text: str) -> list[Span]:
     return out
 
 
-def _ssns(text: str) -> list[Span]:
+def _ssns(text: str, tick: Tick) -> list[Span]:
     out = []
     for hint in _SSN_HINTS:
         for h in hint.finditer(text):
+            tick(1)
             m = _SSN.match(text, h.start() - 3) if h.start() >= 3 else None
             if m is None:
                 continue
@@ -213,30 +264,52 @@ def _ssns(text: str) -> list[Span]:
     return out
 
 
-def _ips(text: str) -> list[Span]:
+def _ip_key(raw: str, seen: dict[str, str | None]) -> str | None:
+    # The canonical form of each address, or None; worked out once per text, as logs
+    # repeat the same few addresses.
+    if raw not in seen:
+        try:
+            seen[raw] = str(ipaddress.ip_address(raw))
+        except ValueError:
+            seen[raw] = None
+    return seen[raw]
+
+
+def _ips(text: str, tick: Tick) -> list[Span]:
     out = []
+    seen: dict[str, str | None] = {}
     if _IPV4_HINT.search(text) is not None:
-        for m in _IPV4.finditer(text):
-            with contextlib.suppress(ValueError):
-                out.append(Span(m.start(), m.end(), "IP", str(ipaddress.IPv4Address(m.group()))))
-    pos = 0
+        for v4 in _IPV4.finditer(text):
+            tick(1)
+            if (key := _ip_key(v4.group(), seen)) is not None:
+                out.append(Span(v4.start(), v4.end(), "IP", key))
+    pos, last_hint, last_start, tried = 0, -1, -1, -1
     while (hint := _IPV6_HINT.search(text, pos)) is not None:
-        pos = start = hint.start()
-        pos += 1
-        while start > 0 and hint.start() - start < 39 and text[start - 1] in _HEX_COLON:
+        tick(1)
+        at = start = hint.start()
+        pos = at + 1
+        # Back to the start of the run of hex digits and colons: the walk stops where the
+        # previous hint's began, if the run reaches it, so no character is walked twice.
+        while start > 0 and text[start - 1] in _HEX_COLON:
             start -= 1
+            if start == last_hint:
+                start = last_start
+                break
+        last_hint, last_start = at, start
+        # A run reaching further back than an address is long cannot start one here; the
+        # same start as the last try would match the same again.
+        if at - start > 39 or start == tried:
+            continue
+        tried = start
         m = _IPV6.match(text, start)
         if m is None:
             continue
         raw, end = m.group(), m.end()
         if raw.endswith(":") and not raw.endswith("::"):  # "fe80::1: thanks"
             raw, end = raw[:-1], end - 1
-        try:
-            addr = ipaddress.IPv6Address(raw) if raw.strip(":") else None
-        except ValueError:
-            continue
-        if addr is not None:
-            out.append(Span(start, end, "IP", str(addr)))
+        key = _ip_key(raw, seen) if raw.strip(":") else None
+        if key is not None:
+            out.append(Span(start, end, "IP", key))
             pos = max(pos, end)
     return out
 
@@ -265,9 +338,10 @@ def _card_brand_ok(d: str) -> bool:
     return p2 in (50, 56, 57, 58, 63, 67) and 13 <= n <= 19
 
 
-def _cards(text: str) -> list[Span]:
+def _cards(text: str, tick: Tick) -> list[Span]:
     out: list[Span] = []
     for run in _DIGIT_RUN.finditer(text):
+        tick(1)
         raw, base = run.group(), run.start()
         if raw.isdigit():
             if len(raw) <= 19 and _luhn_ok(raw) and _card_brand_ok(raw):
@@ -277,8 +351,9 @@ def _cards(text: str) -> list[Span]:
         sizes = [e - s for s, e in groups]
         last, cands = len(groups) - 1, []
         for i in range(len(groups)):
+            tick(1)
             ndig = 0
-            for j in range(i, last + 1):
+            for j in range(i, min(last, i + _MOST_GROUPS - 1) + 1):
                 ndig += sizes[j]
                 if ndig > 19:
                     break
@@ -299,22 +374,22 @@ def _cards(text: str) -> list[Span]:
                     cands.append((i != 0 and j != last, -ndig, start, end, digits))
         # Digits glued on by a space ("#4521 4242 …") can give a second
         # Luhn-valid reading; the one that starts or ends the run wins.
-        chosen: list[tuple[int, int]] = []
+        chosen = _Held(len(raw))
         for _, _, s, e, digits in sorted(cands):
-            if not any(s < ce and cs < e for cs, ce in chosen):
-                chosen.append((s, e))
+            if chosen.take(s, e):
                 out.append(Span(base + s, base + e, "CARD", digits))
     return out
 
 
-def _ibans(text: str) -> list[Span]:
+def _ibans(text: str, tick: Tick) -> list[Span]:
     out = []
     pos = 0
     while (head := _IBAN_HEAD.search(text, pos)) is not None:
+        tick(1)
         pos = head.end()
         m = _IBAN.match(text, head.start() - 2)
         want = _IBAN_LENGTHS.get(m.group()[:2].upper()) if m else None
-        if want is None:
+        if m is None or want is None:
             continue
         # The pattern may run on into the next word ("… 7034 from"): cut at
         # the registry length, which must fall between groups.
@@ -332,16 +407,18 @@ def _ibans(text: str) -> list[Span]:
     return out
 
 
-def _secrets(text: str) -> list[Span]:
+def _secrets(text: str, tick: Tick) -> list[Span]:
     out = []
     if _TOKEN_HINT.search(text) is not None:
         for lits, pat in _TOKEN_SECRETS:
             if any(lit in text for lit in lits):
+                tick(CHECK)
                 out += [Span(m.start(), m.end(), "SECRET", m.group()) for m in pat.finditer(text)]
     if "aws" in text.lower():
+        tick(CHECK)
         out += [Span(*m.span(1), "SECRET", m.group(1)) for m in _AWS_SECRET.finditer(text)]
-    for op in _ASSIGN_OP.finditer(text):
-        i = op.start()
+    for i in _assign_ops(text):
+        tick(1)
         lo = max(0, i - _ASSIGN_REACH)
         if i == 0 or text[i - 1].isdigit() or not _ASSIGN_ROOTS.search(text[lo:i].lower()):
             continue  # "10:30", "Subject:"
@@ -357,7 +434,22 @@ def _secrets(text: str) -> list[Span]:
     return out
 
 
+def _assign_ops(text: str) -> Iterator[int]:
+    """The ":" and "=" that may end a "password: …" key, in order: in ASCII text only those
+    within reach after a root (a text of "::" has none), in other text every one."""
+    if not text.isascii():
+        yield from (op.start() for op in _ASSIGN_OP.finditer(text))
+        return
+    done = 0
+    for root in _ASSIGN_ROOT_AT.finditer(text):
+        at = root.start()
+        reach = at + _ASSIGN_REACH + 1
+        ops = _ASSIGN_OP.finditer(text, max(done, at + _SHORTEST_ROOT), reach)
+        yield from (op.start() for op in ops)
+        done = max(done, reach)
+
+
 _DETECTORS = (
     ("SECRET", _secrets), ("CARD", _cards), ("IBAN", _ibans), ("SSN", _ssns),
-    ("EMAIL", lambda t: _emails(t) if "@" in t else []), ("IP", _ips),
+    ("EMAIL", lambda t, tick: _emails(t, tick) if "@" in t else []), ("IP", _ips),
 )  # fmt: skip

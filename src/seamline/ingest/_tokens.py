@@ -54,6 +54,6 @@ def default_counter() -> TokenCounter:
             import tiktoken
 
             return TiktokenCounter(tiktoken.get_encoding("cl100k_base"))
-        except Exception:  # noqa: BLE001 - any failure to load means: use the estimate
+        except Exception:  # noqa: BLE001, S110 - any failure to load means: use the estimate
             pass
     return ApproxTokenCounter()

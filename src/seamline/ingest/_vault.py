@@ -56,27 +56,36 @@ class Vault:
         if mapping:
             _INSERT.run_many(conn, [
                 {"event_id": event_id, "placeholder": ph,
-                 "ciphertext": self._fernet.encrypt(value.encode()).decode()}
+                 "ciphertext": self._fernet.encrypt(_utf8(value)).decode()}
                 for ph, value in mapping.items()
             ])
 
     def seal(self, text: str) -> str:
         """Encrypt a whole text (a raw event waiting in the queue, before any redaction)."""
-        return self._fernet.encrypt(text.encode()).decode()
+        return self.seal_bytes(_utf8(text))
 
     def unseal(self, token: str) -> str:
+        return _text(self.unseal_bytes(token))
+
+    def seal_bytes(self, data: bytes) -> str:
+        """Encrypt bytes as they are (a raw event that is not UTF-8 is kept exactly so, for
+        the decoder to refuse with the reason, not silently repaired)."""
+        return self._fernet.encrypt(data).decode()
+
+    def unseal_bytes(self, token: str) -> bytes:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
-        except InvalidToken:
+            return self._fernet.decrypt(token.encode())
+        except (InvalidToken, ValueError):  # ValueError: not even ASCII, so no token at all
             raise ConfigError("The vault key does not match the one this job was sealed "
-                              "with; set SEAMLINE_VAULT_KEY to the original key.") from None
+                              "with (or the sealed payload is damaged); set "
+                              "SEAMLINE_VAULT_KEY to the original key.") from None
 
     def mapping(self, event_id: str) -> dict[str, str]:
         with self.store.read() as conn:
             rows = conn.execute(select(vault_table.c.placeholder, vault_table.c.ciphertext)
                                 .where(vault_table.c.event_id == event_id)).all()
         try:
-            return {r.placeholder: self._fernet.decrypt(r.ciphertext.encode()).decode() for r in rows}
+            return {r.placeholder: _text(self._fernet.decrypt(r.ciphertext.encode())) for r in rows}
         except InvalidToken:
             raise ConfigError("The vault key does not match the one these values were "
                               "encrypted with; set SEAMLINE_VAULT_KEY to the original key.") from None
@@ -87,6 +96,16 @@ class Vault:
         if not mapping:
             return value
         return _substitute(value, mapping)
+
+
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a lone surrogate that slipped past the decoder is sealed as it is and
+    # unsealed the same, where a strict encode would fail the transaction it is part of.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(plain: bytes) -> str:
+    return plain.decode("utf-8", "surrogatepass")
 
 
 def _substitute(value: Any, mapping: Mapping[str, str]) -> Any:

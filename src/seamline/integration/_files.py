@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model
@@ -29,7 +29,7 @@ def _inline_model(name: str, spec: dict[str, Any]) -> type[BaseModel]:
         if isinstance(fspec, str):
             fspec = {"type": fspec}
         if "enum" in fspec:
-            annotation: Any = Literal[tuple(fspec["enum"])]  # type: ignore[misc]
+            annotation: Any = Literal[tuple(fspec["enum"])]
         else:
             tname = fspec.get("type", "str")
             if tname not in _TYPES:
@@ -43,7 +43,7 @@ def _inline_model(name: str, spec: dict[str, Any]) -> type[BaseModel]:
         elif "default" in fspec and fspec["default"] is not None and not fspec.get("nullable"):
             fields[fname] = (annotation, Field(fspec["default"], **kwargs))
         else:
-            fields[fname] = (Optional[annotation], Field(fspec.get("default"), **kwargs))
+            fields[fname] = (annotation | None, Field(fspec.get("default"), **kwargs))
     if not fields:
         raise ConfigError(f"The inline schema {name} declares no fields.")
     return create_model(name, **fields)

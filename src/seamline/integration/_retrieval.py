@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class RetrievalSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     # The documents folder (.md, .html, .txt, .pdf); indexed incrementally when a pipeline
     # starts, so an edited page is searchable on the next start. Empty: use the index as is.

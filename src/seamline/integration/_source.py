@@ -17,23 +17,34 @@ from seamline.errors import ConfigError
 
 SourceKind = Literal["stripe", "shopify", "github", "slack", "standard", "hmac", "poll"]
 WEBHOOK_KINDS = ("stripe", "shopify", "github", "slack", "standard", "hmac")
+# What each kind's signature covers: all that may identify a delivery (docs/webhooks.md).
+_SIGNED = {
+    "stripe": "a Stripe signature covers the timestamp and the body; the event id is the body's id",
+    "slack": "a Slack signature covers the timestamp and the body; the id is the body's event_id",
+    "standard": "a Standard Webhooks signature covers webhook-id, the timestamp and the body; "
+                "webhook-id already identifies a delivery",
+    "github": "a GitHub signature covers the body only",
+    "shopify": "a Shopify signature covers the body only",
+    "hmac": "an hmac signature covers the body, and the timestamp when one is declared",
+    "poll": "a polled item has no headers",
+}
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
 
 
 class FieldPolicy(BaseModel):
     """What an integration declares about a contract's fields (dotted paths, ``[]`` for items)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     ignored: tuple[str, ...] = Field(default=(), description="Never recorded nor compared.")
 
     def ignores(self, path: str) -> bool:
-        return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
+        return any(path == p or path.startswith((p + ".", p + "[]"))
                    for p in self.ignored)
 
 
@@ -84,16 +95,24 @@ class SourceSpec(_Frozen):
     # acknowledge and ignore, e.g. an event type this integration does not handle).
     map: str | Callable[..., Any] | None = None
     contract: FieldPolicy = FieldPolicy()
-    # Where the vendor's event id is, when not where this kind keeps it (a header, or a
-    # dotted path in the JSON body); with neither, the body's SHA-256 dedupes.
-    id_header: str | None = None
+    # Where the vendor's event id is, when not where this kind keeps it: a dotted path in
+    # the JSON body, which the signature covers; with none, the body's SHA-256 dedupes.
     id_field: str | None = None
+    # Refused (see _complete): no kind's signature covers such a header, so a replayed
+    # delivery could carry any value there and pass as a new one.
+    id_header: str | None = None
     max_body_bytes: int | None = Field(None, gt=0)
     hmac: HmacScheme | None = None
     poll: PollSpec | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> SourceSpec:
+        if self.id_header:
+            raise ValueError(
+                f"the id_header {self.id_header} of source {self.name!r} is not covered by the "
+                f"signature ({_SIGNED[self.kind]}), so a captured delivery replayed with a new "
+                "value there would pass as a new one; name the id's place in the body with "
+                "id_field, or leave both out to dedupe on what the signature covers")
         if self.kind == "poll":
             if self.poll is None:
                 raise ValueError(f"the poll source {self.name!r} needs poll.fetch")

@@ -10,19 +10,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seamline.integration._grounding import GroundingSpec
 from seamline.integration._retrieval import RetrievalSpec
 from seamline.integration._source import SourceSpec
 from seamline.integration._stream import StreamSpec
+from seamline.scrub import install_log_filter
+from seamline.scrub import register as register_secret_names
 
 PIIAction = Literal["redact", "mask", "drop", "allow"]
 OversizePolicy = Literal["truncate", "dead_letter"]
+RetriedStage = Literal["inference", "actions"]  # stages whose transient failures a queue retries
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
 
 
 class Checklist(_Frozen):
@@ -107,16 +110,42 @@ class ModelRoute(_Frozen):
 
 
 class ApprovalPolicy(_Frozen):
-    """When an action waits for a person instead of running."""
+    """When an action waits for a person instead of running.
+
+    Nothing in an event can lift these rules: the confidence compared with
+    ``below_confidence`` is the model's own only while Seamline finds no instruction-like
+    text in the input and no doubt in the grounding checks; an amount runs unapproved
+    only when it is a finite number above ``min_amount`` (zero and negative amounts wait by
+    default), at most ``above_amount``, and in ``currency`` when one is declared.
+    """
 
     always: bool = False
     below_confidence: float | None = Field(None, ge=0, le=1)
+    confidence_field: str = "confidence"
     amount_field: str | None = None
     above_amount: float | None = None
+    # Amounts at or below this wait too: a refund of 0 or of -5000 is not routine.
+    min_amount: float = 0.0
+    # With both: the output's currency field must name this currency (case aside).
+    currency_field: str | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ApprovalPolicy:
+        if (self.currency_field is None) != (self.currency is None):
+            raise ValueError("approval: currency_field and currency go together (the output "
+                             "field holding the currency, and the currency it must be)")
+        if self.above_amount is not None and self.above_amount < self.min_amount:
+            raise ValueError(f"approval: above_amount {self.above_amount} is below min_amount "
+                             f"{self.min_amount}; every amount would wait")
+        if (self.above_amount is not None or self.currency_field) and not self.amount_field:
+            raise ValueError("approval: above_amount and currency need amount_field, the "
+                             "output field holding the amount")
+        return self
 
     @property
     def is_auto(self) -> bool:
-        return not self.always and self.below_confidence is None and self.above_amount is None
+        return (not self.always and self.below_confidence is None and self.amount_field is None)
 
 
 class ActionSpec(_Frozen):
@@ -152,6 +181,9 @@ class RolloutSpec(_Frozen):
     baseline_on_failure: bool = True
 
 
+_FIVE_TRIES: dict[RetriedStage, int] = {"inference": 5, "actions": 5}
+
+
 class QueueSpec(_Frozen):
     """How workers run this integration in the background (seamline.queue).
 
@@ -163,8 +195,7 @@ class QueueSpec(_Frozen):
     the lease while it works; another worker takes over an expired lease.
     """
 
-    attempts: dict[Literal["inference", "actions"], int] = Field(
-        default_factory=lambda: {"inference": 5, "actions": 5})
+    attempts: dict[RetriedStage, int] = Field(default_factory=lambda: _FIVE_TRIES.copy())
     backoff_s: float = Field(2.0, gt=0)
     backoff_max_s: float = Field(300.0, gt=0)
     max_claims: int = Field(10, ge=1)
@@ -172,7 +203,7 @@ class QueueSpec(_Frozen):
 
     @field_validator("attempts")
     @classmethod
-    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+    def _positive(cls, value: dict[RetriedStage, int]) -> dict[RetriedStage, int]:
         bad = {k: v for k, v in value.items() if v < 1}
         if bad:
             raise ValueError(f"attempts must be at least 1, not {bad}")
@@ -187,6 +218,9 @@ class Integration(_Frozen):
     pii: dict[str, PIIAction] = Field(default_factory=dict)
     # PII kinds redacted in fields whose policy is "redact"; empty means every kind.
     pii_kinds: tuple[str, ...] = ()
+    # Seconds of CPU ingest may spend on one event (redaction, mostly); past it the event is
+    # dead-lettered with its text sealed in the vault, never kept half-scanned.
+    ingest_cpu_budget_s: float = Field(2.0, gt=0, le=600)
     prompt: PromptSpec
     model: ModelRoute = ModelRoute()
     actions: tuple[ActionSpec, ...] = ()
@@ -210,3 +244,30 @@ class Integration(_Frozen):
     @property
     def flag_name(self) -> str:
         return self.rollout.flag or f"{self.name}.ai"
+
+    @property
+    def secret_env_names(self) -> tuple[str, ...]:
+        """Every environment variable this declaration names as holding a secret: sources'
+        ``secret_env``, models' ``api_key_env`` (fallbacks too), connectors' ``*_env``
+        options, a retrieval database's ``env:NAME``."""
+        names: list[str] = [s.secret_env for s in self.sources if s.secret_env]
+        routes = [self.model]
+        while routes:
+            route = routes.pop()
+            names += [route.api_key_env] if route.api_key_env else []
+            routes += route.fallbacks
+        for action in self.actions:
+            names += [v for k, v in action.connector.items()
+                      if k.endswith("_env") and isinstance(v, str) and v]
+        if self.retrieval is not None and self.retrieval.db.startswith("env:"):
+            names.append(self.retrieval.db.removeprefix("env:"))
+        return tuple(dict.fromkeys(names))
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> Integration:
+        # Declaring an integration is where Seamline learns which variables hold secrets,
+        # whatever they are called: from now on the audit, the logs and the console take
+        # their values out (seamline.scrub).
+        register_secret_names(self.secret_env_names)
+        install_log_filter()
+        return self

@@ -155,27 +155,30 @@ def check(integration: Integration) -> list[Problem]:
             except ConfigError as exc:
                 err("actions", str(exc))
         p = action.approval
-        if p.below_confidence is not None and "confidence" not in out_fields:
+        if p.below_confidence is not None and p.confidence_field not in out_fields:
             err("actions", f"Action {action.name!r} asks for approval below a confidence, "
-                           "but the output schema has no confidence field.")
+                           f"but the output schema has no {p.confidence_field} field.")
+        if p.currency_field and p.currency_field not in out_fields:
+            err("actions", f"Action {action.name!r} holds amounts to {p.currency}, but "
+                           f"currency_field {p.currency_field!r} is not an output field.")
         if p.above_amount is not None and (not p.amount_field or p.amount_field not in out_fields):
             err("actions", f"Action {action.name!r} asks for approval above an amount, "
                            "but amount_field does not name an output field.")
     if not integration.actions:
         warn("actions", "No actions are declared: outputs are recorded but nothing acts on them.")
 
-    r = integration.rollout
-    if r.baseline is None:
+    rollout = integration.rollout
+    if rollout.baseline is None:
         err("rollout", "No baseline function: when the AI path is off or fails, nothing answers.")
     else:
         try:
-            fn = resolve(r.baseline, base=_base(integration), what="baseline")
+            fn = resolve(rollout.baseline, base=_base(integration), what="baseline")
             if not callable(fn):
                 err("rollout", "The baseline is not callable.")
         except ConfigError as exc:
             err("rollout", str(exc))
-    if isinstance(r.default, float | int) and not 0 <= float(r.default) <= 100:
+    if isinstance(rollout.default, float | int) and not 0 <= float(rollout.default) <= 100:
         err("rollout", "The rollout percentage must be between 0 and 100.")
-    if isinstance(r.default, float | int) and not r.sticky_key:
+    if isinstance(rollout.default, float | int) and not rollout.sticky_key:
         warn("rollout", "A percentage rollout without a sticky key is sticky per event id only.")
     return out

@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from seamline.ingest import Vault
+from seamline.errors import InputInvalid
+from seamline.ingest import Vault, check_value, decode_event
 from seamline.queue._wake import announce
 from seamline.runtime import new_event_id
 from seamline.store import Store
@@ -115,19 +116,32 @@ class JobQueue:
         return [Enqueued(r.id, r.event_id) for r in got]
 
     def _seal(self, raw: Any) -> str:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else (
-            raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str))
-        return self.vault.seal(text)
+        """Text and bytes are kept exactly as received, even when they do not decode (not
+        UTF-8, a lone surrogate, too deep ...): the worker's pipeline dead-letters those with
+        the reason, so every line enqueued is recorded. A decoded value must meet the
+        decoder's rules now (:class:`InputInvalid` otherwise), since JSON could not keep it."""
+        if isinstance(raw, bytes | bytearray):
+            return self.vault.seal_bytes(bytes(raw))
+        if isinstance(raw, str):
+            return self.vault.seal_bytes(raw.encode("utf-8", "surrogatepass"))
+        check_value(raw)
+        return self.vault.seal(json.dumps(raw, ensure_ascii=False, default=str))
 
     def open(self, job: Job) -> Any:
-        """The raw event of a job: the dict it was enqueued as (or the text, if not JSON)."""
+        """The raw event of a job: the value it was enqueued as, or, when what was enqueued
+        does not decode, the text (or bytes) as received, which the pipeline dead-letters
+        with the decoder's reason. Raises ConfigError when the payload cannot be unsealed."""
         if job.payload is None:
             return None
-        text = self.vault.unseal(job.payload)
+        sealed = self.vault.unseal_bytes(job.payload)
         try:
-            return json.loads(text)
-        except ValueError:
-            return text  # the pipeline dead-letters it with the parse error
+            text = sealed.decode("utf-8")
+        except UnicodeDecodeError:
+            return sealed  # not UTF-8 (or a lone surrogate, sealed as such): refused as bytes
+        try:
+            return decode_event(text)
+        except InputInvalid:
+            return text
 
     @staticmethod
     def _row(integration: str, event_id: str, kind: str, payload: str | None, now: float,

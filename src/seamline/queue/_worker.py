@@ -135,7 +135,13 @@ class Worker:
         if job.attempts > policy.max_claims:
             reason = (f"the job was claimed {job.attempts - 1} times without finishing "
                       "(its worker may crash on it); redrive it once the cause is fixed")
-            result = pipeline.give_up(job.event_id, self._raw(job), reason)
+            try:
+                raw = self._raw(job)
+            except Exception as exc:  # noqa: BLE001 - given up with why, not a dead thread
+                raw = None
+                reason = (f"{reason}; its payload could not be opened: "
+                          f"{type(exc).__name__}: {exc}")
+            result = pipeline.give_up(job.event_id, raw, reason)
             self._settle(job, self.queue.bury, reason, result.state)
             return result
         # Transient failures wait for another try while this stage has tries left.

@@ -257,9 +257,9 @@ class ChunkIndex:
             sims = matrix @ (q / (np.linalg.norm(q) + 1e-12))
         top = np.argsort(-sims)[:k]
         wanted = [int(ids[i]) for i in top]
-        rows = {r[0]: r for r in self._conn.execute(  # one query for the k rows, not k queries
+        by_id = {r[0]: r for r in self._conn.execute(  # one query for the k rows, not k queries
             f"SELECT * FROM chunks WHERE rowid IN ({','.join('?' * len(wanted))})", wanted)}
-        return [Hit(_chunk(rows[rowid]), float(sims[i]), rank)
+        return [Hit(_chunk(by_id[rowid]), float(sims[i]), rank)
                 for rank, (rowid, i) in enumerate(zip(wanted, top), 1)]
 
 

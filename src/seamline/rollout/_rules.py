@@ -128,7 +128,9 @@ def evaluate_rules(store: Store, rules: Sequence[AlertRule], now: float | None =
     connector when it names one; failures are logged, never raised.
     """
     if handler_for is None:
-        from seamline.connectors import connector_handler as handler_for
+        from seamline.connectors import connector_handler
+
+        handler_for = connector_handler
     now = time.time() if now is None else now
     raised: list[Alert] = []
     for rule in rules:

@@ -5,11 +5,10 @@ Nothing is written here: a refusal is returned, and the path records it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from seamline.errors import InputInvalid
-from seamline.ingest import ingest_event
+from seamline.errors import IngestBudgetExceeded, InputInvalid
+from seamline.ingest import check_value, decode_event, ingest_event
 from seamline.integration import Integration
 from seamline.rollout import Flags
 from seamline.runtime._types import Ingested, Refusal
@@ -23,15 +22,19 @@ class Ingest:
 
     def run(self, raw: Any) -> Ingested | Refusal:
         spec = self.integration
-        if isinstance(raw, str | bytes):
-            try:
-                raw = json.loads(raw)
-            except ValueError as exc:
-                return Refusal("ingest", f"the event is not valid JSON: {exc}")
         try:
+            # One decoder for every door: text and bytes are decoded, values that arrived
+            # decoded meet the same rules (no lone surrogate, NUL, NaN, 65th level ...).
+            if isinstance(raw, str | bytes | bytearray):
+                raw = decode_event(raw)
+            else:
+                check_value(raw)
             ev = ingest_event(raw, schema=spec.input_schema, pii=spec.pii, kinds=spec.pii_kinds,
                               idempotency_key=spec.idempotency_key, tenant_key=spec.tenant_key,
-                              sticky_key=spec.rollout.sticky_key)
+                              sticky_key=spec.rollout.sticky_key,
+                              cpu_budget_s=spec.ingest_cpu_budget_s)
+        except IngestBudgetExceeded as exc:
+            return Refusal("ingest", str(exc), unscanned=True)
         except InputInvalid as exc:
             return Refusal("ingest", str(exc))
         flag = self.flags.get(spec.flag_name, spec.rollout.default)

@@ -14,7 +14,16 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from seamline.audit import AuditEntry, append
-from seamline.ingest import IngestedEvent, RedactionSession, Vault, redact, redact_fields
+from seamline.errors import InputInvalid
+from seamline.ingest import (
+    IngestedEvent,
+    RedactionSession,
+    Vault,
+    check_value,
+    redact,
+    redact_fields,
+    storable_text,
+)
 from seamline.integration import Integration
 from seamline.prompt import PromptTemplate, RenderedPrompt
 from seamline.runtime._results import DEAD_LETTERED, DUPLICATE, EventResult, dumps
@@ -95,15 +104,25 @@ class EventLog:
         payload: Any
         if ev is not None:
             payload, secrets = ev.data, ev.secrets
-        elif isinstance(raw, dict):
+        elif refusal.unscanned:
+            # Not fully scanned for personal data: the whole event goes to the vault, and
+            # the row keeps a placeholder for it, which a redrive reveals and admits again.
+            text = raw if isinstance(raw, str) else (
+                storable_text(raw, None) if isinstance(raw, bytes | bytearray) else dumps(raw))
+            payload, secrets = UNSCANNED, {UNSCANNED: text}
+        elif raw is None:  # nothing could be read (a queued job whose payload did not open)
+            payload, secrets = None, {}
+        elif isinstance(raw, dict) and _decodable(raw):
             payload, secrets = redact_fields(raw, self.integration.pii)
         else:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            # Text, bytes, or a value the decoder refused (too deep, a lone surrogate, NaN):
+            # kept as text no store or hash can choke on, escaped rather than altered.
             session = RedactionSession()
-            payload = redact(text[:1_000_000], session=session).text
+            payload = redact(storable_text(raw, 1_000_000), session=session).text
             secrets = dict(session.mapping)
         now = time.time()
-        event_id, stage, reason = received.event_id, refusal.stage, refusal.reason
+        event_id, stage = received.event_id, refusal.stage
+        reason = storable_text(refusal.reason, 10_000)
         with self.store.write() as conn:
             if received.rerun:
                 self.forget(conn, event_id)
@@ -134,6 +153,17 @@ class EventLog:
             "event_id": event_id, "integration": self.name, "stage": stage, "reason": reason,
             "detail": detail, "payload": payload, "created_at": now})
         return AuditEntry(event_id, self.name, "dead_letter", {"stage": stage, "reason": reason})
+
+
+def _decodable(raw: dict[str, Any]) -> bool:
+    try:
+        check_value(raw)
+    except InputInvalid:
+        return False
+    return True
+
+
+UNSCANNED = "<UNSCANNED_1>"  # the placeholder of an event sealed whole in the vault
 
 
 def _by(submitted_by: str) -> dict[str, str]:

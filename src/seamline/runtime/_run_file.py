@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seamline.errors import ConfigError
+from seamline.errors import ConfigError, InputInvalid
+from seamline.ingest import decode_event
 from seamline.runtime._pipeline import Pipeline
 from seamline.runtime._results import LAYERS, EventResult
 
@@ -47,9 +48,12 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _reason_kind(reason: str) -> str:
-    # Group reasons by their first clause so the table stays short.
-    head = reason.split(" (", 1)[0].split(": ", 1)[0]
+    # Group reasons by their first clause so the table stays short (a line's number apart).
+    head = _LINE.sub("", reason, count=1).split(" (", 1)[0].split(": ", 1)[0]
     return head[:90]
+
+
+_LINE = re.compile(r"^line \d+: ")
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, str]]:
@@ -62,8 +66,19 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, str]]:
                 yield n, line
 
 
+def _jsonl_bytes(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of every non-blank line, as written: a line that is not UTF-8
+    reaches the decoder as it is (and is refused with the reason), never repaired."""
+    if not path.is_file():
+        raise ConfigError(f"The input file {path} does not exist.")
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                yield n, line
+
+
 def count_lines(path: Path) -> int:
-    return sum(1 for _ in read_jsonl(path))
+    return sum(1 for _ in _jsonl_bytes(path))
 
 
 def run_file(pipeline: Pipeline, path: Path, *,
@@ -84,13 +99,13 @@ def run_file(pipeline: Pipeline, path: Path, *,
             record(result)
         group.clear()
 
-    for i, (n, line) in enumerate(read_jsonl(path)):
+    for i, (n, line) in enumerate(_jsonl_bytes(path)):
         if limit is not None and i >= limit:
             break
         try:
-            raw = json.loads(line)
-        except ValueError as exc:
-            record(pipeline.refuse(line, f"line {n} is not valid JSON: {exc}"))
+            raw = decode_event(line)
+        except InputInvalid as exc:  # recorded as a dead letter; the file goes on
+            record(pipeline.refuse(line, f"line {n}: {exc}"))
             continue
         if batch_size > 0:
             group.append(raw)

@@ -41,6 +41,9 @@ class Refusal:
 
     stage: str
     reason: str
+    # Ingest ran out of its CPU budget before it had looked at all of the text: none of it
+    # may be kept in the clear, so it is sealed whole in the vault (redrive opens it).
+    unscanned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

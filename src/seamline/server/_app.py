@@ -6,17 +6,22 @@ Routes are thin: the Invoker runs the pipeline, the store answers reads.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import re
 import threading
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from seamline.access import AccessControl, Role
 from seamline.audit import story
@@ -26,9 +31,10 @@ from seamline.inference import Provider
 from seamline.integration import Integration
 from seamline.queue import JobQueue, Worker
 from seamline.runtime import Pipeline
+from seamline.server._admission import InFlightLimits, checked_limits
 from seamline.server._auth import configured_key_roles
 from seamline.server._body import read_capped
-from seamline.server._errors import ApiRefusal, install_error_handlers
+from seamline.server._errors import ApiRefusal, install_error_handlers, store_errors
 from seamline.server._feedback import add_feedback_routes
 from seamline.server._invoke import Invoker, safe_reason, submitter
 from seamline.server._metrics import add_metrics_route
@@ -38,6 +44,17 @@ from seamline.store.tables import events, jobs
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_LATENCY_BUDGET_S = 10.0
+DEFAULT_MAX_WORKERS = 32
+READY_TIMEOUT_S = 2.0
+# Starlette runs sessions' lookups, sign-in throttling, webhooks and console pages on
+# anyio's thread pool: 40 threads at most (anyio's default), fewer when the in-flight
+# limits of those requests add up to less. Besides: readiness (2 threads), password checks
+# (4), and a margin for pollers and the queue's lease heartbeat (4).
+_ANYIO_THREADS = 40
+_OTHER_STORE_THREADS = 2 + 4 + 4
+# events.id is a String(40): anything else names no event, and some drivers refuse some
+# text outright (PostgreSQL: NUL), which must be a 404, not a 500.
+_EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}")
 
 
 class InvokeAnswer(BaseModel):
@@ -64,7 +81,8 @@ class ErrorBody(BaseModel):
     event_id: str | None = None
 
 
-_ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 404, 413, 422, 429, 500, 502)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 404, 413, 422, 429, 500, 502, 503)}
 
 
 def create_app(integrations: dict[str, Integration] | list[Integration], store: Store, *,
@@ -75,13 +93,22 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
                latency_budget_s: float | None = None,
                latency_budgets: dict[str, float] | None = None,
                providers: dict[str, Provider] | None = None,
-               max_workers: int = 32, background_workers: int = 0) -> FastAPI:
+               max_workers: int = DEFAULT_MAX_WORKERS, background_workers: int = 0,
+               in_flight: Mapping[str, int] | None = None,
+               trusted_proxies: Iterable[str] = (), docs: bool = False) -> FastAPI:
     """Build the service; each integration's Pipeline (and local model) is ready before it returns.
 
     ``latency_budget_s`` is how long a caller waits for the model (default 10 s), overridden
     per integration by ``latency_budgets``; ``providers`` replaces an integration's model (tests).
     ``background_workers`` > 0 also drains the queue that ``POST …/events`` fills, in this
     process (one machine); otherwise run ``seamline worker`` processes.
+
+    Under load: at most ``max_workers`` threads run events, and the store's pool is grown
+    so every thread that may touch it gets a connection without waiting; ``in_flight``
+    overrides the per-kind limits of requests in flight (see ``_admission.default_limits``),
+    past which a request is answered 503 with Retry-After at once. ``trusted_proxies``
+    (addresses or CIDRs) are the only peers whose X-Forwarded-For names the client.
+    ``docs`` serves Swagger UI at /docs from local assets (``pip install swagger-ui-bundle``).
     """
     specs = list(integrations.values()) if isinstance(integrations, dict) else list(integrations)
     if not specs:
@@ -102,15 +129,29 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     if unknown:
         raise ConfigError(f"Latency budgets or providers name unknown integrations: "
                           f"{', '.join(sorted(unknown))}.")
+    if max_workers < 1 or background_workers < 0:
+        raise ConfigError(f"The server needs at least one event thread and no negative number "
+                          f"of background workers, not {max_workers} and {background_workers}.")
+    limits = checked_limits(max_workers, in_flight)
+    # Every thread that may hold a connection at the same time gets one: none waits for the
+    # pool in normal operation, and past that the wait is bounded (StoreBusy, a 503).
+    threaded = sum(limits[k] for k in ("invoke", "webhooks", "login", "console", "reads"))
+    store.fit_pool(max_workers + background_workers + min(_ANYIO_THREADS, threaded)
+                   + _OTHER_STORE_THREADS)
 
     pool: dict[str, ThreadPoolExecutor | None] = {"executor": None}
     pool_lock = threading.Lock()
+    # Readiness checks get threads of their own: a probe must answer when the executor is full.
+    ready_pool = ThreadPoolExecutor(2, thread_name_prefix="seamline-ready")
+    probing: set[asyncio.Future] = set()
 
     def executor() -> ThreadPoolExecutor:
         with pool_lock:
-            if pool["executor"] is None:
-                pool["executor"] = ThreadPoolExecutor(max_workers, thread_name_prefix="seamline-event")
-            return pool["executor"]
+            running = pool["executor"]
+            if running is None:
+                running = ThreadPoolExecutor(max_workers, thread_name_prefix="seamline-event")
+                pool["executor"] = running
+            return running
 
     invokers = {
         s.name: Invoker(Pipeline(s, store, provider=(providers or {}).get(s.name)),
@@ -134,7 +175,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
             draining = threading.Thread(target=worker.run, name="seamline-queue", daemon=True)
             draining.start()
         yield
-        if worker is not None:
+        if worker is not None and draining is not None:
             worker.stop()
             draining.join()
         # Events answered with the baseline are still running: let them reach their state.
@@ -143,14 +184,20 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
         if running is not None:
             running.shutdown(wait=True)
 
-    app = FastAPI(title="Seamline", version="1", lifespan=lifespan,
+    # No /docs or /redoc by default: FastAPI's pages load their scripts from a CDN.
+    app = FastAPI(title="Seamline", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Invoke Seamline integrations and read what became of each event.")
     install_error_handlers(app)
+    if docs:
+        _serve_docs(app)
 
     # One AccessControl for the service and the console: keys (with roles), users, sessions.
     access = AccessControl(store, api_keys=keys, allow_anonymous=allow_anonymous,
-                           secure_cookies=secure_cookies, home="/console")
+                           secure_cookies=secure_cookies, home="/console",
+                           trusted_proxies=trusted_proxies)
     access.install(app)
+    app.add_middleware(InFlightLimits, limits=limits)  # outermost: sheds before any work
     app.state.access = access  # the console installs its pages with it
     install_console(app, store, access)  # /console: pages for people, behind sign-in
     # Invoking or queueing runs the pipeline and may act downstream: a reviewer's (or an
@@ -161,6 +208,28 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     @app.get("/healthz", summary="Whether the service is up, and what it serves")
     async def healthz() -> dict[str, Any]:
         return {"ok": True, "integrations": sorted(invokers)}
+
+    @app.get("/readyz", summary="Whether the service can take work: the store and the queue "
+                                "answer", responses={503: {"model": ErrorBody}})
+    async def readyz() -> JSONResponse:
+        if len(probing) >= 2:  # checks that outlived their probe: do not queue more behind
+            checks = {"store": "the checks asked for before have not finished",
+                      "queue": "not checked"}
+        else:
+            checking = asyncio.wrap_future(ready_pool.submit(_readiness, store))
+            probing.add(checking)
+            checking.add_done_callback(probing.discard)
+            try:
+                checks = await asyncio.wait_for(asyncio.shield(checking), READY_TIMEOUT_S)
+            except TimeoutError:
+                checks = {"store": f"no answer within {READY_TIMEOUT_S:g} s",
+                          "queue": "not checked"}
+        failed = [f"{name}: {said}" for name, said in checks.items() if said != "ok"]
+        if failed:
+            return JSONResponse({"ok": False, "error": "not ready (" + "; ".join(failed) + ")",
+                                 "checks": checks}, status_code=503,
+                                headers={"Retry-After": "1"})
+        return JSONResponse({"ok": True, "checks": checks})
 
     async def invoke(name: str, request: Request) -> JSONResponse:
         invoker = invokers.get(name)
@@ -219,6 +288,8 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     @app.get("/v1/events/{event_id}", dependencies=read_auth, responses=_ERRORS,
              summary="What became of one event")
     async def get_event(event_id: str) -> dict[str, Any]:
+        if not _EVENT_ID.fullmatch(event_id):
+            raise ApiRefusal(404, "there is no such event")
         found = await asyncio.get_running_loop().run_in_executor(executor(), _read_event, store,
                                                                  event_id)
         if found is None:
@@ -262,3 +333,38 @@ def _read_event(store: Store, event_id: str) -> dict[str, Any] | None:
         "story": [entry["kind"] for entry in story(store, event_id)],
         **({"attempts": job.attempts, "last_error": safe_reason(job.last_error)} if job else {}),
     }
+
+
+def _readiness(store: Store) -> dict[str, str]:
+    """"ok", or what went wrong, for the store (a trivial query) and the queue (its table)."""
+    try:
+        with store.read() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+    except store_errors() as exc:
+        return {"store": f"it did not answer ({type(exc).__name__})",
+                "queue": "not checked"}
+    try:
+        with store.read() as conn:
+            conn.execute(select(jobs.c.id).limit(1)).all()
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the queue cannot be read
+        return {"store": "ok", "queue": f"the jobs table cannot be read ({type(exc).__name__})"}
+    return {"store": "ok", "queue": "ok"}
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs, its scripts served from this process (never a CDN)."""
+    try:  # optional: imported by name, so the type checker need not know the package
+        bundle = importlib.import_module("swagger_ui_bundle")
+    except ImportError:
+        raise ConfigError("API docs (docs=True, --docs) need the Swagger UI assets on this "
+                          "machine: pip install swagger-ui-bundle. Seamline never loads them "
+                          "from a CDN; /openapi.json is served either way.") from None
+    app.mount("/docs/assets", StaticFiles(directory=str(bundle.swagger_ui_path)),
+              name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs_page() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")

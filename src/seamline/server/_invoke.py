@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from seamline.ingest import describe_validation, redact
+from seamline.errors import InputInvalid
+from seamline.ingest import decode_event, describe_validation, redact
 from seamline.runtime import (
     DEAD_LETTERED,
     DUPLICATE,
@@ -26,7 +27,7 @@ from seamline.runtime import (
     EventResult,
     Pipeline,
 )
-from seamline.server._errors import ApiRefusal
+from seamline.server._errors import ApiRefusal, store_errors, store_unavailable
 from seamline.store.tables import events
 from seamline.telemetry import start_event
 
@@ -81,17 +82,24 @@ class Invoker:
                                             timeout=max(0.0, deadline - loop.time()))
         except TimeoutError:
             return await self._timed_out(event_id, data)
+        except store_errors() as exc:
+            # Received and recorded, then the store stopped answering: busy, not broken.
+            sentence, headers = store_unavailable(exc)
+            raise ApiRefusal(503, f"{sentence}; GET /v1/events/{event_id} shows what became "
+                                  "of the event", headers, event_id=event_id) from None
         except Exception:
             log.exception("event %s failed unexpectedly", event_id)
             raise ApiRefusal(500, "internal error", event_id=event_id) from None
         return await self._respond(result)
 
     async def _parse(self, body: bytes, submitted_by: str = "") -> Any:
-        """The body as JSON; otherwise a 400, and the body kept (redacted) as a dead letter."""
+        """The body as JSON (see ``seamline.ingest.decode_event``: not UTF-8, too deep, NaN,
+        duplicate keys ... are refused); otherwise a 400 with the decoder's sentence, and
+        the body kept (escaped, redacted) as a dead letter."""
         try:
-            return json.loads(body)
-        except ValueError as exc:
-            sentence = f"the body is not valid JSON ({type(exc).__name__} at {_where(exc)})"
+            return decode_event(body)
+        except InputInvalid as exc:
+            sentence = safe_reason(str(exc))  # it may name a key, and a key may be PII
             refused = await self._run(partial(self.pipeline.refuse, submitted_by=submitted_by),
                                       body, sentence)
             raise ApiRefusal(400, sentence, event_id=refused.event_id) from None
@@ -175,12 +183,6 @@ class Invoker:
         with self.pipeline.store.read() as conn:
             text = conn.execute(select(events.c.input).where(events.c.id == event_id)).scalar()
         return json.loads(text) if text else None
-
-
-def _where(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"line {exc.lineno}, column {exc.colno}"
-    return "its encoding"
 
 
 def _log_failure(future: Future, event_id: str) -> None:

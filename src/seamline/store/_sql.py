@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table
 
 from seamline.store._fast import FastStatement
 
 
-def _dialect_insert(conn: Connection):
+def _insert_or_nothing(conn: Connection, table: Table) -> Insert:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 class InsertIgnore:
@@ -29,7 +31,7 @@ class InsertIgnore:
         stmt = self._by_dialect.get(conn.dialect.name)
         if stmt is None:
             stmt = self._by_dialect[conn.dialect.name] = FastStatement(
-                _dialect_insert(conn)(self.table).on_conflict_do_nothing())
+                _insert_or_nothing(conn, self.table))
         return stmt.run(conn, values) == 1
 
 

@@ -9,7 +9,12 @@ from typing import Any
 
 import redis
 
-from seamline.streaming._source import SourceMessage, SourceUnavailable, decode_event
+from seamline.streaming._source import (
+    SourceMessage,
+    SourceUnavailable,
+    decode_event,
+    decode_fields,
+)
 
 # An entry's JSON lives in this field (XADD stream * data '{...}'); without it, the
 # entry's fields themselves are the event.
@@ -25,8 +30,11 @@ class RedisStreamSource:
         self.stream, self.group, self.consumer = stream, group, consumer
         self.name = f"redis:{stream}"
         self.claim_idle_ms = int(claim_idle_s * 1000)
+        # surrogateescape: an entry that is not UTF-8 must reach the decoder, which
+        # dead-letters it, rather than fail the read of the whole batch (strict decoding).
         self._client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3,
-                                            socket_keepalive=True)
+                                            socket_keepalive=True,
+                                            encoding_errors="surrogateescape")
         # After a restart, entries delivered to this consumer but never acked come first.
         self._pending_cursor: str | None = "0"
         self._claim_cursor = "0-0"
@@ -47,10 +55,11 @@ class RedisStreamSource:
             if not fields:  # trimmed or deleted after delivery: nothing to apply, but ack it
                 out.append(SourceMessage(message_id, None, "the entry was deleted from the stream",
                                          entry_id))
-            elif DATA_FIELD in fields:
-                out.append(decode_event(message_id, fields[DATA_FIELD], entry_id))
+            elif DATA_FIELD in fields:  # the bytes as sent, for the decoder to judge
+                body = fields[DATA_FIELD].encode("utf-8", "surrogateescape")
+                out.append(decode_event(message_id, body, entry_id))
             else:
-                out.append(SourceMessage(message_id, dict(fields), "", entry_id))
+                out.append(decode_fields(message_id, fields, entry_id))
         return out
 
     def _call(self, fn, *args: Any, **kwargs: Any) -> Any:

@@ -160,6 +160,7 @@ class StreamRunner:
         started = time.monotonic()
         last_message = started
         outage: float | None = None  # when the broker stopped answering
+        tries = 0  # retries within this outage: each outage backs off from the start
         try:
             while stop is None or not stop.is_set():
                 if max_events is not None and self.stats.delivered >= max_events:
@@ -177,13 +178,14 @@ class StreamRunner:
                     if now - outage >= self.outage_s:
                         raise
                     self.stats.outages += 1
-                    delay = OUTAGE_BACKOFF.delay(self.stats.outages)
+                    delay = OUTAGE_BACKOFF.delay(tries)
+                    tries += 1
                     if stop is not None:
                         stop.wait(delay)
                     else:
                         time.sleep(delay)
                     continue
-                outage = None
+                outage, tries = None, 0
                 if fetched:
                     last_message = time.monotonic()
                 elif idle_exit_s is not None and time.monotonic() - last_message >= idle_exit_s:

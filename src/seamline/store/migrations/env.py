@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from seamline.errors import ConfigError
 from seamline.store.tables import metadata
 
 config = context.config
@@ -15,7 +16,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # run by the alembic command itself, with neither a connection nor a URL
+        raise ConfigError("Alembic needs sqlalchemy.url in its ini file, or a connection.")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
 
