@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
 
@@ -147,6 +148,8 @@ def storm(base_url: str, invokes: int, logins: int, limit: int) -> dict[str, Any
     client = httpx.Client(base_url=base_url, timeout=120,
                           limits=httpx.Limits(max_connections=400, max_keepalive_connections=400))
     probe_client = httpx.Client(base_url=base_url, timeout=120)
+    for _ in range(5):  # warm: the first invokes load the model and open connections
+        probe(probe_client, url, headers)
     before = [probe(probe_client, url, headers)[0] for _ in range(30)]
     jobs: list[tuple[Any, ...]] = []
     jobs += [(_post, client, tally, url, json.dumps(event()).encode(), headers)] * invokes
@@ -221,7 +224,9 @@ def run(kind: str, invokes: int, logins: int) -> dict[str, Any]:
             admin.dispose()
             db = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         env = {"SEAMLINE_API_KEYS": API_KEY, PROVIDER_KEY_ENV: PROVIDER_KEY,
-               "SUPPORT_TRIAGE_HELPDESK_DB": str(tmp / "helpdesk.db"), "SEAMLINE_DB": db}
+               "SUPPORT_TRIAGE_HELPDESK_DB": str(tmp / "helpdesk.db"), "SEAMLINE_DB": db,
+               # a shared database needs the vault's key from the environment
+               "SEAMLINE_VAULT_KEY": Fernet.generate_key().decode()}
         subprocess.run([sys.executable, "-m", "seamline", "users", "add", USER, "--role",
                         "reviewer", "--password-stdin", "--db", db], input=PASSWORD + "\n",
                        text=True, env={**os.environ, **env}, check=True, capture_output=True)
@@ -242,7 +247,7 @@ def main() -> None:
     ap.add_argument("--invokes", type=int, default=100)
     ap.add_argument("--logins", type=int, default=200)
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, 170))
     table = Table(title="Hostile load on seamline serve (targets: 0 server errors, recovered, "
                         "0 unsettled)")
     for col in ("store", "requests", "5xx (not 503)", "503 shed", "4xx", "transport errors",

@@ -76,3 +76,21 @@ def test_backfill_dry_run_shows_a_summary_and_bad_dates_get_a_sentence(queued, d
     assert bad.exit_code == 2 and "--since must be a date" in bad.output
     none = invoke("backfill", YAML, "--db", db, "--since", "2999-01-01")
     assert none.exit_code == 0 and "No past events" in none.output
+
+
+def test_enqueue_keeps_a_line_that_is_not_utf8_and_the_worker_says_why(tmp_path, db):
+    # A Latin-1 line among good ones: it was once "repaired" into U+FFFD text at enqueue and
+    # then ran as if the customer had written that; now it is queued as written and
+    # dead-lettered with the decoder's sentence, and the good lines still run.
+    good = (EXAMPLE / "data" / "inbox.jsonl").read_text().splitlines()[:3]
+    bad = '{"message_id": "latin1-1", "subject": "R\xe9clamation", "body": "caf\xe9"}'.encode("latin-1")
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join([good[0].encode(), bad, *(g.encode() for g in good[1:])]) + b"\n")
+    assert invoke("enqueue", YAML, path, "--db", db).exit_code == 0
+    ran = invoke("worker", YAML, "--db", db, "--exit-when-idle")
+    assert ran.exit_code == 0, ran.output
+    with open_store(db).read() as conn:
+        states = sorted(conn.execute(select(events.c.state)).scalars().all())
+    assert len(states) == 4 and states.count("dead_lettered") == 1, states
+    listed = invoke("dlq", "list", "--db", db, "--limit", "10").output
+    assert "UTF-8" in listed and "\ufffd" not in listed, listed

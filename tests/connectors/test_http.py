@@ -70,3 +70,14 @@ def test_a_path_naming_a_missing_param_and_a_missing_token(vendor, store, monkey
 def test_unknown_options_are_refused(vendor, store):
     with pytest.raises(ConfigError, match="options of the http connector are invalid: methd"):
         http(vendor, store, methd="PUT")
+
+
+def test_a_credential_in_a_variable_with_a_plain_name_is_scrubbed(vendor, store, monkeypatch):
+    # "PARTNER_LOGIN" says nothing of a secret; the connector's option naming it does.
+    from seamline.scrub import configured_secrets, scrub
+
+    monkeypatch.setenv("PARTNER_LOGIN", "pl-9a8b7c6d5e4f")
+    assert "pl-9a8b7c6d5e4f" not in configured_secrets()
+    http(vendor, store, auth_env="PARTNER_LOGIN")
+    assert "pl-9a8b7c6d5e4f" in configured_secrets()
+    assert scrub("sent with pl-9a8b7c6d5e4f") == "sent with <SECRET_FROM_ENV>"

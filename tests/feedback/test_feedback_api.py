@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import make_integration, verdict
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -118,3 +120,22 @@ def test_partial_truth_of_several_fields_is_validated_against_each_field(store):
             headers=auth(REVIEWER))
     assert out_of_range.status_code == 422 and "confidence" in out_of_range.json()["error"]
     assert ok.status_code == 200 and ok.json()["truth"] == {"label": "refund", "amount": 12.5}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_nul_or_a_lone_surrogate_is_a_422_on_every_store(request, kind):
+    # PostgreSQL refuses a NUL in text; the route must say so as a 422, not answer 500.
+    store = request.getfixturevalue("store" if kind == "sqlite" else "pg_store")
+    event_id = one_event(store)
+    headers = {**auth(REVIEWER), "Content-Type": "application/json"}
+    with client_for(store) as client:
+        for body in ({"event_id": "evt\x00x", "truth": {"label": "refund"}},
+                     {"event_id": event_id, "truth": {"label": "re\x00fund"}},
+                     {"event_id": event_id, "truth": {"label\x00": "refund"}}):
+            got = client.post("/v1/feedback", content=json.dumps(body), headers=headers)
+            assert got.status_code == 422, (body, got.status_code, got.text)
+            assert "NUL" in got.json()["error"]
+        lone = '{"event_id": "%s", "truth": {"label": "\\ud800"}}' % event_id
+        got = client.post("/v1/feedback", content=lone, headers=headers)
+        assert got.status_code == 422 and "surrogate" in got.json()["error"], got.text
+    assert truths(store) == []

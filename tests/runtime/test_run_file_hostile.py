@@ -141,3 +141,15 @@ def test_the_cli_runs_a_hostile_file_to_the_end_without_a_traceback(tmp_path):
     line_reasons = [r for r in reasons if r.startswith("line ")]
     assert len(line_reasons) == bad
     assert {int(r.split(":")[0].split()[1]) for r in line_reasons} == set(range(2, bad + 2))
+
+
+def test_a_file_people_write_that_is_not_utf8_is_refused_with_its_line(tmp_path):
+    from seamline.errors import ConfigError
+    from seamline.runtime import read_jsonl
+
+    path = tmp_path / "golden.jsonl"
+    path.write_bytes(b'{"a": 1}\n\n{"b": "caf\xe9"}\n')
+    lines = read_jsonl(path)
+    assert next(lines) == (1, '{"a": 1}\n')
+    with pytest.raises(ConfigError, match="Line 3 of .* is not UTF-8"):
+        next(lines)

@@ -217,6 +217,35 @@ def test_at_the_in_flight_limit_the_next_invoke_is_shed_at_once_and_reads_still_
         assert client.post(URL, json=ticket(5), headers=AUTH).status_code == 200
 
 
+def test_large_bodies_have_their_own_small_limit_and_small_ones_still_get_in(store):
+    # Bodies over 64 KB cost seconds of CPU each (decode, redact) and threads share one
+    # interpreter lock: at most "large" of them run at once, the rest are shed, and an
+    # ordinary invoke still gets in beside them.
+    gate, inside = threading.Event(), threading.Semaphore(0)
+
+    def held(_request):
+        inside.release()
+        gate.wait(60)
+        return VERDICT
+
+    app = create_app([make_integration()], store, api_keys={KEY}, max_workers=8,
+                     in_flight={"large": 1}, providers={"refunds": ScriptedModel(held)})
+    big = {"ticket_id": "T-big", "body": "Please refund my order. " + "x" * 70_000}
+    with serving(app) as base, httpx.Client(base_url=base, timeout=120) as client:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(client.post, URL, json=big, headers=AUTH)
+            assert inside.acquire(timeout=60)
+            try:
+                shed = client.post(URL, json={**big, "ticket_id": "T-big-2"}, headers=AUTH)
+                refused_properly(shed)
+                assert "64 KB" in shed.json()["error"]
+                small = pool.submit(client.post, URL, json=ticket("small"), headers=AUTH)
+                assert inside.acquire(timeout=60)  # the small one reached the model
+            finally:
+                gate.set()
+            assert first.result().status_code == small.result().status_code == 200
+
+
 def test_in_flight_limits_are_checked_at_start(store):
     for bad in ({"invoke": 0}, {"uploads": 3}, {"login": -1}):
         with pytest.raises(ConfigError, match="in-flight"):
@@ -304,3 +333,32 @@ def test_a_unit_of_work_that_raises_anything_hands_its_connection_back(any_store
         assert taken == any_store.capacity
     with any_store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(flags)).scalar_one() == 0
+
+
+def test_an_event_whose_answer_found_the_store_busy_is_finished_later(store):
+    # Received and recorded, then the store said busy mid-answer: the caller gets a 503 with
+    # the event id, and the server itself finishes the event soon after (it once stayed
+    # "processing" until the next start of the server).
+    app = create_app([make_integration()], store, api_keys={KEY},
+                     providers={"refunds": verdict()})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        pipeline = app.state.invokers["refunds"].pipeline
+        answer, calls = pipeline.answer, []
+
+        def busy_once(admitted):
+            calls.append(admitted.event_id)
+            if len(calls) == 1:
+                raise StoreBusy("every connection is in use", retry_after=1)
+            return answer(admitted)
+
+        pipeline.answer = busy_once
+        refused = client.post(URL, json=ticket("busy"), headers=AUTH)
+        assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
+        event_id = refused.json()["event_id"]
+        deadline, state = time.monotonic() + 20, None
+        while time.monotonic() < deadline:
+            state = client.get(f"/v1/events/{event_id}", headers=AUTH).json()["state"]
+            if state != "processing":
+                break
+            time.sleep(0.2)
+        assert state == "succeeded", state

@@ -124,3 +124,25 @@ def test_the_decoder_of_messages_never_raises(body, words):
     message = decode_event("m:1", body)
     assert message.event is None and words in message.error
     assert message.error.isascii()
+
+
+def test_a_refused_message_is_kept_escaped_and_redacted_in_its_dead_letter(
+        tmp_path, redis_stream):  # noqa: F811
+    # A dead letter once held nothing of what arrived: it could be counted, never fixed.
+    raw = redis.Redis.from_url(REDIS_URL)
+    try:
+        raw.xadd(redis_stream, {"data": b'{"customer": "c1", "ts": 4, "note": "caf\xe9 '
+                                        b'from jane.doe@example.com"}'})
+        raw.xadd(redis_stream, {"customer": b"c\xff", "ts": b"1"})
+        source = f"{REDIS_URL}?stream={redis_stream}&group=g"
+        run(tmp_path / "s.db", source)
+        store = open_store(tmp_path / "s.db")
+        with store.read() as conn:
+            kept = [json.loads(p) for p in conn.execute(select(dead_letters.c.payload)).scalars()]
+        store.close()
+        assert len(kept) == 2 and all(isinstance(k, str) for k in kept), kept
+        body, fields = kept
+        assert "caf\\xe9" in body and "<EMAIL_1>" in body and "jane.doe" not in body
+        assert "c\\udcff" in fields or "c\\xff" in fields, fields
+    finally:
+        raw.close()

@@ -152,7 +152,8 @@ def test_spans_are_exported_over_otlp_when_the_environment_names_a_collector(tmp
 
 def test_errors_go_to_sentry_when_a_dsn_is_set(tmp_path):
     """A real Sentry exchange: a subprocess with SENTRY_DSN pointing at a local ingest
-    stand-in hits a worker error; the envelope that arrives carries the exception."""
+    stand-in hits a worker error; the envelope that arrives carries the exception, with
+    the configured secret it mentioned scrubbed."""
     import gzip
     import os
     import subprocess
@@ -177,7 +178,7 @@ def test_errors_go_to_sentry_when_a_dsn_is_set(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     script = (
-        "import sys; sys.path.insert(0, 'tests')\n"
+        "import os, sys; sys.path.insert(0, 'tests')\n"
         "import sentry_sdk\n"
         "from conftest import make_integration, verdict\n"
         "from seamline.telemetry import configure_tracing\n"
@@ -189,17 +190,22 @@ def test_errors_go_to_sentry_when_a_dsn_is_set(tmp_path):
         "i = make_integration()\n"
         "class Boom(Pipeline):\n"
         "    def process(self, *a, **k):\n"
-        "        raise RuntimeError('the helpdesk schema moved')\n"
+        "        token = os.environ['HELPDESK_TOKEN']  # a local Sentry would send too\n"
+        "        raise RuntimeError('the helpdesk schema moved; token ' + token)\n"
         "JobQueue(s).enqueue('refunds', {'ticket_id': 'S1', 'body': 'x'})\n"
         "Worker(s, [i], pipelines={'refunds': Boom(i, s, provider=verdict())}).run(max_jobs=1)\n"
         "sentry_sdk.flush(5)\n")
-    env = {**os.environ, "SENTRY_DSN": f"http://public@127.0.0.1:{server.server_port}/1"}
+    env = {**os.environ, "SENTRY_DSN": f"http://public@127.0.0.1:{server.server_port}/1",
+           "HELPDESK_TOKEN": "hd-tok-9f8e7d6c5b4a"}
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60,
                    cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     server.shutdown()
     assert got and got[0][0] == "/api/1/envelope/"
-    assert b"the helpdesk schema moved" in b"".join(body for _, body in got)
+    sent = b"".join(body for _, body in got)
+    assert b"the helpdesk schema moved" in sent
+    # The secret was in the message and in a frame's local variable: neither is sent.
+    assert b"hd-tok-9f8e7d6c5b4a" not in sent and b"<SECRET_FROM_ENV>" in sent
 
 
 def test_the_metrics_endpoint_asks_for_a_token_when_one_is_configured(store, monkeypatch):

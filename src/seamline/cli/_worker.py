@@ -16,7 +16,7 @@ from seamline.cli._run import _progress, show_problems
 from seamline.integration import load_integration
 from seamline.preflight import check
 from seamline.queue import JobQueue, Worker
-from seamline.runtime import count_lines
+from seamline.runtime import count_lines, jsonl_bytes
 
 queue_app = typer.Typer(help="The durable job queue: what waits, runs, finished or died.",
                         no_args_is_help=True)
@@ -38,12 +38,12 @@ def enqueue_cmd(
     store = store_for(db)
     q = JobQueue(store)
     total, batch = 0, []
-    with _progress() as progress, input.open(encoding="utf-8", errors="replace") as fh:
+    # Bytes as written: a line that is not UTF-8 is queued as it is and dead-lettered by
+    # the worker with the decoder's reason, never repaired into other text.
+    with _progress() as progress:
         task = progress.add_task("Enqueueing", total=count_lines(input))
-        for line in fh:
-            if not line.strip():
-                continue
-            batch.append(line.rstrip("\n"))
+        for _n, line in jsonl_bytes(input):
+            batch.append(line.rstrip(b"\r\n"))
             if len(batch) >= chunk:
                 total += len(q.enqueue_many(spec.name, batch))
                 progress.advance(task, len(batch))

@@ -29,6 +29,7 @@ from seamline.connectors._ledger import SendLedger, Verify
 from seamline.connectors._transport import VendorHTTP
 from seamline.contracts import ContractBook, FieldPolicy
 from seamline.errors import ConfigError
+from seamline.scrub import register
 from seamline.store import Store
 
 log = logging.getLogger("seamline.connectors")
@@ -113,6 +114,7 @@ class Connector:
                 raise ConfigError(f"The {self.name} connector needs the option {option} "
                                   "naming the environment variable that holds its credential.")
             return None
+        register([var])  # its value is a secret whatever the variable is called: scrubbed
         value = os.environ.get(var)
         if not value and required:
             raise ConfigError(f"The {self.name} connector reads its credential from the "

@@ -27,7 +27,7 @@ from seamline.runtime._results import (
     EventResult,
     new_event_id,
 )
-from seamline.runtime._run_file import RunSummary, count_lines, read_jsonl, run_file
+from seamline.runtime._run_file import RunSummary, count_lines, jsonl_bytes, read_jsonl, run_file
 from seamline.runtime._types import Admission, Inference, Outcome
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "count_lines",
     "dead_letter",
     "dead_letters_now",
+    "jsonl_bytes",
     "new_event_id",
     "read_jsonl",
     "replay",

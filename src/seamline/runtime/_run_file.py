@@ -57,16 +57,18 @@ _LINE = re.compile(r"^line \d+: ")
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every non-blank line; a missing file is a ConfigError."""
-    if not path.is_file():
-        raise ConfigError(f"The input file {path} does not exist.")
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                yield n, line
+    """(line number, text) of every non-blank line of a file people write (golden sets,
+    examples); a missing file, or a line that is not UTF-8, is a ConfigError naming it:
+    never a text quietly repaired with U+FFFD."""
+    for n, line in jsonl_bytes(path):
+        try:
+            yield n, line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"Line {n} of {path} is not UTF-8 (byte {exc.start + 1}); "
+                              "save the file as UTF-8.") from None
 
 
-def _jsonl_bytes(path: Path) -> Iterator[tuple[int, bytes]]:
+def jsonl_bytes(path: Path) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of every non-blank line, as written: a line that is not UTF-8
     reaches the decoder as it is (and is refused with the reason), never repaired."""
     if not path.is_file():
@@ -78,7 +80,7 @@ def _jsonl_bytes(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def count_lines(path: Path) -> int:
-    return sum(1 for _ in _jsonl_bytes(path))
+    return sum(1 for _ in jsonl_bytes(path))
 
 
 def run_file(pipeline: Pipeline, path: Path, *,
@@ -99,7 +101,7 @@ def run_file(pipeline: Pipeline, path: Path, *,
             record(result)
         group.clear()
 
-    for i, (n, line) in enumerate(_jsonl_bytes(path)):
+    for i, (n, line) in enumerate(jsonl_bytes(path)):
         if limit is not None and i >= limit:
             break
         try:

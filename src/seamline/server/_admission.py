@@ -7,6 +7,7 @@ queueing behind the connection pool until every caller times out.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +16,12 @@ from seamline.server._errors import error_response
 
 # The kinds of work, each with its own budget, so a flood of one cannot starve another
 # (a sign-in storm leaves invokes alone, a burst of invokes leaves the console usable).
-KINDS = ("invoke", "webhooks", "login", "console", "reads", "ready")
+# "large" is counted on top of a request's own kind: bodies over LARGE_BODY_BYTES take
+# seconds of CPU to decode and redact, and Python threads share one interpreter lock, so
+# more of them at once than there are cores only slows every other request down.
+KINDS = ("invoke", "webhooks", "login", "console", "reads", "ready", "large")
 RETRY_AFTER_S = 1
+LARGE_BODY_BYTES = 64 * 1024
 
 
 def default_limits(max_workers: int) -> dict[str, int]:
@@ -26,7 +31,8 @@ def default_limits(max_workers: int) -> dict[str, int]:
     mostly waits its turn for a password check (a coroutine, no thread), so more may wait.
     """
     return {"invoke": max_workers, "webhooks": max_workers, "login": 2 * max_workers,
-            "console": max_workers, "reads": max_workers, "ready": 4}
+            "console": max_workers, "reads": max_workers, "ready": 4,
+            "large": min(max_workers, max(1, os.cpu_count() or 1))}
 
 
 def checked_limits(max_workers: int, given: Mapping[str, int] | None) -> dict[str, int]:
@@ -76,16 +82,33 @@ class InFlightLimits:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        limit = self.limits[kind]
-        if self.in_flight[kind] >= limit:
-            shed = error_response(503, f"the server is already answering as many {kind} "
-                                       f"requests as it takes at once ({limit}); try again "
-                                       f"in {RETRY_AFTER_S} s",
-                                  {"Retry-After": str(RETRY_AFTER_S)})
-            await shed(scope, receive, send)
-            return
-        self.in_flight[kind] += 1
+        kinds = ("large", kind) if _declared_length(scope) > LARGE_BODY_BYTES else (kind,)
+        for k in kinds:
+            limit = self.limits[k]
+            if self.in_flight[k] >= limit:
+                what = f"{kind} requests" if k == kind else \
+                    f"requests with a body over {LARGE_BODY_BYTES // 1024} KB"
+                shed = error_response(503, f"the server is already answering as many {what} "
+                                           f"as it takes at once ({limit}); try again in "
+                                           f"{RETRY_AFTER_S} s",
+                                      {"Retry-After": str(RETRY_AFTER_S)})
+                await shed(scope, receive, send)
+                return
+        for k in kinds:
+            self.in_flight[k] += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight[kind] -= 1
+            for k in kinds:
+                self.in_flight[k] -= 1
+
+
+def _declared_length(scope: dict) -> int:
+    """The request's Content-Length, 0 when it has none (or says nothing a number)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from seamline.access import AccessControl, Role, User
-from seamline.errors import NotFound
+from seamline.errors import InputInvalid, NotFound
 from seamline.eval import TruthRefused, record_truth
+from seamline.ingest import check_value
 from seamline.integration import Integration
 from seamline.server._errors import ApiRefusal
 from seamline.store import Store
@@ -65,6 +66,12 @@ def add_feedback_routes(app: FastAPI, store: Store, access: AccessControl,
     async def feedback(body: FeedbackBody,
                        user: User = Depends(access.api(Role.REVIEWER, anonymous_ok=True)),  # noqa: B008
                        ) -> dict[str, Any]:
+        try:
+            # The decoder's rules (no NUL, no lone surrogate, bounded depth and numbers):
+            # PostgreSQL refuses a NUL in text, which must be a 422, not a 500.
+            check_value({"event_id": body.event_id, "truth": body.truth})
+        except InputInvalid as exc:
+            raise ApiRefusal(422, str(exc)) from None
         try:
             return await run_in_threadpool(record, body, user.username)
         except NotFound as exc:

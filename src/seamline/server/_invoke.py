@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from seamline.backoff import Backoff
 from seamline.errors import InputInvalid
 from seamline.ingest import decode_event, describe_validation, redact
 from seamline.runtime import (
@@ -52,6 +54,30 @@ class Invoker:
                  executor: Callable[[], ThreadPoolExecutor]) -> None:
         self.pipeline, self.budget_s, self._executor = pipeline, budget_s, executor
 
+    def _after(self, future: Future, event_id: str, attempt: int = 0) -> None:
+        """When an event's answer ends: a busy store retries it later by resuming it (the
+        stages it finished are not run again, the outbox keeps actions single); any other
+        failure is logged, and the event is resumed at the next start."""
+        exc = future.exception()
+        if exc is None:
+            return
+        if not isinstance(exc, store_errors()) or attempt >= _LATER_ATTEMPTS:
+            _log_failure(future, event_id)
+            return
+        log.warning("event %s could not finish (the store was busy); resuming it in a while",
+                    event_id)
+
+        def again() -> None:
+            try:
+                retried = self._executor().submit(self.pipeline.resume, event_id)
+            except RuntimeError:  # the server is shutting down: the next start resumes it
+                return
+            retried.add_done_callback(lambda f: self._after(f, event_id, attempt + 1))
+
+        timer = threading.Timer(_LATER.delay(attempt), again)
+        timer.daemon = True
+        timer.start()
+
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor(), fn, *args)
 
@@ -73,7 +99,7 @@ class Invoker:
         event_id, data = admitted.event_id, admitted.data
         answering: Future = self._executor().submit(et.bind(p.answer) if et else p.answer,
                                                     admitted)
-        answering.add_done_callback(lambda f: _log_failure(f, event_id))
+        answering.add_done_callback(lambda f: self._after(f, event_id))
         if et is not None:  # the span ends with the event, even after a baseline answer
             answering.add_done_callback(
                 lambda f: et.finish(None if f.exception() else f.result()))
@@ -191,3 +217,9 @@ def _log_failure(future: Future, event_id: str) -> None:
         log.error("event %s failed unexpectedly in the background; it stays processing until resumed",
                   event_id,
                   exc_info=exc)
+
+
+# An event whose answer found the store busy is finished later, not left processing until
+# the next start: resumed after a wait that doubles up to a minute, for about half an hour.
+_LATER = Backoff(base_s=1.0, cap_s=60.0, jitter="equal")
+_LATER_ATTEMPTS = 36

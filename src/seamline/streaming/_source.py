@@ -33,6 +33,9 @@ class SourceMessage:
     event: dict[str, Any] | None
     error: str = ""
     handle: Any = field(default=None, repr=False, compare=False)  # what acking needs
+    # What arrived, when it could not be decoded: the dead letter keeps it (escaped and
+    # redacted), so a refused message can be read and fixed, never only counted.
+    raw: bytes | str | dict[str, str] | None = field(default=None, repr=False, compare=False)
 
 
 class StreamSource(Protocol):
@@ -57,10 +60,10 @@ def decode_event(message_id: str, data: bytes | str, handle: Any = None) -> Sour
     try:
         value = decode(data)
     except InputInvalid as exc:
-        return SourceMessage(message_id, None, str(exc), handle)
+        return SourceMessage(message_id, None, str(exc), handle, raw=data)
     if not isinstance(value, dict):
         return SourceMessage(message_id, None, "the message must be a JSON object, not "
-                             f"{type(value).__name__}", handle)
+                             f"{type(value).__name__}", handle, raw=data)
     return SourceMessage(message_id, value, "", handle)
 
 
@@ -76,11 +79,11 @@ def decode_fields(message_id: str, fields: dict[str, str], handle: Any = None) -
                 raw = text.encode("utf-8", "surrogateescape")
                 shown = json.dumps(storable_text(raw, 40))
                 return SourceMessage(message_id, None, f"the event is not valid UTF-8 (the "
-                                     f"field {shown} of the entry)", handle)
+                                     f"field {shown} of the entry)", handle, raw=fields)
     try:
         check_value(fields)
     except InputInvalid as exc:
-        return SourceMessage(message_id, None, str(exc), handle)
+        return SourceMessage(message_id, None, str(exc), handle, raw=fields)
     return SourceMessage(message_id, dict(fields), "", handle)
 
 

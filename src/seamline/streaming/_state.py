@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, delete, or_, select, update
 
 from seamline.audit import AuditEntry, append
-from seamline.ingest import Vault, redact_fields
+from seamline.ingest import RedactionSession, Vault, redact, redact_fields, storable_text
 from seamline.integration import CountWindow, StreamSpec
 from seamline.runtime import DEAD_LETTERED, new_event_id
 from seamline.store import FastStatement, Store, insert_ignore
@@ -237,8 +237,17 @@ class WindowState(Closing):
         """Never a silent drop: like an event refused at ingest, the message is recorded as a
         dead-lettered event (redacted; real values in the vault) with the reason, and audited."""
         event_id = new_event_id()
-        payload, secrets = (redact_fields(message.event, {}) if message.event is not None
-                            else (None, {}))
+        payload: Any
+        if message.event is not None:
+            payload, secrets = redact_fields(message.event, {})
+        elif message.raw is not None:
+            # Not decodable: kept as text no store or hash can choke on (escaped, not
+            # altered), redacted, the real values in the vault like any other.
+            session = RedactionSession()
+            shown = storable_text(message.raw, 1_000_000)
+            payload, secrets = redact(shown, session=session).text, dict(session.mapping)
+        else:
+            payload, secrets = None, {}
         info = {"message_id": message.id, "stream": self.stream, **(detail or {})}
         text = json.dumps(payload, ensure_ascii=False, default=str)
         conn.execute(events.insert().values(

@@ -24,6 +24,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from seamline.scrub import scrub_value
+
 log = logging.getLogger("seamline.tracing")
 _tracer = trace.get_tracer("seamline")
 _local = threading.local()
@@ -99,6 +101,11 @@ def start_event(integration: str) -> EventTrace | None:
     return EventTrace(span)
 
 
+def scrubbed_for_sentry(event: Any, _hint: dict[str, Any]) -> Any:
+    """A Sentry event with every configured secret taken out of every string in it."""
+    return scrub_value(event)
+
+
 def configure_tracing(service_name: str = "seamline") -> bool:
     """Export spans over OTLP (and errors to Sentry) when the environment asks for it."""
     global _configured
@@ -108,7 +115,10 @@ def configure_tracing(service_name: str = "seamline") -> bool:
         try:
             import sentry_sdk
 
-            sentry_sdk.init(dsn=os.environ["SENTRY_DSN"], traces_sample_rate=0.0)
+            # Sentry sends the frames' local variables and the exception's text itself,
+            # past the log filter: every event is scrubbed by value before it leaves.
+            sentry_sdk.init(dsn=os.environ["SENTRY_DSN"], traces_sample_rate=0.0,
+                            send_default_pii=False, before_send=scrubbed_for_sentry)
         except ImportError:
             log.warning("SENTRY_DSN is set but sentry-sdk is not installed "
                         "(pip install 'seamline[sentry]')")
