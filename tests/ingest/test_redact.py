@@ -395,7 +395,8 @@ def test_unknown_kind_or_region_is_a_config_error():
 
 
 def test_pii_kinds_lists_every_kind():
-    assert PII_KINDS == ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET")
+    assert PII_KINDS == ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET",
+                         "PERSON", "ADDRESS", "DOB", "ID_NUMBER")
 
 
 def test_empty_text():

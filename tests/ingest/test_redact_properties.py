@@ -11,6 +11,10 @@ from seamline.ingest._redact import mask, redact
 
 PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET)_[0-9]+>")
+# The kinds the generated documents hold. A random word may be a name ("Anna") or read as
+# one after "Thanks", so the tests that every other word survives leave PERSON and the other
+# people's kinds out; those have their own properties in test_redact_people.py.
+STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET")
 
 # Words and numbers that look a bit like PII and must come through untouched.
 SAFE_WORDS = [
@@ -162,7 +166,7 @@ def test_every_other_word_survives_in_order(doc):
     tokens, sep, text = doc
     # Each PII token becomes exactly one placeholder of its kind; every other
     # character stays where it was.
-    red = redact(text)
+    red = redact(text, kinds=STRUCTURED)
     expected = sep.join("\0" if kind != "WORD" else value for kind, value in tokens)
     assert PLACEHOLDER.sub("\0", red.text) == expected
     assert [e.kind for e in red.entities] == [kind for kind, _ in tokens if kind != "WORD"]
@@ -182,7 +186,7 @@ def test_redaction_is_idempotent(doc):
 @given(documents())
 def test_entity_offsets_slice_the_original_to_the_value(doc):
     tokens, _, text = doc
-    red = redact(text)
+    red = redact(text, kinds=STRUCTURED)
     for e in red.entities:
         assert text[e.start : e.end] == e.value
     assert [e.value for e in red.entities] == [value for kind, value in tokens if kind != "WORD"]

@@ -46,6 +46,17 @@ FAMILIES = {
     "one-word": "a",
     "placeholders": "<EMAIL_1> ",
     "mixed": "mail a@b.co, card 4242 4242 4242 4242, call (415) 555-0132, ip 10.0.0.1. ",
+    # People's kinds: capitalised words, greetings, titles, street lines, birth and id words.
+    "capitals": "Abc ",
+    "names": "Hi Sarah Lee, ",
+    "unknown-names": "met Qorvan Zelt and ",
+    "titles": "Mr. ",
+    "sign-offs": "Thanks,\nRenee\n",
+    "streets": "12 Baker Street, London NW1 6XE ",
+    "births": "born 01/02/1980 ",
+    "ids": "passport X1234567 ",
+    "dni": "53464097E ",
+    "japanese": "田中様 ",
 }
 
 

@@ -16,8 +16,14 @@ from seamline.ingest._event import (
     describe_validation,
     ingest_event,
     redact_fields,
+    schema_kinds,
 )
+from seamline.ingest._fields import field_kind
 from seamline.ingest._fit import TRUNCATION_MARKER, fit_context
+from seamline.ingest._ner import NerStatus
+from seamline.ingest._ner import installed as ner_installed
+from seamline.ingest._ner import status as ner_status
+from seamline.ingest._pii import PATTERN_KINDS
 from seamline.ingest._redact import (
     DEFAULT_CPU_BUDGET_S,
     PII_KINDS,
@@ -35,12 +41,14 @@ __all__ = [
     "DEFAULT_CPU_BUDGET_S",
     "MAX_INT_DIGITS",
     "MAX_NESTING",
+    "PATTERN_KINDS",
     "PII_KINDS",
     "TRUNCATION_MARKER",
     "ApproxTokenCounter",
     "CpuBudget",
     "Entity",
     "IngestedEvent",
+    "NerStatus",
     "Redaction",
     "RedactionSession",
     "TokenCounter",
@@ -50,11 +58,15 @@ __all__ = [
     "decode_event",
     "default_counter",
     "describe_validation",
+    "field_kind",
     "fit_context",
     "ingest_event",
     "mask",
+    "ner_installed",
+    "ner_status",
     "redact",
     "redact_fields",
+    "schema_kinds",
     "storable_text",
     "vault_key",
 ]

@@ -14,11 +14,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from seamline.errors import InputInvalid
+from seamline.ingest._fields import field_kind, whole_key
 from seamline.ingest._phones import Tick, no_tick
 from seamline.ingest._redact import (
+    _MASKERS,
     DEFAULT_CPU_BUDGET_S,
     CpuBudget,
     RedactionSession,
+    _kinds,
     mask,
     redact,
 )
@@ -51,9 +54,10 @@ _TOO_LONG = "[a number too long to scan for personal data]"
 _CYCLE = "[a reference back to an enclosing value]"
 
 
-def _scrub_scalar(value: Any, scrub_text: Callable[[str], str]) -> Any:
+def _scrub_scalar(value: Any, scrub_text: Callable[[str], str], whole: bool = False) -> Any:
     """``value`` with its PII replaced: strings as text; numbers (and any other scalar) read
-    as text and replaced by the redacted text only when it holds PII; booleans and None kept."""
+    as text and replaced by the redacted text only when it holds PII; booleans and None kept.
+    In a field of a known kind (``whole``), any number is read too (a year of birth)."""
     if isinstance(value, str):
         return scrub_text(value)
     if value is None or isinstance(value, bool):
@@ -70,7 +74,7 @@ def _scrub_scalar(value: Any, scrub_text: Callable[[str], str]) -> Any:
         text = bytes(value).decode("utf-8", "replace")
     else:
         text = str(value)
-    if isinstance(value, int | float) and len(text) < _SHORTEST_PII_NUMBER:
+    if isinstance(value, int | float) and len(text) < _SHORTEST_PII_NUMBER and not whole:
         return value
     scrubbed = scrub_text(text)
     return value if scrubbed == text else scrubbed
@@ -91,10 +95,11 @@ def _unique_key(out: dict[Any, Any], key: Any, taken: dict[Any, int]) -> Any:
 class _Level:
     """One container being copied: its items still to read and the copy made so far."""
 
-    __slots__ = ("ident", "items", "out", "taken")
+    __slots__ = ("ident", "items", "kind", "out", "taken")
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, kind: str | None = None) -> None:
         self.ident = id(source)
+        self.kind = kind  # the PII kind of the field this container is (or is inside)
         self.items: Iterator[tuple[Any, Any]]
         self.out: dict[Any, Any] | list[Any]
         if isinstance(source, Mapping):
@@ -104,13 +109,18 @@ class _Level:
         self.taken: dict[Any, int] = {}
 
 
-def _scrub_tree(value: Any, scrub: Callable[[Any], Any], tick: Tick) -> Any:
+Scrub = Callable[[Any, "str | None"], Any]
+
+
+def _scrub_tree(value: Any, scrub: Scrub, tick: Tick, kind: str | None = None) -> Any:
     """A copy of ``value`` with ``scrub`` applied to every scalar and every key, in reading
     order (a key before its value), to any depth: iterative, so no nesting exhausts the
-    stack. Lists, tuples and sets come back as lists, mappings as dicts."""
+    stack. Lists, tuples and sets come back as lists, mappings as dicts. Each scalar is
+    scrubbed with the kind of the innermost key naming one (``{"customer": {"name": …}}``),
+    else ``kind``; keys are scrubbed with none."""
     if not isinstance(value, _NESTED):
-        return scrub(value)
-    root = _Level(value)
+        return scrub(value, kind)
+    root = _Level(value, kind)
     path, on_path = [root], {root.ident}
     while path:
         level = path[-1]
@@ -122,15 +132,17 @@ def _scrub_tree(value: Any, scrub: Callable[[Any], Any], tick: Tick) -> Any:
         tick(1)
         key, v = item
         out = level.out
+        kind_here = level.kind
         if isinstance(out, dict):
-            key = _unique_key(out, scrub(key), level.taken)
+            kind_here = (field_kind(key) if isinstance(key, str) else None) or level.kind
+            key = _unique_key(out, scrub(key, None), level.taken)
         if isinstance(v, _NESTED) and id(v) not in on_path:
-            child = _Level(v)
+            child = _Level(v, kind_here)
             v = child.out
             path.append(child)
             on_path.add(child.ident)
         else:
-            v = _CYCLE if isinstance(v, _NESTED) else scrub(v)
+            v = _CYCLE if isinstance(v, _NESTED) else scrub(v, kind_here)
         if isinstance(out, dict):
             out[key] = v
         else:
@@ -161,22 +173,37 @@ def _text_size(value: Any) -> int:
 
 def redact_fields(data: dict[str, Any], pii: Mapping[str, str],
                   kinds: Iterable[str] | None = None, session: RedactionSession | None = None,
-                  *, cpu_budget_s: float | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+                  *, cpu_budget_s: float | None = None,
+                  field_kinds: Mapping[str, str] | None = None,
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
     """Apply the per-field policy (redact by default) and return (redacted, vault mapping).
 
     Every string, number and key of a field is covered, to any depth, and so is the name of
     a field the policy does not declare (in a refused event, any key may be an e-mail).
-    With ``cpu_budget_s`` (seconds of this thread's CPU), :class:`IngestBudgetExceeded` is
-    raised once they are spent, and nothing is returned: keep a note, not the text.
+    A field whose name says what it holds (``name``, ``address``, ``dob``, ``passport``…,
+    see :func:`field_kind`; or ``field_kinds[name]``) is redacted whole as that kind when
+    the detectors do not cover all of it. With ``cpu_budget_s`` (seconds of this thread's
+    CPU), :class:`IngestBudgetExceeded` is raised once they are spent, and nothing is
+    returned: keep a note, not the text.
     """
     budget = None if cpu_budget_s is None else CpuBudget(cpu_budget_s, size=_text_size(data))
-    return _redact_fields(data, pii, kinds, session or RedactionSession(), budget)
+    return _redact_fields(data, pii, kinds, session or RedactionSession(), budget, field_kinds)
+
+
+def _covered(text: str, spans: Iterable[tuple[int, int]]) -> bool:
+    # Whether the detectors' spans hold every letter and digit of ``text``.
+    marks = bytearray(len(text))
+    for s, e in spans:
+        marks[s:e] = b"\x01" * (e - s)
+    return all(marks[i] or not c.isalnum() for i, c in enumerate(text))
 
 
 def _redact_fields(data: dict[str, Any], pii: Mapping[str, str], kinds: Iterable[str] | None,
-                   session: RedactionSession,
-                   budget: CpuBudget | None) -> tuple[dict[str, Any], dict[str, str]]:
+                   session: RedactionSession, budget: CpuBudget | None,
+                   field_kinds: Mapping[str, str] | None = None,
+                   ) -> tuple[dict[str, Any], dict[str, str]]:
     tick = no_tick if budget is None else budget.tick
+    wanted = _kinds(kinds)
 
     def redacted(text: str) -> str:
         return redact(text, kinds=kinds, session=session, budget=budget).text
@@ -184,10 +211,27 @@ def _redact_fields(data: dict[str, Any], pii: Mapping[str, str], kinds: Iterable
     def masked(text: str) -> str:
         return mask(text, kinds=kinds, budget=budget)
 
-    def scrub_redacted(v: Any) -> Any:
+    def whole(text: str, kind: str, masking: bool) -> str:
+        # A field of a known kind: what the detectors find if that is all of it (an e-mail
+        # in a "contact" field), else the whole value as that kind.
+        # A scratch session first: a partial reading must leave no placeholder in the event's.
+        r = redact(text, kinds=kinds, session=RedactionSession(), budget=budget)
+        if _covered(text, ((e.start, e.end) for e in r.entities)):
+            return mask(text, kinds=kinds, budget=budget) if masking else redacted(text)
+        core = text.strip()
+        lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+        if masking:
+            return lead + _MASKERS[kind](core) + trail
+        return lead + session.placeholder(kind, whole_key(kind, core), core) + trail
+
+    def scrub_redacted(v: Any, kind: str | None) -> Any:
+        if kind is not None and kind in wanted:
+            return _scrub_scalar(v, lambda t: whole(t, kind, False), whole=True)
         return _scrub_scalar(v, redacted)
 
-    def scrub_masked(v: Any) -> Any:
+    def scrub_masked(v: Any, kind: str | None) -> Any:
+        if kind is not None and kind in wanted:
+            return _scrub_scalar(v, lambda t: whole(t, kind, True), whole=True)
         return _scrub_scalar(v, masked)
 
     out: dict[str, Any] = {}
@@ -199,13 +243,25 @@ def _redact_fields(data: dict[str, Any], pii: Mapping[str, str], kinds: Iterable
         if budget is not None:
             budget.check()
         # A declared field's name is the integration's own; any other key may be PII.
-        key = name if name in pii else _unique_key(out, scrub_redacted(name), taken)
+        key = name if name in pii else _unique_key(out, scrub_redacted(name, None), taken)
         if policy == "allow":
             out[key] = value
         else:
+            kind = (field_kinds or {}).get(name) or field_kind(name)
             out[key] = _scrub_tree(value, scrub_masked if policy == "mask" else scrub_redacted,
-                                   tick)
+                                   tick, kind)
     return out, dict(session.mapping)
+
+
+def schema_kinds(schema: type[BaseModel]) -> dict[str, str]:
+    """Fields a schema types as a kind of PII: ``Field(json_schema_extra={"pii_kind":
+    "PERSON"})`` on a field makes it a person's name whatever it is called."""
+    out = {}
+    for name, info in schema.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and isinstance(extra.get("pii_kind"), str):
+            out[name] = str(extra["pii_kind"]).upper()
+    return out
 
 
 def content_key(data: Any) -> str:
@@ -234,7 +290,8 @@ def ingest_event(raw: Any, *, schema: type[BaseModel], pii: Mapping[str, str],
     data = model.model_dump(mode="json")
     if budget is not None:
         budget.size = _text_size(data)
-    redacted, secrets = _redact_fields(data, pii, kinds or None, RedactionSession(), budget)
+    redacted, secrets = _redact_fields(data, pii, kinds or None, RedactionSession(), budget,
+                                       schema_kinds(schema))
 
     def key_of(name: str) -> str:
         if not name or data.get(name) is None:

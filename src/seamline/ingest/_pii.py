@@ -25,15 +25,25 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from seamline.ingest._address import find_addresses
+from seamline.ingest._dob import find_births
+from seamline.ingest._ids import find_ids
+from seamline.ingest._people import find_people
 from seamline.ingest._phones import CHECK, Tick, find_phones, no_tick
 
-PII_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET")
+PII_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET",
+             "PERSON", "ADDRESS", "DOB", "ID_NUMBER")
+# Found by patterns and context rules alone; PERSON also asks the on-device model (_ner).
+PATTERN_KINDS = frozenset(PII_KINDS) - {"PERSON"}
 
 # Lower wins an overlap: a checksum or a vendor prefix beats a bare shape.
 # IBAN outranks CARD: an IBAN span is cut to its registry length, so a card
 # overlapping a valid IBAN is made of the IBAN's own digits, and Luhn passes
 # by chance (1 in 10) far more often than mod-97 plus country and length.
-_RANK = {"SECRET": 0, "IBAN": 1, "CARD": 2, "SSN": 3, "EMAIL": 4, "IP": 5, "PHONE": 6}
+# An identity number has its context word or checksum; a date of birth, its birth word;
+# an address beats a name inside it ("rue Victor Hugo"), and a name is the loosest reading.
+_RANK = {"SECRET": 0, "IBAN": 1, "CARD": 2, "SSN": 3, "ID_NUMBER": 4, "EMAIL": 5, "IP": 6,
+         "DOB": 7, "PHONE": 8, "ADDRESS": 9, "PERSON": 10}
 
 
 class Span(NamedTuple):
@@ -149,7 +159,8 @@ _ASSIGN_VALUE = re.compile(
     r"[ \t]*(?:\"([^\"\n]{1,256})\"|'([^'\n]{1,256})'|([^\s\"'<>,;]{1,256}))"
 )
 
-_PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET)_[0-9]+>")
+_PLACEHOLDER = re.compile(
+    r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET|PERSON|ADDRESS|DOB|ID_NUMBER)_[0-9]+>")
 
 
 def find_pii(text: str, kinds: frozenset[str], region: str, tick: Tick = no_tick) -> list[Span]:
@@ -449,7 +460,24 @@ def _assign_ops(text: str) -> Iterator[int]:
         done = max(done, reach)
 
 
+def _people(text: str, tick: Tick) -> list[Span]:
+    return [Span(s, e, "PERSON", key) for s, e, key in find_people(text, tick)]
+
+
+def _addresses(text: str, tick: Tick) -> list[Span]:
+    return [Span(s, e, "ADDRESS", key) for s, e, key in find_addresses(text, tick)]
+
+
+def _births(text: str, tick: Tick) -> list[Span]:
+    return [Span(s, e, "DOB", key) for s, e, key in find_births(text, tick)]
+
+
+def _id_numbers(text: str, tick: Tick) -> list[Span]:
+    return [Span(s, e, "ID_NUMBER", key) for s, e, key in find_ids(text, tick)]
+
+
 _DETECTORS = (
     ("SECRET", _secrets), ("CARD", _cards), ("IBAN", _ibans), ("SSN", _ssns),
     ("EMAIL", lambda t, tick: _emails(t, tick) if "@" in t else []), ("IP", _ips),
+    ("ID_NUMBER", _id_numbers), ("DOB", _births), ("ADDRESS", _addresses), ("PERSON", _people),
 )  # fmt: skip

@@ -8,12 +8,14 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import phonenumbers
 
 from seamline.errors import ConfigError, IngestBudgetExceeded
+from seamline.ingest import _ner
 from seamline.ingest._phones import CHECK, Tick, no_tick
 from seamline.ingest._pii import PII_KINDS, find_pii
 
@@ -61,16 +63,19 @@ class RedactionSession:
     subject and in the body); different values get ``<EMAIL_1>``,
     ``<EMAIL_2>`` ... in order of first appearance. Values are compared in a
     normalised form, so ``+1 415-555-0132`` and ``(415) 555-0132`` share a
-    placeholder; :attr:`mapping` keeps the first spelling seen. One session
-    belongs to one event and is not meant to be shared between threads.
+    placeholder; :attr:`mapping` keeps the first spelling seen. A person named in full and
+    by one part of the name ("Sarah Lee", "Sarah", "Ms Lee") gets one placeholder when no
+    other person of the event shares that part, and the mapping keeps the fullest spelling.
+    One session belongs to one event and is not meant to be shared between threads.
     """
 
-    __slots__ = ("_by_key", "_counts", "_values")
+    __slots__ = ("_by_key", "_counts", "_people", "_values")
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], str] = {}
         self._counts: dict[str, int] = {}
         self._values: dict[str, str] = {}
+        self._people: dict[str, list[str]] = {}  # placeholder -> the name's parts
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -80,11 +85,36 @@ class RedactionSession:
     def placeholder(self, kind: str, key: str, value: str) -> str:
         """The placeholder for ``value`` (normalised as ``key``), numbering new ones."""
         ph = self._by_key.get((kind, key))
+        if ph is None and kind == "PERSON":
+            ph = self._same_person(key, value)
         if ph is None:
             n = self._counts.get(kind, 0) + 1
             self._counts[kind] = n
             ph = f"<{kind}_{n}>"
             self._by_key[(kind, key)] = ph
+            self._values[ph] = value
+            if kind == "PERSON":
+                self._people[ph] = key.split()
+        return ph
+
+    def _same_person(self, key: str, value: str) -> str | None:
+        # "Sarah" after "Sarah Lee" (or before it): the one person whose name has that part
+        # at its start or its end; with two such people, or none, a new placeholder.
+        parts = key.split()
+        if not parts:
+            return None
+        if len(parts) == 1:
+            hits = [ph for ph, names in self._people.items()
+                    if len(names) > 1 and parts[0] in (names[0], names[-1])]
+        else:
+            hits = [ph for ph, names in self._people.items()
+                    if len(names) == 1 and names[0] in (parts[0], parts[-1])]
+        if len(hits) != 1:
+            return None
+        ph = hits[0]
+        self._by_key[("PERSON", key)] = ph
+        if len(parts) > len(self._people[ph]):
+            self._people[ph] = parts
             self._values[ph] = value
         return ph
 
@@ -121,6 +151,15 @@ class CpuBudget:
             self._units = 0
             self.check()
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """CPU time spent inside does not count (loading the named-entity model, once)."""
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            self._deadline += time.thread_time() - start
+
     def check(self) -> None:
         """Raise :class:`IngestBudgetExceeded` if the budget is spent."""
         if time.thread_time() > self._deadline:
@@ -137,6 +176,16 @@ def _size(chars: int) -> str:
 
 def _tick_of(budget: CpuBudget | None) -> Tick:
     return no_tick if budget is None else budget.tick
+
+
+def _ready(wanted: frozenset[str], budget: CpuBudget | None) -> None:
+    # The model loads once per process, in about a second: that is no event's CPU time.
+    if "PERSON" in wanted and not _ner.loaded():
+        if budget is None:
+            _ner.status()
+        else:
+            with budget.paused():
+                _ner.status()
 
 
 def redact(
@@ -160,6 +209,7 @@ def redact(
     region = _region(region)
     if session is None:
         session = RedactionSession()
+    _ready(wanted, budget)
     tick = _tick_of(budget)
     spans = find_pii(text, wanted, region, tick)
     tick(CHECK)
@@ -188,6 +238,7 @@ def mask(text: str, *, kinds: Iterable[str] | None = None, region: str = "US",
     """
     wanted = _kinds(kinds)
     region = _region(region)
+    _ready(wanted, budget)
     tick = _tick_of(budget)
     spans = find_pii(text, wanted, region, tick)
     tick(CHECK)
@@ -260,7 +311,18 @@ def _mask_ip(v: str) -> str:
     return ":".join(h.lstrip("0") or "0" for h in head) + ":*"
 
 
+def _mask_person(v: str) -> str:
+    # Initials: "Sarah Lee" -> "S. L.", enough to tell two people apart on a screen.
+    return " ".join(w[0] + "." for w in v.replace("-", " ").split() if w[:1].isalpha()) or "***"
+
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 _MASKERS = {
+    "PERSON": _mask_person,
+    "ADDRESS": lambda v: "[address]",
+    "DOB": lambda v: _keep_last(v, 0),
+    "ID_NUMBER": lambda v: _keep_last(v, 3, hidden=_ALNUM),
     "EMAIL": _mask_email,
     "PHONE": _mask_phone,
     "CARD": lambda v: _keep_last(v, 4),
