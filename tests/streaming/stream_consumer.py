@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--kill-after-decision", type=int, default=0,
                     help="die after decision N is recorded, before its window is marked")
     ap.add_argument("--pause", type=float, default=0.0, help="seconds to sleep after each batch")
+    ap.add_argument("--start-gate", default="",
+                    help="once ready, write GATE.<consumer> and wait for GATE before reading")
     args = ap.parse_args()
 
     spec = StreamSpec.model_validate_json(args.spec)
@@ -61,6 +63,12 @@ def main() -> None:
 
     source.ack = ack_or_die  # type: ignore[method-assign]
     runner.state.mark_decided = mark_or_die  # type: ignore[method-assign]
+    if args.start_gate:  # consumers of one group start together, however slow their imports
+        gate = Path(args.start_gate)
+        gate.with_name(f"{gate.name}.{args.consumer}").touch()
+        deadline = time.monotonic() + 60
+        while not gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
     stats = runner.run(idle_exit_s=args.idle_exit, poll_s=0.2)
     runner.close()
     print(json.dumps({"delivered": stats.delivered, "outcomes": dict(stats.outcomes),

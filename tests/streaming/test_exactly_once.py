@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -125,7 +126,6 @@ def test_redis_a_consumer_killed_after_a_decision_does_not_decide_that_window_tw
 def test_redis_a_consumer_killed_from_outside_at_any_moment_resumes_exactly_once(
         tmp_path, redis_client, redis_stream):
     import signal
-    import time
 
     publish_redis(redis_client, redis_stream, published())
     source = f"{REDIS_URL}?stream={redis_stream}&group=risk"
@@ -163,8 +163,15 @@ def test_redis_several_consumers_in_one_group_take_over_a_dead_ones_entries(
     spec = SPEC.model_copy(update={"allowed_lateness": 400.0}).model_dump_json()
     victim = consume(db, source, consumer="v", kill_before_ack=2, wait=False, spec=spec)
     finish(victim, killed=True)
+    # Both start reading at one moment: on a loaded machine one process's imports can take
+    # longer than the other needs to drain the whole stream alone.
+    gate = tmp_path / "gate"
     workers = [consume(db, source, consumer=name, wait=False, pause=0.02, idle_exit=1.5,
-                       spec=spec) for name in ("a", "b")]
+                       spec=spec, start_gate=gate) for name in ("a", "b")]
+    deadline = time.monotonic() + 60
+    while not all(gate.with_name(f"gate.{n}").exists() for n in "ab") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.touch()
     results = [finish(p) for p in workers]
     # The dead consumer's pending batch was claimed (XAUTOCLAIM) and recognised as applied.
     assert sum(r["outcomes"].get("redelivered", 0) for r in results) >= 20
