@@ -18,6 +18,7 @@ SOURCE = {"ticket_id": "T1",
     "I was charged",                    # non-breaking space
     "3 March. Please refund",            # a line break
     "Please refund one charge.",
+    "please REFUND one charge.",         # letter case (casefold): models re-case quotes
 ])
 def test_quotes_that_occur_after_normalisation_pass_with_offsets(quote):
     at = find_verbatim(quote, SOURCE["body"])
@@ -31,7 +32,8 @@ def test_quotes_that_occur_after_normalisation_pass_with_offsets(quote):
     "charged \"$45\" twice",             # one number changed
     "I was billed",                      # one word changed
     "Please refund both charges.",       # paraphrase
-    "please refund one charge.",         # case differs: verbatim means verbatim
+    "harged",                            # part of a word: quotes match whole words
+    "4",                                 # a digit of "$40" is not the number 4
     "",
 ])
 def test_quotes_with_anything_changed_fail(quote):
@@ -75,13 +77,28 @@ def test_unsupported_claims_are_retracted_when_the_policy_says_so():
     assert len(out["claims"]) == 2  # the original is left alone
 
 
-def test_numbers_in_claims_must_come_from_the_source():
-    spec = CLAIMS.model_copy(update={"numbers_from_sources": True})
+def test_numbers_in_claims_must_come_from_the_source_when_the_claim_checks_are_loosened():
+    # The old whole-source number check, on its own: the claim checks loosened explicitly.
+    spec = CLAIMS.model_copy(update={"numbers_from_sources": True, "claim_checks": (),
+                                     "min_quote_words": 1})
     ok = {"claims": [{"text": "charged $40 twice on 3 March", "quotes": ["charged"]}]}
     assert check_grounding(spec, ok, SOURCE).passed
     bad = {"claims": [{"text": "charged $45 twice", "quotes": ["charged"]}]}
     assert check_grounding(spec, bad, SOURCE).failures[0].endswith(
         "states numbers not in the source: 45")
+
+
+def test_by_default_a_claim_is_held_to_its_own_quotes_not_the_whole_source():
+    # The same claim the loosened spec accepts: "charged" is one content word, and $40 and
+    # 3 March are in the source but not in that quote.
+    claim = {"claims": [{"text": "charged $40 twice on 3 March", "quotes": ["charged"]}]}
+    (failure,) = check_grounding(CLAIMS, claim, SOURCE).failures
+    assert "too short" in failure and "1 content word" in failure
+    longer = {"claims": [{"text": "charged $40 twice on 3 March",
+                          "quotes": ["charged \"$40\" twice"]}]}
+    (failure,) = check_grounding(CLAIMS, longer, SOURCE).failures
+    assert "states '3', which its quotes do not" in failure  # the day: a number
+    assert "says 'March', which its quotes do not" in failure  # the month: a date
 
 
 def test_abstention_is_a_valid_answer_and_skips_the_other_checks():

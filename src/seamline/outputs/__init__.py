@@ -1,7 +1,9 @@
 """Layer 4, outputs: extract, validate, repair at most twice, then dead-letter.
 
 ``extract_json`` refuses ambiguous and partial replies instead of guessing;
-``check_grounding`` checks an answer against its source (quotes, claims, citations).
+``check_grounding`` checks an answer against its source (quotes, claim support,
+citations, trust levels of sources); ``find_instructions`` is the detector of text that
+reads as instructions to the model, which the approval policies (layer 5) use too.
 """
 
 from seamline.integration import DualSpec, GroundingSpec, JudgeSpec
@@ -11,18 +13,24 @@ from seamline.outputs._grounding import (
     check_grounding,
     grounding_instruction,
     sources_of,
-    values_at,
 )
+from seamline.outputs._instructions import InstructionSpan, find_instructions, instruction_spans
 from seamline.outputs._parse import parse_output, repair_instruction
+from seamline.outputs._paths import values_at
+from seamline.outputs._verbatim import find_verbatim
 
 __all__ = [
     "DualSpec",
     "GroundingReport",
     "GroundingSpec",
+    "InstructionSpan",
     "JudgeSpec",
     "check_grounding",
     "extract_json",
+    "find_instructions",
+    "find_verbatim",
     "grounding_instruction",
+    "instruction_spans",
     "parse_output",
     "repair_instruction",
     "sources_of",

@@ -1,5 +1,5 @@
-"""Grounding checks that need no model: abstention, verbatim quotes, claims need quotes,
-closed sources, a source whitelist, visible reasoning.
+"""Grounding checks that need no model: abstention, verbatim quotes, claim support,
+closed sources, a source whitelist, visible reasoning, and trust levels of sources.
 
 Deterministic on purpose: a check that asks a model whether a model hallucinated
 inherits the problem; these checks are string and set operations a reviewer can
@@ -9,7 +9,6 @@ runtime, which owns the provider.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -17,11 +16,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 from seamline.integration import GroundingSpec
-from seamline.outputs._verbatim import find_verbatim, normalise
+from seamline.outputs._parameters import parameter_origins
+from seamline.outputs._paths import values_at
+from seamline.outputs._sources import Source, locate, prepare
+from seamline.outputs._support import SupportRules, judge, quote_problem, short
+from seamline.outputs._verbatim import normalise
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?")
-
 
 @dataclass
 class GroundingReport:
@@ -32,9 +34,12 @@ class GroundingReport:
     failures: list[str] = field(default_factory=list)
     quotes: list[dict[str, Any]] = field(default_factory=list)  # quote, field, start, end
     retracted: list[dict[str, Any]] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)  # canaries and judge doubts (not failures)
+    flags: list[str] = field(default_factory=list)  # canaries, judge and trust doubts
     abstained: bool = False
     reasoning: str | None = None
+    claims: list[dict[str, Any]] = field(default_factory=list)  # each claim's verdict
+    instructions: list[dict[str, Any]] = field(default_factory=list)  # marked source text
+    parameters: list[dict[str, Any]] = field(default_factory=list)  # where each came from
 
     @property
     def passed(self) -> bool:
@@ -47,32 +52,16 @@ class GroundingReport:
     def as_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "abstained": self.abstained, "checks": self.checks,
                 "failures": self.failures, "quotes": self.quotes, "retracted": self.retracted,
-                "flags": self.flags, "reasoning": self.reasoning}
-
-
-def values_at(obj: Any, path: str) -> list[Any]:
-    """Every value at ``path`` (``a.b``, ``claims[].quotes[]``) in ``obj``; missing: none."""
-    found = [obj]
-    for part in path.split("."):
-        many = part.endswith("[]")
-        key = part[:-2] if many else part
-        step: list[Any] = []
-        for item in found:
-            if key:
-                if not isinstance(item, dict) or key not in item:
-                    continue
-                item = item[key]
-            if many:
-                step.extend(item if isinstance(item, list) else [])
-            else:
-                step.append(item)
-        found = step
-    return [v for v in found if v is not None]
+                "flags": self.flags, "reasoning": self.reasoning, "claims": self.claims,
+                "instructions": self.instructions, "parameters": self.parameters}
 
 
 def sources_of(spec: GroundingSpec, data: dict[str, Any]) -> dict[str, str]:
     """Input field -> text the quotes may come from."""
     names = spec.source_fields or tuple(k for k, v in data.items() if isinstance(v, str))
+    for extra in spec.trusted_fields:  # a declared reference is a source even if unlisted
+        if extra not in names and extra != spec.documents_field:
+            names = (*names, extra)
     texts: dict[str, str] = {}
     for name in names:
         for i, value in enumerate(values_at(data, name)):
@@ -87,10 +76,27 @@ def sources_of(spec: GroundingSpec, data: dict[str, Any]) -> dict[str, str]:
     return texts
 
 
-def check_grounding(spec: GroundingSpec, output: dict[str, Any],
-                    data: dict[str, Any]) -> GroundingReport:
-    """Run every deterministic check the spec declares against the source ``data``."""
-    report = GroundingReport(copy.deepcopy(output))
+def _trusted(spec: GroundingSpec, name: str) -> bool:
+    base = name.split("#", 1)[0]
+    if spec.documents_field and base.startswith(spec.documents_field + "["):
+        return spec.documents_field in spec.trusted_fields
+    return base in spec.trusted_fields
+
+
+def prepared_sources(spec: GroundingSpec, data: dict[str, Any]) -> list[Source]:
+    """Every source, tokenised once, with its trust level and instruction-like text."""
+    return [prepare(name, text, _trusted(spec, name))
+            for name, text in sources_of(spec, data).items()]
+
+
+def check_grounding(spec: GroundingSpec, output: dict[str, Any], data: dict[str, Any],
+                    *, parameters: tuple[str, ...] = ()) -> GroundingReport:
+    """Run every deterministic check the spec declares against the source ``data``.
+
+    ``parameters``: the output fields actions take parameters from; each value stated only
+    in untrusted text becomes a doubt in ``flags`` (see ``seamline.outputs._parameters``).
+    """
+    report = GroundingReport(_copy(output))
     out = report.output
     if spec.reasoning_field:
         reasoning = out.get(spec.reasoning_field)
@@ -100,22 +106,26 @@ def check_grounding(spec: GroundingSpec, output: dict[str, Any],
         report.abstained = True
         report.checks["abstention"] = PASS
         return report  # "not enough information" is an answer, not a guess to verify
-    sources = sources_of(spec, data)
+    sources = prepared_sources(spec, data)
+    report.instructions = [{"field": s.name, "start": m.start, "end": m.end, "phrase": m.phrase}
+                           for s in sources for m in s.marked]
     _check_quotes(spec, out, sources, report)
     _check_claims(spec, out, sources, report)
+    _check_parameters(spec, out, sources, parameters, report)
     _check_citations(spec, out, data, report)
     return report
 
 
-def _locate(quote: str, sources: dict[str, str]) -> dict[str, Any] | None:
-    for name, text in sources.items():
-        at = find_verbatim(quote, text)
-        if at is not None:
-            return {"quote": quote, "field": name, "start": at[0], "end": at[1]}
-    return None
+def _copy(value: Any) -> Any:
+    """A deep copy of a parsed (JSON-shaped) output, faster than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
-def _check_quotes(spec: GroundingSpec, out: dict[str, Any], sources: dict[str, str],
+def _check_quotes(spec: GroundingSpec, out: dict[str, Any], sources: list[Source],
                   report: GroundingReport) -> None:
     if not spec.quote_fields:
         return
@@ -124,15 +134,22 @@ def _check_quotes(spec: GroundingSpec, out: dict[str, Any], sources: dict[str, s
         for quote in values_at(out, path):
             if not isinstance(quote, str) or not quote.strip():
                 continue
-            hit = _locate(quote, sources)
+            hit = locate(quote, sources)
             if hit is None:
-                report.fail("quotes", f"the quote {_short(quote)!r} ({path}) does not occur in "
+                report.fail("quotes", f"the quote {short(quote)!r} ({path}) does not occur in "
                                       "the source")
-            else:
-                report.quotes.append({**hit, "path": path})
+                continue
+            report.quotes.append(hit.as_dict(path))
+            poor = quote_problem(hit, spec.min_quote_words)
+            if poor:
+                report.fail("quotes", f"the answer ({path}) {poor}")
+            elif hit.marked is not None:
+                report.fail("quotes", f"the quote {short(quote)!r} ({path}) is inside text that "
+                                      f"reads as instructions to the model ({hit.marked.phrase!r}),"
+                                      " which never counts as support")
 
 
-def _check_claims(spec: GroundingSpec, out: dict[str, Any], sources: dict[str, str],
+def _check_claims(spec: GroundingSpec, out: dict[str, Any], sources: list[Source],
                   report: GroundingReport) -> None:
     if not spec.claims_field:
         return
@@ -140,10 +157,13 @@ def _check_claims(spec: GroundingSpec, out: dict[str, Any], sources: dict[str, s
     if not isinstance(claims, list):
         return
     report.checks["claims"] = PASS
+    rules = SupportRules(spec.min_quote_words, frozenset(spec.claim_checks), spec.claim_coverage)
+    path = f"{spec.claims_field}[].{spec.claim_quotes_key}"
     kept: list[Any] = []
-    source_numbers = _numbers(" ".join(sources.values())) if spec.numbers_from_sources else set()
+    source_numbers = (_numbers(" ".join(s.text for s in sources)) if spec.numbers_from_sources
+                      else set())
     for i, claim in enumerate(claims):
-        problem = _claim_problem(spec, claim, sources, source_numbers, report)
+        problem = _claim_problem(spec, claim, sources, rules, source_numbers, path, report)
         if problem is None:
             kept.append(claim)
         elif spec.unsupported_claims == "retract":
@@ -154,25 +174,37 @@ def _check_claims(spec: GroundingSpec, out: dict[str, Any], sources: dict[str, s
         out[spec.claims_field] = kept
 
 
-def _claim_problem(spec: GroundingSpec, claim: Any, sources: dict[str, str],
-                   source_numbers: set[str], report: GroundingReport) -> str | None:
+def _claim_problem(spec: GroundingSpec, claim: Any, sources: list[Source], rules: SupportRules,
+                   source_numbers: set[str], path: str, report: GroundingReport) -> str | None:
     if not isinstance(claim, dict):
+        report.claims.append({"text": None, "supported": False,
+                              "problems": ["is not an object with its quotes"]})
         return "is not an object with its quotes"
     text = str(claim.get(spec.claim_text_key, ""))
     quotes = claim.get(spec.claim_quotes_key)
-    quotes = [quotes] if isinstance(quotes, str) else quotes
-    if not quotes or not any(isinstance(q, str) and q.strip() for q in quotes):
-        return f"({_short(text)!r}) names no quote that supports it"
-    for quote in quotes:
-        hit = _locate(str(quote), sources)
-        if hit is None:
-            return f"({_short(text)!r}) rests on a quote that is not in the source: {_short(quote)!r}"
-        report.quotes.append({**hit, "path": f"{spec.claims_field}[].{spec.claim_quotes_key}"})
-    if spec.numbers_from_sources:
+    quotes = [quotes] if isinstance(quotes, str) else quotes if isinstance(quotes, list) else []
+    quotes = [str(q) for q in quotes if isinstance(q, str | int | float) and str(q).strip()]
+    verdict = judge(text, quotes, sources, rules)
+    report.quotes += [q.as_dict(path) for q in (*verdict.quotes, *verdict.excluded)]
+    if spec.numbers_from_sources and verdict.supported:
         stray = sorted(_numbers(text) - source_numbers)
         if stray:
-            return f"({_short(text)!r}) states numbers not in the source: {', '.join(stray)}"
-    return None
+            verdict.problems.append(f"states numbers not in the source: {', '.join(stray)}")
+    report.claims.append(verdict.as_dict())
+    if verdict.supported:
+        return None
+    return f"({short(text)!r}) " + "; ".join(verdict.problems)
+
+
+def _check_parameters(spec: GroundingSpec, out: dict[str, Any], sources: list[Source],
+                      parameters: tuple[str, ...], report: GroundingReport) -> None:
+    if not parameters or not spec.claims_field or spec.untrusted_parameters == "allow":
+        return
+    origins = parameter_origins(parameters, out, sources)
+    report.parameters = [o.as_dict() for o in origins]
+    doubts = [o.doubt for o in origins if o.doubt]
+    report.checks["trust"] = "flag" if doubts else PASS
+    report.flags += doubts
 
 
 def _check_citations(spec: GroundingSpec, out: dict[str, Any], data: dict[str, Any],
@@ -219,11 +251,6 @@ def _allowed(ident: str, patterns: tuple[str, ...]) -> bool:
 def _numbers(text: str) -> set[str]:
     normal, _ = normalise(text)
     return {m.group(0).replace(",", "").lstrip("+") for m in _NUMBER.finditer(normal)}
-
-
-def _short(text: Any, width: int = 80) -> str:
-    s = str(text)
-    return s if len(s) <= width else s[: width - 1] + "…"
 
 
 def grounding_instruction(report: GroundingReport) -> str:

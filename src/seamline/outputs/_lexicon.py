@@ -1,0 +1,216 @@
+"""The words the claim-support checks know: written out, so a reviewer can read them.
+
+- stop words carry no content (a quote of them supports nothing);
+- framing words ("the customer says") describe who wrote the source, not what it says;
+- negation cues and what ends their scope;
+- number, month, weekday and relative-time words, in canonical form;
+- a small table of paraphrases common in support text (each word maps to the
+  concepts it may stand for), and a suffix-stripping stemmer.
+
+All lower case: the checks compare casefolded text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOP = _wordset("""
+a an the and or of to in on at for with by from as into onto about over under up down out off
+is are was were be been being am have has had having do does did doing done
+i me my mine myself we us our ours you your yours he him his she her hers it its they them
+their theirs this that these those there here what which who whom whose when where why how
+if then than so but also just only very too quite really even still yet already again ever
+can could would should will shall might must may ought
+all any both each every few more most other some such own same much many
+please hi hello hey dear regards kind ok okay oh well
+let lets get got i'm i'd i've i'll you're you've we're we've they're that's there's what's
+it's he's she's
+""")
+
+# Words that frame a claim ("the customer says", "according to") rather than state it.
+FRAMING = _wordset("""
+customer customers client clients user users sender caller writer buyer person someone they
+say says said saying state states stated mention mentions mentioned report reports reported
+write writes wrote written explain explains explained claim claims claimed note notes noted
+ask asks asked asking request requests requested inquire inquires wonder wonders
+according message
+""")
+
+NEGATORS = _wordset("""
+not no never none nobody nothing nowhere neither nor without cannot unable
+don't doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't won't wouldn't
+can't couldn't shouldn't mustn't needn't
+dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt wont wouldnt cant couldnt
+""")
+# Two-word cues: (first, second).
+NEGATOR_PAIRS = frozenset({("instead", "of"), ("rather", "than"), ("failed", "to"),
+                           ("fails", "to"), ("no", "longer")})
+# A negation's scope ends at a clause boundary: punctuation, or one of these.
+SCOPE_ENDS = _wordset("but however although though whereas while because since so yet except")
+SCOPE_WORDS = 5  # at most this many content words after the cue
+
+_UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+          "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+          "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+          "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+NUMBER_WORDS: dict[str, int] = {**_UNITS, **_TENS, "hundred": 100, "thousand": 1000,
+                                "once": 1, "twice": 2, "thrice": 3, "dozen": 12}
+TENS = frozenset(_TENS)
+
+MONTHS: dict[str, int] = {}
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")
+for _i, _name in enumerate(_MONTH_NAMES, 1):
+    MONTHS[_name] = _i
+    if _name != "may":
+        MONTHS[_name[:3]] = _i
+MONTHS["sept"] = 9
+# Month words that are also ordinary words count only next to a number ("5 May").
+AMBIGUOUS_MONTHS = frozenset({"may", "mar", "jan", "jun", "dec", "aug", "oct"})
+
+WEEKDAYS = _wordset("monday tuesday wednesday thursday friday saturday sunday")
+RELATIVE_DAYS = _wordset("today tomorrow yesterday tonight")
+RELATIVE_LEAD = _wordset("last next this past coming")
+RELATIVE_UNITS = _wordset("week month year morning evening afternoon night weekend quarter")
+
+CURRENCY_SIGNS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
+CURRENCY_WORDS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur",
+                  "euro": "eur", "euros": "eur", "gbp": "gbp", "pound": "gbp",
+                  "pounds": "gbp", "jpy": "jpy", "yen": "jpy", "chf": "chf", "francs": "chf"}
+
+_IRREGULAR = dict(pair.split(":") for pair in _wordset("""
+went:go gone:go goes:go got:get gotten:get sent:send paid:pay bought:buy brought:bring
+made:make told:tell said:say came:come took:take taken:take gave:give given:give left:leave
+lost:lose found:find broke:break spoke:speak spoken:speak wrote:write written:write kept:keep
+felt:feel thought:think knew:know known:know saw:see seen:see ran:run began:begin
+begun:begin hung:hang fell:fall fallen:fall sold:sell held:hold meant:mean built:build
+children:child men:man women:woman people:person stood:stand understood:understand
+shut:shut cut:cut put:put set:set hit:hit
+"""))
+
+# Paraphrases common in support text. Each group is one concept; a word may be in several.
+_GROUPS = """
+receive get obtain
+want like wish prefer
+like love enjoy
+charge bill
+buy purchase
+wrong incorrect
+broken damaged defective faulty
+late delayed overdue
+cancel terminate
+refund reimburse
+email mail
+double twice
+finish complete done
+loud noisy
+problem issue fault
+fix repair resolve
+think consider
+rise increase
+start begin
+end finish
+help assist support
+call phone ring
+shop store
+fee charge
+""".strip().splitlines()
+
+# Opposites: a claim that says one where its quotes say the other contradicts them.
+_OPPOSITES = """
+work broken
+fine broken
+love dislike
+like dislike
+love hate
+like hate
+open closed
+accept reject
+approve reject
+approve decline
+include exclude
+increase decrease
+rise fall
+enable disable
+activate deactivate
+correct wrong
+right wrong
+paid unpaid
+success failure
+succeed fail
+valid invalid
+available unavailable
+happy unhappy
+satisfied dissatisfied
+early late
+fast slow
+cheap expensive
+full empty
+clean dirty
+allow deny
+keep return
+start stop
+arrive missing
+received missing
+on-time late
+""".strip().splitlines()
+
+_SUFFIXES = ("ations", "ation", "ments", "ment", "ingly", "edly", "ings", "ing", "ies", "ied",
+             "ed", "es", "s", "ly", "al")
+_VOWELS = frozenset("aeiouy")
+
+
+@lru_cache(maxsize=20000)
+def stem(word: str) -> str:
+    """A light suffix-stripping stem: the same for a word's common inflections."""
+    w = word.removesuffix("'s")  # the possessive: "customer's"
+    w = _IRREGULAR.get(w, w).replace("'", "").replace("-", "")
+    for suffix in _SUFFIXES:
+        if not w.endswith(suffix) or len(w) - len(suffix) < 3:
+            continue
+        base = w[: -len(suffix)]
+        if suffix == "s" and base[-1] in "sui":
+            continue
+        if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+            base = w[:-1]  # "charges" is "charge" + s
+        if suffix in ("ies", "ied"):
+            base += "y"
+        w = base
+        break
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in _VOWELS:
+        w = w[:-1]  # "cancell", "dropp" -> "cancel", "drop"
+    if len(w) > 3 and w.endswith("e"):
+        w = w[:-1]  # "charge" and "charged" meet at "charg"
+    return w
+
+
+CONCEPTS: dict[str, frozenset[str]] = {}
+for _line in _GROUPS:
+    _words = _line.split()
+    _key = "~" + stem(_words[0])
+    for _w in _words:
+        CONCEPTS[stem(_w)] = CONCEPTS.get(stem(_w), frozenset()) | {_key}
+
+
+OPPOSITES: dict[str, frozenset[str]] = {}
+for _line in _OPPOSITES:
+    _a, _b = (stem(w) for w in _line.split())
+    OPPOSITES[_a] = OPPOSITES.get(_a, frozenset()) | {_b}
+    OPPOSITES[_b] = OPPOSITES.get(_b, frozenset()) | {_a}
+
+# Number words that are as often a pronoun or an article ("the one I ordered"): they
+# count as numbers in quotes, but a claim is not held to them.
+SOFT_NUMBERS = frozenset({"one"})
+
+
+@lru_cache(maxsize=20000)
+def concepts(word_stem: str) -> frozenset[str]:
+    """Every key a word (by its stem) may match: itself and its paraphrase groups."""
+    return CONCEPTS.get(word_stem, frozenset()) | {word_stem}
