@@ -39,7 +39,7 @@ _PHRASES: list[tuple[tuple[str, ...], str]] = [
      r"|act\s+as\s+(?:an?\s+|the\s+)?(?:admin|administrator|developer|system|root|supervisor)")),
     (("mode", "jailbreak"), r"(?:developer|debug|god|admin|jailbreak|dan)\s+mode|\bjailbreak"),
     (("system", "assistant", "developer"),
-     r"system\s+prompt|(?:^|\n)[ \t]{0,8}(?:system|assistant|developer)[ \t]{0,4}:"),
+     r"system\s+prompt|(?:^|\n|(?<=[.!?] ))[ \t]{0,8}(?:system|assistant|developer)[ \t]{0,4}:"),
     (("<|", "|>", "[inst", "[/inst", "[sys", "###"),
      r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:inst|sys)\]|###\s*instruction"),
     # Steering the answer or the policy.

@@ -20,7 +20,7 @@ def _wordset(text: str) -> frozenset[str]:
 
 
 STOP = _wordset("""
-a an the and or of to in on at for with by from as into onto about over under up down out off
+a an the and or of to in on at for with by from as into onto about over under up out
 is are was were be been being am have has had having do does did doing done
 i me my mine myself we us our ours you your yours he him his she her hers it its they them
 their theirs this that these those there here what which who whom whose when where why how
@@ -29,7 +29,13 @@ can could would should will shall might must may ought
 all any both each every few more most other some such own same much many
 please hi hello hey dear regards kind ok okay oh well
 let lets get got i'm i'd i've i'll you're you've we're we've they're that's there's what's
-it's he's she's
+it's he's she's we'd you'd he'd she'd they'd
+el la los las un una unos unas de del y en por para que es mi mis tu su sus lo
+le les des du et ou dans avec pour est mon mes ses je
+der das dem ein eine einen einem und oder mit ist mein meine ich habe
+il gli di da uno ho
+os um uma dos em para meu minha
+het een voor mijn
 """)
 
 # Words that frame a claim ("the customer says", "according to") rather than state it.
@@ -38,20 +44,39 @@ customer customers client clients user users sender caller writer buyer person s
 say says said saying state states stated mention mentions mentioned report reports reported
 write writes wrote written explain explains explained claim claims claimed note notes noted
 ask asks asked asking request requests requested inquire inquires wonder wonders
-according message
+according message tell tells told
+cliente clientes kunde kunden kundin klant klanten
 """)
+
+# Words that may stand between a quote and the phrase it was cut out of ("my colleague's
+# | laptop"), and words that say a claim reports an expectation ("should arrive on Monday"
+# is "due on Monday").
+DETERMINERS = _wordset("the a an my your our his her their its me us him them this that these those")
+EXPECTED = _wordset("""should supposed expected expect expects due scheduled will would planned
+promised meant""")
+
+# The framing verbs: a claim with one reports speech ("the customer was told …").
+FRAMING_VERBS = _wordset("""say says said tell tells told state states stated mention
+mentions mentioned write writes wrote claim claims claimed report reports reported""")
 
 NEGATORS = _wordset("""
 not no never none nobody nothing nowhere neither nor without cannot unable
 don't doesn't didn't isn't aren't wasn't weren't hasn't haven't hadn't won't wouldn't
 can't couldn't shouldn't mustn't needn't
 dont doesnt didnt isnt arent wasnt werent hasnt havent hadnt wont wouldnt cant couldnt
+nicht kein keine keinen nie niemals non pas jamais nunca nada niet nooit nao nem
 """)
 # Two-word cues: (first, second).
 NEGATOR_PAIRS = frozenset({("instead", "of"), ("rather", "than"), ("failed", "to"),
-                           ("fails", "to"), ("no", "longer")})
+                           ("fails", "to"), ("no", "longer"), ("refused", "to"),
+                           ("refuses", "to"), ("declined", "to"), ("out", "of")})
+# Words that make what follows hypothetical or second-hand: a quote read under one of them
+# does not state it as a fact ("if the payment had failed", "the fan should spin at").
+HYPOTHETICAL = _wordset("if unless whether should supposed")
 # A negation's scope ends at a clause boundary: punctuation, or one of these.
 SCOPE_ENDS = _wordset("but however although though whereas while because since so yet except")
+# Subordinate clauses end a negation's scope too ("was not available | when I boarded").
+SUBORDINATE = _wordset("when whenever after before until unless if")
 SCOPE_WORDS = 5  # at most this many content words after the cue
 
 _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -72,13 +97,35 @@ for _i, _name in enumerate(_MONTH_NAMES, 1):
     if _name != "may":
         MONTHS[_name[:3]] = _i
 MONTHS["sept"] = 9
+# The same months in the other languages our users' customers write in (es, pt, fr, it,
+# de, nl); a word that is also an ordinary English word is left out.
+for _i, _names in enumerate((
+        "enero janeiro janvier gennaio januar januari",
+        "febrero fevereiro fevrier febbraio februar februari",
+        "marzo mars marz maart",
+        "abril avril aprile",
+        "mayo maio mai maggio mei",
+        "junio junho juin giugno juni",
+        "julio julho juillet luglio juli",
+        "agosto aout",
+        "septiembre setembro septembre settembre",
+        "octubre outubro octobre ottobre oktober",
+        "noviembre novembro novembre",
+        "diciembre dezembro decembre dicembre dezember"), 1):
+    for _name in _names.split():
+        MONTHS.setdefault(_name, _i)
 # Month words that are also ordinary words count only next to a number ("5 May").
 AMBIGUOUS_MONTHS = frozenset({"may", "mar", "jan", "jun", "dec", "aug", "oct"})
 
-WEEKDAYS = _wordset("monday tuesday wednesday thursday friday saturday sunday")
+WEEKDAYS = _wordset("""monday tuesday wednesday thursday friday saturday sunday
+lunes martes miercoles jueves viernes sabado domingo lundi mardi mercredi jeudi vendredi
+samedi dimanche montag dienstag mittwoch donnerstag freitag samstag sonntag lunedi martedi
+mercoledi giovedi venerdi sabato domenica maandag dinsdag woensdag donderdag vrijdag
+zaterdag zondag segunda terca quarta quinta sexta""")
 RELATIVE_DAYS = _wordset("today tomorrow yesterday tonight")
 RELATIVE_LEAD = _wordset("last next this past coming")
-RELATIVE_UNITS = _wordset("week month year morning evening afternoon night weekend quarter")
+RELATIVE_UNITS = _wordset("""week month year morning evening afternoon night weekend quarter
+winter summer spring autumn""")
 
 CURRENCY_SIGNS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
 CURRENCY_WORDS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur",
@@ -121,6 +168,18 @@ help assist support
 call phone ring
 shop store
 fee charge
+last latest recent
+big large huge
+small little tiny
+quick fast rapid
+costly expensive pricey
+error mistake
+purchase order
+phone mobile cell
+message email mail
+ask request
+need require
+contact reach
 """.strip().splitlines()
 
 # Opposites: a claim that says one where its quotes say the other contradicts them.

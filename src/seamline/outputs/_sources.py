@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seamline.outputs._instructions import InstructionSpan, instruction_spans
-from seamline.outputs._tokens import Token, is_content, tokenize
+from seamline.outputs._tokens import Token, is_content, is_informative, tokenize
 from seamline.outputs._verbatim import Normal, normal_form, occurrences
 
 TRUSTED, UNTRUSTED = "trusted", "untrusted"
 
 
 _CONTEXT = 400  # characters before a quote read for its sentence (negation, capitals)
+_BEFORE = 8  # tokens before a quote kept: what the quote was cut out of
 
 
 @dataclass(slots=True)
@@ -52,11 +53,18 @@ class Source:
                 return span
         return None
 
-    def tokens_in(self, start: int, end: int) -> list[Token]:
-        """The tokens inside normal-form [start, end), read in their sentence: the text
-        is tokenised from the sentence's start, so a "not" before the quote counts."""
+    def window(self, start: int, end: int) -> tuple[list[Token], list[Token], Token | None]:
+        """(the tokens of the sentence before normal-form [start, end), those inside, the
+        first token after it): the quote read in its place. The text is tokenised from the
+        sentence's start, so a "not" before the quote counts, and what the quote was cut
+        out of ("my colleague's | laptop") and what follows it ("is | not") are seen."""
         if self._tokens is not None:
-            return [t for t in self._tokens if t.start >= start and t.end <= end]
+            tokens = self._tokens
+            before = [t for t in tokens if t.end <= start][-_BEFORE:]
+            ends = [i for i, t in enumerate(before) if t.kind == "punct" and t.text in ".!?"]
+            return (before[ends[-1] + 1:] if ends else before,
+                    [t for t in tokens if t.start >= start and t.end <= end],
+                    next((t for t in tokens if t.start >= end), None))
         hay = self.normal.text
         floor = max(0, start - _CONTEXT)
         head = max(hay.rfind(". ", floor, start), hay.rfind("! ", floor, start),
@@ -65,16 +73,27 @@ class Source:
             head += 2
         else:
             head = hay.find(" ", floor, start) + 1 if floor else 0
-        out = []
+        inside: list[Token] = []
+        before = []
         for t in tokenize(hay[head:end]):
             t.start, t.end = t.start + head, t.end + head
-            if t.start >= start:
-                out.append(t)
-        return out
+            (inside if t.start >= start else before).append(t)
+        tail = hay[end:end + 40]
+        after = None
+        if tail.strip():
+            first = tokenize(tail)[:1]
+            if first:
+                after = first[0]
+                after.start, after.end = after.start + end, after.end + end
+        return before[-_BEFORE:], inside, after
 
     def capitalised(self, t: Token) -> bool:
         """Whether ``t`` is written with a capital in the original text."""
         return self.text[self.normal.where[t.start]].isupper()
+
+    def has(self, low: str) -> bool:
+        """Whether the word ``low`` (casefolded) occurs here as a whole word."""
+        return next(occurrences(low, self.normal.text), None) is not None
 
     def capital_only(self, low: str) -> bool:
         """True when the word ``low`` occurs here and only ever with a capital (a name)."""
@@ -99,10 +118,14 @@ class Located:
     end: int
     tokens: tuple[Token, ...]
     marked: InstructionSpan | None
+    before: tuple[Token, ...] = ()  # the sentence's last tokens before the quote
+    after: Token | None = None  # the token right after it
 
     @property
     def content_words(self) -> int:
-        return sum(1 for t in self.tokens if is_content(t))
+        """Its informative words: not stop words (a framing word such as "customer" in a
+        CRM record's "Customer since 2019" informs; "the", "that", "I want a" do not)."""
+        return sum(1 for t in self.tokens if is_content(t) or is_informative(t))
 
     def as_dict(self, path: str) -> dict[str, Any]:
         hit: dict[str, Any] = {"quote": self.quote, "field": self.source.name,
@@ -123,8 +146,9 @@ def locate(quote: str, sources: list[Source]) -> Located | None:
             marked = source.marked_at(start, end)
             rank = (int(marked is not None), int(not source.trusted))
             if best is None or rank < best[0]:
-                tokens = tuple(source.tokens_in(at, at + len(needle)))
-                best = (rank, Located(quote, source, start, end, tokens, marked))
+                before, inside, after = source.window(at, at + len(needle))
+                best = (rank, Located(quote, source, start, end, tuple(inside), marked,
+                                      tuple(before), after))
             if rank == (0, 0):
                 return best[1]
     return best[1] if best is not None else None

@@ -31,6 +31,7 @@ from seamline.outputs._lexicon import (
     SCOPE_WORDS,
     SOFT_NUMBERS,
     STOP,
+    SUBORDINATE,
     TENS,
     WEEKDAYS,
     concepts,
@@ -84,6 +85,12 @@ class Token:
 
 def _keys(kind: str, key: str, low: str) -> frozenset[str]:
     if kind == "word":
+        if "-" in low:  # "double-billed" matches "billed" and "double" too
+            out = concepts(key)
+            for part in low.split("-"):
+                if len(part) > 2 and part not in STOP:
+                    out |= concepts(stem(part))
+            return out
         return concepts(key)
     if kind == "num" and low.isalpha():  # "twice" is 2, and "double" too
         return concepts(stem(low)) | {key}
@@ -93,9 +100,10 @@ def _keys(kind: str, key: str, low: str) -> frozenset[str]:
 def _content(kind: str, key: str, low: str) -> bool:
     if kind not in CONTENT_KINDS or (kind == "num" and low in SOFT_NUMBERS):
         return False
-    if kind == "word":
+    if kind == "word":  # "although", "when": they join clauses, they do not say anything
         return (low not in STOP and low not in FRAMING and key not in STOP
-                and key not in _FRAMING_STEMS)
+                and key not in _FRAMING_STEMS and low not in SCOPE_ENDS
+                and low not in SUBORDINATE)
     return True
 
 
@@ -121,6 +129,8 @@ def number_key(raw: str) -> str:
         s = s.replace(",", ".")  # 42,50: a decimal comma
     elif re.fullmatch(r"\d{1,3}(?:\.\d{3}){2,}", s):
         s = s.replace(".", "")
+    elif re.fullmatch(r"\d{1,3}(?:\.\d{3})+,\d{1,2}", s):
+        s = s.replace(".", "").replace(",", ".")  # 1.200,50: thousands dots, decimal comma
     else:
         s = s.replace(",", "")
     try:
@@ -221,7 +231,8 @@ def _combine(tokens: list[Token]) -> list[Token]:
                 low in RELATIVE_UNITS or low in WEEKDAYS):
             prev.kind, prev.content = "lead", False
             t = _make("time", f"r:{prev.low} {low}", t.text, t.start, t.end)
-        elif (prev.low, low) in NEGATOR_PAIRS:
+        elif (prev.low, low) in NEGATOR_PAIRS and not (
+                prev.low == "out" and len(out) > 1 and out[-2].kind == "num"):  # 2 out of 6
             prev.kind, prev.content = "cue", False
             t = _make("cue", low, t.text, t.start, t.end)
         if low in AMBIGUOUS_MONTHS and t.kind in ("word", "month") and low in MONTHS:
@@ -255,7 +266,7 @@ def _scope(tokens: list[Token]) -> None:
             continue
         prev_cue = False
         t.initial, initial = initial, False
-        if t.kind == "word" and t.low in SCOPE_ENDS:
+        if t.kind == "word" and (t.low in SCOPE_ENDS or t.low in SUBORDINATE):
             cue = ""
             clause += 1
             t.clause = clause
@@ -277,3 +288,8 @@ def tokenize(text: str) -> list[Token]:
 def is_content(t: Token) -> bool:
     """A token that says something: not a stop word, not framing, not punctuation."""
     return t.content
+
+
+def is_informative(t: Token) -> bool:
+    """A word that is no stop word, whatever its role ("customer", "says", "since")."""
+    return t.kind == "word" and t.low not in STOP and t.key not in STOP
