@@ -6,13 +6,15 @@ busy worker at random moments (twelve times) and starts a replacement, and the
 provider emulator (real HTTP, OpenAI wire) answers ~21% of calls with 429 +
 Retry-After, 500, 503, malformed or truncated JSON, a reset connection or a hang past
 the timeout. The downstream system (``chaos_app/downstream.py``) is a PostgreSQL schema
-that outlives the workers: it records every delivery and applies each idempotency key's
-effect once.
+that outlives the workers: it records every delivery, and the test counts deliveries as
+effects — a receiver that does NOT dedupe.
 
 Afterwards, what a user would check: every event has exactly one terminal state and
-none is left mid-way; every planned action took effect downstream exactly once (some
-were delivered twice, proving a kill landed between "sent" and "recorded"); the audit
-chain verifies; spend stayed under the daily cap the run was sized to reach.
+none is left mid-way; no action was delivered twice (intent before effect: a kill between
+the outbox's intent and its result leaves the action *in doubt*, held for a person with
+"may have run at …, worker N died", never resent blindly); every done action was
+delivered once; the audit chain verifies; spend stayed under the daily cap the run was
+sized to reach.
 """
 
 from __future__ import annotations
@@ -298,7 +300,8 @@ def test_chaos_sigkilled_workers_on_postgresql_act_once_and_lose_nothing(
             select(events.c.id, events.c.state, events.c.stage, events.c.reason,
                    events.c.cost_usd))}
         outbox_rows = conn.execute(select(outbox.c.idempotency_key, outbox.c.event_id,
-                                          outbox.c.status, outbox.c.params)).all()
+                                          outbox.c.status, outbox.c.params, outbox.c.intent_at,
+                                          outbox.c.approval_reason, outbox.c.attempts)).all()
         dead_ids = set(conn.execute(select(dead_letters.c.event_id)).scalars())
         spent = float(conn.execute(select(func.coalesce(func.sum(events.c.cost_usd), 0.0)))
                       .scalar_one())
@@ -345,25 +348,33 @@ def test_chaos_sigkilled_workers_on_postgresql_act_once_and_lose_nothing(
         if o.status == "awaiting_approval":
             assert event_rows[o.event_id].state == AWAITING_APPROVAL
     done = {o.idempotency_key: json.loads(o.params) for o in outbox_rows if o.status == "done"}
-    assert set(effects) == set(done)  # each done action took effect; nothing else did
-    assert all(effects[k] == params for k, params in done.items())
+    doubtful = {o.idempotency_key for o in outbox_rows
+                if o.status == "awaiting_approval" and o.intent_at is not None}
     sent = collections.Counter(k for k, _, _ in deliveries)
-    not_done = {o.idempotency_key for o in outbox_rows if o.status != "done"}
-    assert not not_done & set(sent), "an action awaiting approval or failed was delivered"
-    assert all(p == effects[k] for k, p, _ in deliveries)  # a re-send carries the same params
+    # The receiver does not dedupe: every delivery is an effect. None twice, ever.
     twice = {k: n for k, n in sent.items() if n > 1}
-    killed = set(fleet.killed)
-    by_kill = {k for k in twice if any(pid in killed for kk, _, pid in deliveries if kk == k)}
-    assert by_kill, "no kill landed between an action being sent and being recorded"
+    assert not twice, f"{len(twice)} key(s) took effect more than once: {list(twice)[:5]}"
+    assert set(done) <= set(sent)  # each done action took effect...
+    assert set(sent) <= set(done) | doubtful  # ...and only those, or ones held in doubt
+    assert all(effects[k] == params for k, params in done.items())
+    for o in outbox_rows:  # in doubt: held for a person, saying when and whose worker died
+        if o.idempotency_key in doubtful:
+            assert o.approval_reason.startswith("in doubt: may have run at "), o
+            assert event_rows[o.event_id].state == AWAITING_APPROVAL
     succeeded = [e for e, r in event_rows.items() if r.state == SUCCEEDED]
-    assert succeeded and 1 <= states[AWAITING_APPROVAL] <= expect["approvals"]
+    assert succeeded and 1 <= states[AWAITING_APPROVAL] <= expect["approvals"] + len(doubtful)
 
     # ---- the audit chain and the money ---------------------------------------------------
     assert chain.ok, chain.problems[:5]
     daily = [c for c in counters if "|day|" in c.scope]
     assert daily and all(c.spent_usd <= c.cap_usd + 1e-9 for c in counters), counters
-    assert spent <= cap + 1e-9
-    assert max(c.spent_usd for c in daily) >= spent - 1e-9  # a crashed reservation stays counted
+    # The cap is per UTC day. A run that crosses midnight (CI once did: spend $0.3403 over
+    # a $0.3322 cap, every counter under its cap) spends under two daily counters, each
+    # capped; what holds on every day is spend <= the days' counters <= days x cap.
+    assert spent <= sum(c.spent_usd for c in daily) + 1e-9  # a crashed reservation stays counted
+    assert spent <= cap * len(daily) + 1e-9
+    if len(daily) == 1:
+        assert spent <= cap + 1e-9
     assert states[OVER_BUDGET] >= 1 and spent >= cap * 0.7  # the run did reach its cap
 
     faults = collections.Counter(r.fault or "ok" for r in requests)
@@ -373,10 +384,11 @@ def test_chaos_sigkilled_workers_on_postgresql_act_once_and_lose_nothing(
     later_dead = collections.Counter(f"{r.stage}: {r.reason[:70]}" for r in event_rows.values()
                                      if r.state == DEAD_LETTERED and r.stage != "ingest")
     print(f"  states: {dict(states.most_common())}; dead letters past ingest: {dict(later_dead)}")
-    print(f"  actions: {dict(by_status)}; {len(deliveries)} deliveries for {len(effects)} effects, "
-          f"{len(twice)} key(s) delivered more than once ({len(by_kill)} by a killed worker)")
+    print(f"  actions: {dict(by_status)}; {len(deliveries)} deliveries for {len(sent)} keys, "
+          f"{len(twice)} key(s) delivered more than once; {len(doubtful)} in doubt, held for "
+          f"a person ({sum(1 for k in doubtful if k in sent)} of them had taken effect)")
     print(f"  emulator: {len(requests)} requests, {dict(faults.most_common())}")
-    counted = max(c.spent_usd for c in daily)
+    counted = sum(c.spent_usd for c in daily)
     print(f"  spend ${spent:.4f} of the ${cap:.4f} daily cap (counter ${counted:.4f}: "
           f"${counted - spent:.4f} in stranded reservations); per event ${per_event:.6f}, "
           f"reserved ${estimate:.6f}; audit chain of {chain.rows:,} rows verifies")

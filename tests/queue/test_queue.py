@@ -150,7 +150,10 @@ def test_a_crash_after_the_action_was_sent_resends_it_with_the_same_key(store):
             raise SystemExit("killed after sending, before recording")
 
     integration = make_integration(queue=FAST)
-    spec = integration.actions[0].model_copy(update={"handler": idempotent})
+    # Declared idempotent (the receiver dedupes on the key): the action in doubt after the
+    # crash is re-sent with the same key. Undeclared, it would wait for a person instead
+    # (tests/actions/test_in_doubt.py).
+    spec = integration.actions[0].model_copy(update={"handler": idempotent, "idempotent": True})
     integration = integration.model_copy(update={"actions": (spec,)})
     q = JobQueue(store)
     q.enqueue("refunds", {"ticket_id": "S1", "body": "refund"})

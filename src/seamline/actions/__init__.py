@@ -14,9 +14,12 @@ from seamline.actions._outbox import (
     EditRefused,
     OutboxItem,
     decide,
+    doubt_sentence,
+    in_doubt,
     list_awaiting,
     outbox_row,
     rejections_as_examples,
+    resolve_in_doubt,
     write_outbox,
 )
 from seamline.actions._plan import PlannedAction, action_key, approval_reason, plan_actions
@@ -38,10 +41,13 @@ __all__ = [
     "approval_reason",
     "assess",
     "decide",
+    "doubt_sentence",
     "find_instructions",
+    "in_doubt",
     "list_awaiting",
     "outbox_row",
     "plan_actions",
     "rejections_as_examples",
+    "resolve_in_doubt",
     "write_outbox",
 ]

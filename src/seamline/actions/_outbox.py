@@ -1,24 +1,52 @@
 """Layer 5, actions: the outbox, source of truth for what must be done.
 
 Rows are written in the same transaction as the event's output; executing one
-passes its idempotency key downstream, so a retry after a crash never acts twice.
+passes its idempotency key downstream.
+
+Intent before effect: a send is recorded as starting (``intent_at``, ``intent_by``,
+``attempts + 1``: its own commit) before the handler runs, and its result after. A row
+found later with an intent and no result is *in doubt*: the effect may have happened.
+Then, never a silent second effect:
+
+- a handler declared ``idempotent: true``, or a connector whose vendor dedupes on the
+  key, is sent again with the same key;
+- a connector that keeps a send ledger asks it (and the vendor, where it can be asked);
+  a Python handler with a ``verify(params, *, idempotency_key, since)`` attribute is asked;
+- anything else waits for a person in the approval queue ("in doubt: may have run at
+  10:42:07, worker 1151 died"), who resends, marks it done, or cancels it.
+
+``attempts`` counts the sends started; the audit trail has an ``action`` entry per
+recorded result (with its attempt number), an ``action_in_doubt`` entry per doubt found
+(naming the attempt that never recorded one), an ``action_attempt`` entry per automatic
+resend of an action in doubt, and an ``approval`` entry per person's resolution.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from seamline.actions._plan import PlannedAction
 from seamline.audit import AuditEntry, append
 from seamline.backoff import Backoff
-from seamline.connectors import connector_handler, is_connector_ref
+from seamline.connectors import (
+    OutcomeUnknown,
+    SendLedger,
+    connector_handler,
+    is_connector_ref,
+    undecided_sends,
+)
 from seamline.errors import ConfigError, NotFound, SeamlineError
 from seamline.integration import Integration, resolve
 from seamline.store import FastStatement, Store
@@ -39,6 +67,8 @@ class OutboxItem:
     params: str  # JSON, placeholders unresolved
     status: str
     attempts: int = 0
+    intent_at: float | None = None  # a send started then and recorded no result (yet)
+    intent_by: str = ""  # host:pid/thread of that sender
 
 
 def write_outbox(conn: Connection, *, event_id: str, integration: str,
@@ -49,7 +79,8 @@ def write_outbox(conn: Connection, *, event_id: str, integration: str,
          "action": p.name, "params": json.dumps(p.params, ensure_ascii=False, default=str),
          "status": AWAITING if p.approval_reason else PENDING,
          "approval_reason": p.approval_reason, "attempts": 0, "last_error": "", "result": None,
-         "decided_by": "", "comment": "", "created_at": now, "updated_at": now}
+         "decided_by": "", "comment": "", "created_at": now, "updated_at": now,
+         "intent_at": None, "intent_by": ""}
         for p in planned
     ]
     _INSERT.run_many(conn, rows)
@@ -73,6 +104,9 @@ class ActionRunner:
         self.specs = {a.name: a for a in integration.actions}
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._base = integration.source_path.parent if integration.source_path else Path.cwd()
+        # Results this process got but could not record (the store refused the commit):
+        # key -> (intent_at, error, result, permanent). Recorded on the next try, not resent.
+        self._unsettled: dict[str, tuple[float, str, Any, bool]] = {}
 
     def handler(self, name: str) -> Callable[..., Any]:
         fn = self._handlers.get(name)
@@ -88,6 +122,20 @@ class ActionRunner:
             self._handlers[name] = fn
         return fn
 
+    def doubt_policy(self, name: str) -> DoubtPolicy:
+        """What an in-doubt row of this action gets: sent again, asked about, or a person."""
+        spec = self.specs.get(name)
+        if spec is not None and spec.idempotent:
+            return "resend"
+        try:
+            fn = self.handler(name)
+        except Exception:  # noqa: BLE001 - a handler that cannot be built cannot be asked
+            return "person"
+        connector = getattr(fn, "connector", None)
+        if connector is not None:
+            return "resend" if getattr(connector, "idempotency", "") == "vendor" else "ask"
+        return "ask" if callable(getattr(fn, "verify", None)) else "person"
+
     def execute(self, item: OutboxItem,
                 finalize: Callable[[Connection, str], list[AuditEntry]] | None = None, *,
                 defer: bool = False) -> ActionOutcome:
@@ -97,36 +145,164 @@ class ActionRunner:
         entries to add, so the event's final state is settled with the last action's commit.
         ``defer``: a failure leaves the row pending whatever its attempts (a worker's queue
         retries it later, with a backoff).
+
+        A store that refuses the intent raises (nothing was sent); one that refuses the
+        result raises too, and this runner remembers the result: the next try of the row in
+        this process records it instead of sending again.
         """
         spec = self.specs.get(item.action)
         params = json.loads(item.params)
-        error, result, permanent = "", None, False
+        resend = ""
+        count = True  # whether this call is a send (an attempt) or only asks
+        if item.intent_at is not None:
+            memo = self._unsettled.get(item.idempotency_key)
+            if memo is not None and memo[0] == item.intent_at:
+                return self._record(item, finalize, defer, *memo[1:])
+            policy = self.doubt_policy(item.action)
+            if policy == "person":
+                return self._hold(item, finalize, doubt_sentence(item, self.sender))
+            if policy == "ask":
+                asked = self._ask(item, params, spec, finalize)
+                if isinstance(asked, ActionOutcome):
+                    return asked
+                count = asked
+            resend = policy
+        intent_at = item.intent_at
+        if count:
+            intent_at = self._intend(item, resend)
+            if intent_at is None:  # someone else holds or settled this row
+                return ActionOutcome(item.idempotency_key, item.action,
+                                     self._status_of(item.idempotency_key), "")
+        error, result, permanent, doubt = "", None, False, ""
         try:
             if spec is not None and spec.reveal_pii:
                 params = self.vault.reveal(item.event_id, params)
             result = self.handler(item.action)(params, idempotency_key=item.idempotency_key)
+        except OutcomeUnknown as exc:  # the connector cannot tell whether it acted
+            doubt = f"in doubt: may have run at {clock(intent_at or time.time())}; {exc}"
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data, kept in the outbox
             error = f"{type(exc).__name__}: {exc}"[:2000]
             # An error that says retrying cannot help (a connector's rejection, bad params,
             # an unknown outcome waiting for a person) fails now instead of trying again.
             permanent = getattr(exc, "retryable", None) is False
+        if doubt:
+            return self._hold(replace(item, intent_at=intent_at or time.time(),
+                                      intent_by=self.sender), finalize, doubt)
+        done = replace(item, attempts=item.attempts + int(count), intent_at=intent_at)
+        try:
+            return self._record(done, finalize, defer, error, result, permanent)
+        except Exception:
+            if intent_at is not None:
+                self._unsettled[item.idempotency_key] = (intent_at, error, result, permanent)
+            raise
+
+    @property
+    def sender(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}/{threading.current_thread().name}"
+
+    def _intend(self, item: OutboxItem, resend: str) -> float | None:
+        """The intent's own commit: the row says a send is starting (and by whom).
+
+        One UPDATE, no audit entry on the common path (the attempt's ``action`` entry comes
+        with its result; an attempt that never recorded one is named by the
+        ``action_in_doubt`` entry or by the ``action_attempt`` entry of its resend)."""
         now = time.time()
-        attempts = item.attempts + 1
+        params = {"key": item.idempotency_key, "ts": now, "by": self.sender[:200]}
+        with self.store.write() as conn:
+            if item.intent_at is None:
+                n = _INTEND.run(conn, params)
+            else:
+                n = _INTEND_AGAIN.run(conn, {**params, "prev": item.intent_at})
+            if n != 1:
+                return None
+            if resend:
+                append(conn, [AuditEntry(item.event_id, item.integration, "action_attempt", {
+                    "action": item.action, "idempotency_key": item.idempotency_key,
+                    "attempt": item.attempts + 1, "by": self.sender, "in_doubt": True,
+                    "resolution": "resent with the same key (" + (
+                        "declared idempotent" if resend == "resend" else "asked first") + ")",
+                    "previous_intent_at": item.intent_at,
+                    "previous_intent_by": item.intent_by})], now=now)
+        return now
+
+    def _ask(self, item: OutboxItem, params: dict[str, Any], spec: Any,
+             finalize: Callable[[Connection, str], list[AuditEntry]] | None,
+             ) -> ActionOutcome | bool:
+        """An in-doubt row whose receiver can be asked: its outcome if the answer settles it,
+        else whether the next call is a real send (True) or only asks again (False)."""
+        fn = self.handler(item.action)
+        connector = getattr(fn, "connector", None)
+        if connector is not None:  # the send ledger: it replays, verifies or refuses
+            status = SendLedger(self.store, connector.name).status(item.idempotency_key)
+            return status in (None, "failed")  # the vendor certainly did not act: a send
+        if spec is not None and spec.reveal_pii:
+            params = self.vault.reveal(item.event_id, params)
+        verify = getattr(fn, "verify")  # noqa: B009 - an optional attribute of a plain function
+        try:
+            found = verify(params, idempotency_key=item.idempotency_key, since=item.intent_at)
+        except Exception as exc:  # noqa: BLE001 - a receiver that cannot answer: a person
+            return self._hold(item, finalize, f"{doubt_sentence(item, self.sender)}; asking "
+                              f"the receiver failed: {type(exc).__name__}: {exc}")
+        if found is None:
+            return True  # the receiver says it did not act: sent again with the same key
+        return self._record(item, finalize, False, "", {"verified": True, **dict(found)},
+                            False, asked=True)
+
+    def _record(self, item: OutboxItem,
+                finalize: Callable[[Connection, str], list[AuditEntry]] | None, defer: bool,
+                error: str, result: Any, permanent: bool, *, asked: bool = False) -> ActionOutcome:
+        """The result's commit: status, result, the intent cleared, the audit entry."""
+        now = time.time()
+        attempts = item.attempts
         status = DONE if not error else (
             FAILED if permanent or (attempts >= MAX_ATTEMPTS and not defer) else PENDING)
         with self.store.write() as conn:
             _SETTLE.run(conn, {"key": item.idempotency_key, "new_status": status,
                                "attempts": attempts, "error": error, "ts": now,
+                               "intent_at": None, "intent_by": "",
                                "result": None if error else json.dumps(result, ensure_ascii=False,
                                                                        default=str)})
             entries = [AuditEntry(item.event_id, item.integration, "action", {
                 "action": item.action, "idempotency_key": item.idempotency_key,
                 "params": json.loads(item.params), "status": status, "attempt": attempts,
-                "error": error})]
+                "error": error, **({"in_doubt": True, "resolution": "the receiver was asked: "
+                                    "it had acted"} if asked else {})})]
             if finalize is not None:
                 entries += finalize(conn, status)
             append(conn, entries, now=now)
+        self._unsettled.pop(item.idempotency_key, None)
         return ActionOutcome(item.idempotency_key, item.action, status, error)
+
+    def _hold(self, item: OutboxItem,
+              finalize: Callable[[Connection, str], list[AuditEntry]] | None,
+              sentence: str) -> ActionOutcome:
+        """An in-doubt row waits for a person, its intent kept (that is what marks it)."""
+        now = time.time()
+        with self.store.write() as conn:
+            n = conn.execute(update(outbox).where(
+                outbox.c.idempotency_key == item.idempotency_key,
+                outbox.c.status == PENDING).values(
+                status=AWAITING, approval_reason=sentence[:2000], updated_at=now,
+                intent_at=item.intent_at, intent_by=item.intent_by[:200])).rowcount
+            if n != 1:
+                return ActionOutcome(item.idempotency_key, item.action,
+                                     self._status_of(item.idempotency_key, conn), "")
+            entries = [AuditEntry(item.event_id, item.integration, "action_in_doubt", {
+                "action": item.action, "idempotency_key": item.idempotency_key,
+                "intent_at": item.intent_at, "intent_by": item.intent_by,
+                "attempts": item.attempts, "resolution": "waits for a person",
+                "reason": sentence})]
+            if finalize is not None:
+                entries += finalize(conn, AWAITING)
+            append(conn, entries, now=now)
+        return ActionOutcome(item.idempotency_key, item.action, AWAITING, sentence)
+
+    def _status_of(self, key: str, conn: Connection | None = None) -> str:
+        q = select(outbox.c.status).where(outbox.c.idempotency_key == key)
+        if conn is not None:
+            return conn.execute(q).scalar_one()
+        with self.store.read() as c:
+            return c.execute(q).scalar_one()
 
     def run_event(self, event_id: str, items: list[OutboxItem] | None = None, *,
                   retry_delay: float = 0.05,
@@ -172,14 +348,50 @@ class ActionRunner:
             found = conn.execute(select(outbox).where(outbox.c.event_id == event_id)
                                  .order_by(outbox.c.id)).all()
         return [OutboxItem(r.idempotency_key, r.event_id, r.integration, r.action, r.params,
-                           r.status, r.attempts) for r in found]
+                           r.status, r.attempts, r.intent_at, r.intent_by) for r in found]
 
 
 _INSERT = FastStatement(insert(outbox).values(
     {c.name: bindparam(c.name) for c in outbox.c if c.name != "id"}))
 _SETTLE = FastStatement(update(outbox).where(outbox.c.idempotency_key == bindparam("key")).values(
     status=bindparam("new_status"), attempts=bindparam("attempts"), last_error=bindparam("error"),
-    updated_at=bindparam("ts"), result=bindparam("result")))
+    updated_at=bindparam("ts"), result=bindparam("result"), intent_at=bindparam("intent_at"),
+    intent_by=bindparam("intent_by")))
+
+
+_INTEND = FastStatement(update(outbox).where(
+    outbox.c.idempotency_key == bindparam("key"), outbox.c.status == PENDING,
+    outbox.c.intent_at.is_(None)).values(
+    intent_at=bindparam("ts"), intent_by=bindparam("by"), attempts=outbox.c.attempts + 1,
+    updated_at=bindparam("ts")))
+_INTEND_AGAIN = FastStatement(update(outbox).where(
+    outbox.c.idempotency_key == bindparam("key"), outbox.c.status == PENDING,
+    outbox.c.intent_at == bindparam("prev")).values(
+    intent_at=bindparam("ts"), intent_by=bindparam("by"), attempts=outbox.c.attempts + 1,
+    updated_at=bindparam("ts")))
+
+DoubtPolicy = Literal["resend", "ask", "person"]
+
+
+def clock(ts: float) -> str:
+    """HH:MM:SS (UTC), as the in-doubt sentences name times."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
+
+
+def doubt_sentence(item: OutboxItem, me: str) -> str:
+    """"in doubt: may have run at 10:42:07, worker 1151 died" (or could not record it)."""
+    at = clock(item.intent_at or time.time())
+    by = item.intent_by
+    pid = m.group(1) if (m := re.search(r":(\d+)(?:/|$)", by)) else (by or "?")
+    if by.split("/")[0] == me.split("/")[0]:  # this very process: its result was not recorded
+        return (f"in doubt: may have run at {at}, worker {pid} could not record the result "
+                "(the store refused it)")
+    return f"in doubt: may have run at {at}, worker {pid} died"
+
+
+def in_doubt(row: Any) -> bool:
+    """Whether an outbox row waits for a person because its effect may have happened."""
+    return row.status == AWAITING and getattr(row, "intent_at", None) is not None
 
 
 def outbox_row(store: Store, outbox_id: int):
@@ -243,6 +455,12 @@ def decide(store: Store, outbox_id: int, *, approve: bool, reviewer: str, commen
     row = outbox_row(store, outbox_id)
     if row.status != AWAITING:
         raise NotFound(f"Action {outbox_id} is not waiting for approval (it is {row.status}).")
+    if in_doubt(row):  # approving an action in doubt sends it again; rejecting cancels it
+        if edited_params:
+            raise EditRefused("An action in doubt may already have run with its params: "
+                              "resend it as it is, mark it done, or cancel it.")
+        return resolve_in_doubt(store, outbox_id, "resend" if approve else "cancel",
+                                reviewer=reviewer, comment=comment)
     if edited_params is not None and not approve:
         raise EditRefused("A rejected action cannot be edited: edit and approve, or reject.")
     before = json.loads(row.params)
@@ -265,6 +483,49 @@ def decide(store: Store, outbox_id: int, *, approve: bool, reviewer: str, commen
             "reviewer": reviewer, "comment": comment, **detail})], now=now)
         if not approve:
             _keep_as_example(conn, row, reviewer, comment, now)
+    return outbox_row(store, outbox_id)
+
+
+Resolution = Literal["resend", "done", "cancel"]
+
+
+def resolve_in_doubt(store: Store, outbox_id: int, resolution: Resolution, *, reviewer: str,
+                     comment: str = ""):
+    """A person's verdict on an action in doubt (it may have run before its worker died).
+
+    ``resend``: it did not take effect; it becomes pending and is sent again with the same
+    key. ``done``: it took effect; it is recorded as done without sending. ``cancel``: it
+    must not run (again); it is rejected. A connector's send ledger gets the same verdict.
+    """
+    row = outbox_row(store, outbox_id)
+    if not in_doubt(row):
+        raise NotFound(f"Action {outbox_id} is not in doubt (it is {row.status}); only an "
+                       "action whose worker stopped between sending and recording waits here.")
+    if resolution not in ("resend", "done", "cancel"):
+        raise ValueError(f"unknown resolution {resolution!r}")
+    now = time.time()
+    status = {"resend": PENDING, "done": DONE, "cancel": REJECTED}[resolution]
+    values: dict[str, Any] = {"status": status, "decided_by": reviewer, "comment": comment,
+                              "updated_at": now, "intent_at": None, "intent_by": ""}
+    if resolution == "done":
+        values["result"] = json.dumps({"marked_done_by": reviewer, "comment": comment})
+    for send in undecided_sends(store):  # the connector's ledger must not refuse the resend
+        if send.idempotency_key == row.idempotency_key and resolution != "cancel":
+            SendLedger(store, send.connector).resolve(
+                row.idempotency_key, sent=resolution == "done",
+                note=f"outbox action {outbox_id} resolved by {reviewer}: {resolution}")
+    with store.write() as conn:
+        res = conn.execute(update(outbox).where(
+            outbox.c.id == outbox_id, outbox.c.status == AWAITING,
+            outbox.c.intent_at == row.intent_at).values(**values))
+        if res.rowcount != 1:
+            raise NotFound(f"Action {outbox_id} was resolved by someone else meanwhile.")
+        append(conn, [AuditEntry(row.event_id, row.integration, "approval", {
+            "outbox_id": outbox_id, "action": row.action, "in_doubt": True,
+            "decision": {"resend": "resend", "done": "marked_done",
+                         "cancel": "cancelled"}[resolution],
+            "doubt": row.approval_reason, "intent_at": row.intent_at,
+            "intent_by": row.intent_by, "reviewer": reviewer, "comment": comment})], now=now)
     return outbox_row(store, outbox_id)
 
 

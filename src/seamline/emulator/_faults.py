@@ -11,6 +11,7 @@ import json
 import math
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -121,8 +122,23 @@ class FaultPlan(BaseModel):
         try:
             data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
             return cls.model_validate(data or {})
-        except (ValueError, yaml.YAMLError, ValidationError) as exc:
-            raise ConfigError(f"The fault plan {path} is not valid: {exc}") from exc
+        except ValidationError as exc:
+            # Every problem at once, as sentences (pydantic's own text carries URLs).
+            raise ConfigError(f"The fault plan {path} is not valid: "
+                              f"{_problems(exc)}.") from None
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ConfigError(f"The fault plan {path} is not valid "
+                              f"{'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """``rules[0].kind: Input should be 'rate_limit', … ; seed: …`` with no URLs."""
+    out = []
+    for err in exc.errors(include_url=False):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where.lstrip('.') or 'the plan'}: {msg}")
+    return "; ".join(out)
 
 
 class FaultState:
@@ -134,24 +150,38 @@ class FaultState:
         self._rng = random.Random(seed)
         self._latency_rng = random.Random(None if seed is None else f"latency-{seed}")
         self._counts: dict[str, int] = {}
+        self._injected: dict[str, int] = {}  # fault kind (or "ok") -> requests it hit
         self._lock = threading.Lock()
+        self.since = time.time()
+
+    def injected(self) -> dict[str, int]:
+        """Requests by what was done to them: each fault kind, and "ok" for none."""
+        with self._lock:
+            return dict(self._injected)
 
     def decide(self, provider: str) -> FaultRule | None:
         """Count this request and return the rule that hits it, if any."""
         with self._lock:
-            for key in ("*", provider):
-                self._counts[key] = self._counts.get(key, 0) + 1
-            hit: FaultRule | None = None
-            for rule in self.plan.rules:
-                # Draw for every probability rule on every request, hit or not, so one
-                # rule's outcome never shifts another's: the sequence replays exactly.
-                draw = self._rng.random() if rule.p is not None else None
-                if rule.provider is not None and rule.provider != provider:
-                    continue
-                n = self._counts[rule.provider or "*"]
-                if hit is None and _selects(rule, n, draw):
-                    hit = rule
+            hit = self._decide(provider)
+            kind = hit.kind if hit is not None else "ok"
+            self._injected[kind] = self._injected.get(kind, 0) + 1
             return hit
+
+    def _decide(self, provider: str) -> FaultRule | None:
+        """Under ``self._lock``: count the request, return the rule that hits it."""
+        for key in ("*", provider):
+            self._counts[key] = self._counts.get(key, 0) + 1
+        hit: FaultRule | None = None
+        for rule in self.plan.rules:
+            # Draw for every probability rule on every request, hit or not, so one
+            # rule's outcome never shifts another's: the sequence replays exactly.
+            draw = self._rng.random() if rule.p is not None else None
+            if rule.provider is not None and rule.provider != provider:
+                continue
+            n = self._counts[rule.provider or "*"]
+            if hit is None and _selects(rule, n, draw):
+                hit = rule
+        return hit
 
     def delay(self) -> float:
         latency = self.plan.latency

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -94,7 +95,7 @@ class Emulator:
         self.base_url: str | None = None
         self.app = Starlette(routes=[
             Route(wire.PATH, self._route(wire), methods=["POST"]) for wire in (_anthropic, _openai)
-        ] + _batches.routes(self))
+        ] + _batches.routes(self) + [Route("/_emulator/stats", self._stats, methods=["GET"])])
 
     # -- configuration and inspection -------------------------------------------------------
 
@@ -115,8 +116,30 @@ class Emulator:
         """Every raw body received so far, joined: what a test searches for leaked values."""
         return "\n".join(r.text for r in self.requests)
 
+    def stats(self) -> dict[str, Any]:
+        """What was injected since the plan was set or the emulator reset (``GET
+        /_emulator/stats``): requests, and requests per fault kind ("ok": none), connection
+        resets and hangs included."""
+        state = self._fault_state
+        by_kind = state.injected()
+        total = sum(by_kind.values())
+        faults = {k: n for k, n in sorted(by_kind.items()) if k != "ok"}
+        return {"requests": total, "ok": by_kind.get("ok", 0), "faults": faults,
+                "faulted": sum(faults.values()),
+                "fault_share": round(sum(faults.values()) / total, 4) if total else 0.0,
+                "since": state.since}
+
+    def summary(self) -> str:
+        """One line: "emulator: 1,204 requests, 251 faults (20.8%): rate_limit 96, ..."."""
+        s = self.stats()
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(s["faults"].items(),
+                                                       key=lambda kv: -kv[1]))
+        return (f"emulator: {s['requests']:,} requests, {s['faulted']:,} faults "
+                f"({s['fault_share']:.1%}){': ' + kinds if kinds else ''}")
+
     def reset(self) -> None:
-        """Forget recorded requests, cached prompts and batches; restart the fault plan's counters."""
+        """Forget recorded requests, cached prompts and batches; restart the fault plan's
+        counters (the injected-fault counts too)."""
         with self._lock:
             self._records.clear()
         self._cache.clear()
@@ -159,6 +182,7 @@ class Emulator:
         self._server.should_exit = True
         self._thread.join(10)
         self._server = self._thread = None
+        log.info("%s", self.summary())
 
     def run(self) -> None:
         """Serve in the foreground on ``host:port`` until interrupted (``seamline emulate``)."""
@@ -170,6 +194,7 @@ class Emulator:
             uvicorn.Server(config).run()
         finally:
             self._closing.set()
+            print(self.summary(), file=sys.stderr, flush=True)  # what a drill counts
 
     @contextlib.contextmanager
     def serve(self) -> Iterator[Emulator]:
@@ -194,6 +219,9 @@ class Emulator:
         if scope["type"] == "http" and transport is not None:
             scope = dict(scope, **{"seamline.drop": transport.abort})
         await self.app(scope, receive, send)
+
+    async def _stats(self, request: Request) -> Response:
+        return JSONResponse(self.stats())
 
     def _route(self, wire: ModuleType):
         async def endpoint(request: Request) -> Response:

@@ -5,6 +5,7 @@
 settles jobs; ``Worker`` runs them through the same Pipeline as every other shape.
 """
 
+from seamline.queue._health import WorkerReport, worker_reports
 from seamline.queue._jobs import (
            DEAD,
            DONE,
@@ -19,4 +20,4 @@ from seamline.queue._jobs import (
 from seamline.queue._worker import Worker, WorkerStats
 
 __all__ = ["DEAD", "DONE", "EVENT", "QUEUED", "REDRIVE", "RUNNING", "Enqueued", "Job", "JobQueue",
-           "Worker", "WorkerStats"]
+           "Worker", "WorkerReport", "WorkerStats", "worker_reports"]

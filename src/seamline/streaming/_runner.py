@@ -12,13 +12,16 @@ already been recorded.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
+
 from seamline.backoff import Backoff
-from seamline.errors import ConfigError
+from seamline.errors import ConfigError, StoreBusy
 from seamline.ingest import vault_key
 from seamline.integration import Integration, StreamSpec
 from seamline.runtime import Pipeline
@@ -27,6 +30,15 @@ from seamline.streaming._cipher import PayloadCipher
 from seamline.streaming._closing import DueWindow, claim_token
 from seamline.streaming._source import SourceUnavailable, StreamSource, default_consumer
 from seamline.streaming._state import WindowState
+
+log = logging.getLogger("seamline.stream")
+
+
+def _store_failure(exc: BaseException) -> bool:
+    """The store (not the stream or the event) failed: a full disk, a lost database server."""
+    if isinstance(exc, DBAPIError | StoreBusy):
+        return True
+    return type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg2")
 
 WINDOW_KEY_FIELD = "window_id"
 # Between fetches while the broker is unreachable: jittered, so a group's consumers do not
@@ -44,6 +56,7 @@ class RunStats:
     outages: int = 0  # fetches or acks that found the broker unreachable, then retried
     claimed_elsewhere: int = 0  # due windows another consumer of the group was deciding
     idle_advances: int = 0  # times a quiet stream's time was moved on by the wall clock
+    store_failures: int = 0  # batches the store refused (a full disk, a lost database), retried
     seconds: float = 0.0
 
     @property
@@ -91,12 +104,13 @@ class StreamRunner:
                                  vault=self.pipeline.vault)
         self.stats = RunStats()
         self.claim_lease_s = claim_lease_s
-        self._token = claim_token(consumer or getattr(source, "consumer", None)
-                                  or default_consumer())
+        self.consumer = consumer or getattr(source, "consumer", None) or default_consumer()
+        self._token = claim_token(self.consumer)
         self.state.release_claims(self._token)
         self._next_prune = time.monotonic() + 60.0
         self._last_message = time.monotonic()  # quiet since, as this runner sees it
         self._next_flush = 0.0
+        self.problem = ""  # what keeps this consumer from working, as a sentence
 
     def step(self, timeout_s: float = 1.0) -> int:
         """One batch: fetch, apply and mark (one transaction), ack, decide. Returns how many
@@ -161,6 +175,8 @@ class StreamRunner:
         last_message = started
         outage: float | None = None  # when the broker stopped answering
         tries = 0  # retries within this outage: each outage backs off from the start
+        store_down: float | None = None  # when the store started refusing batches
+        store_tries = 0
         try:
             while stop is None or not stop.is_set():
                 if max_events is not None and self.stats.delivered >= max_events:
@@ -170,6 +186,29 @@ class StreamRunner:
                            self.spec.idle_timeout / 2 or poll_s)
                 try:
                     fetched = self.step(wait)
+                except Exception as exc:
+                    if isinstance(exc, SourceUnavailable) or not _store_failure(exc):
+                        raise
+                    # The store refused the batch: it rolled back and was not acked, so the
+                    # broker delivers it again. Say so loudly once, back off, and give up
+                    # (raise: a non-zero exit) only after ``outage_s`` of failures.
+                    now = time.monotonic()
+                    if store_down is None:
+                        store_down = now
+                        self.problem = (f"consumer {self.consumer} cannot write the store since "
+                                        f"{time.strftime('%H:%M:%S', time.gmtime())}: "
+                                        f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+                        log.error("%s; retrying with a backoff", self.problem)
+                    self.stats.store_failures += 1
+                    if now - store_down >= self.outage_s:
+                        raise
+                    delay = OUTAGE_BACKOFF.delay(min(store_tries, 10))
+                    store_tries += 1
+                    if stop is not None:
+                        stop.wait(delay)
+                    else:
+                        time.sleep(delay)
+                    continue
                 except SourceUnavailable:
                     # Nothing uncommitted is lost (the batch rolled back or was never read);
                     # ride out a broker restart, give up after ``outage_s`` of silence.
@@ -186,6 +225,9 @@ class StreamRunner:
                         time.sleep(delay)
                     continue
                 outage, tries = None, 0
+                if store_down is not None:
+                    log.warning("consumer %s: the store can be written again", self.consumer)
+                store_down, store_tries, self.problem = None, 0, ""
                 if fetched:
                     last_message = time.monotonic()
                 elif idle_exit_s is not None and time.monotonic() - last_message >= idle_exit_s:
