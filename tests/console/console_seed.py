@@ -99,3 +99,70 @@ def console_app(store: Store, model: Model) -> FastAPI:
     """The app as ``seamline serve`` builds it (plain-http cookies: tests talk http)."""
     return create_app([integration(model)], store, providers={"refunds": model.provider},
                       allow_anonymous=True, secure_cookies=False)
+
+
+# What a console meets in production: ids as long as the store allows, reasons and names
+# longer than a phone is wide, unbroken strings (a URL, a token), a multi-line e-mail, and
+# hostile text (a script in the body, HTML in a quote) that must arrive on the page escaped.
+LONG_ID = "evt_" + "0123456789abcdef" * 2 + "a1b2"  # 40 characters, the column's width
+LONG_DEAD = "evt_" + "fedcba9876543210" * 2 + "c3d4"
+LONG_INTEGRATION = "lead_intake_for_the_enterprise_sales_team_emea_north"
+UNBROKEN = "https://tracking.example.com/" + "x7Qz" * 60
+HOSTILE_BODY = ("Hello team,\n\nI was charged twice for the <b>Pro</b> plan & \"quoted\" invoice "
+                "INV-2026-000123456789.\n\n<script>alert('console')</script>\n\nTracking: "
+                + UNBROKEN + "\n\nThanks,\n[PERSON_1]")
+HTML_QUOTE = "the <b>Pro</b> plan & \"quoted\" invoice"
+LONG_REASON = ("the amount 1280.00 EUR is above the approval threshold of 100.00 for this "
+               "integration, and the model's confidence 0.41 is below 0.60: a person decides; "
+               "reference " + "R" * 120)
+
+
+def seed_hostile(store: Store) -> dict[str, Any]:
+    """Add an action waiting for review and a dead letter with long, unbroken and hostile
+    text, recorded as the runtime records them (event row, outbox row, audit story) but for
+    an integration this server does not run. Returns their ids."""
+    from seamline.audit import AuditEntry, append
+    from seamline.store.tables import dead_letters, outbox
+
+    now = time.time()
+    data = {"message_id": "MSG-" + "9" * 36, "subject": "Re: <script>alert(1)</script> refund",
+            "from_email": "[EMAIL_1]", "body": HOSTILE_BODY}
+    output = {"intent": "refund", "urgency": "high", "confidence": 0.41,
+              "summary": "Customer reports a double charge and wants one refunded; " * 3,
+              "evidence": ["charged twice", HTML_QUOTE], "tags": ["billing", "refund", UNBROKEN]}
+    with store.write() as conn:
+        for eid, state, stage, reason in (
+                (LONG_ID, "awaiting_approval", "", LONG_REASON),
+                (LONG_DEAD, "dead_lettered", "actions",
+                 "the CRM answered 502: " + UNBROKEN + " <img src=x onerror=alert(2)>")):
+            conn.execute(insert(events).values(
+                id=eid, integration=LONG_INTEGRATION, idempotency_key=eid, tenant="acme",
+                state=state, stage=stage, reason=reason, path="ai", input=json.dumps(data),
+                output=json.dumps(output), prompt_version="p-0123456789abcdef",
+                model="claude-sonnet-4-5", cost_usd=0.0123, created_at=now - 60,
+                updated_at=now - 30))
+        outbox_id = conn.execute(insert(outbox).values(
+            idempotency_key="k-" + LONG_ID, event_id=LONG_ID, integration=LONG_INTEGRATION,
+            action="escalate_to_a_human_with_the_full_context_attached",
+            params=json.dumps({"ticket_id": data["message_id"], "note": UNBROKEN,
+                               "amount": 1280.0}),
+            status="awaiting_approval", approval_reason=LONG_REASON, created_at=now - 60,
+            updated_at=now - 60)).inserted_primary_key[0]
+        conn.execute(insert(dead_letters).values(
+            event_id=LONG_DEAD, integration=LONG_INTEGRATION, stage="actions",
+            reason="the CRM answered 502", detail=json.dumps({"error": UNBROKEN}),
+            payload=json.dumps(data), created_at=now - 30))
+        append(conn, [
+            AuditEntry(LONG_ID, LONG_INTEGRATION, "ingest", {
+                "input": data, "idempotency_key": LONG_ID, "tenant": "acme",
+                "pii_redacted": ["EMAIL", "PERSON"], "truncated": False}),
+            AuditEntry(LONG_ID, LONG_INTEGRATION, "output", {
+                "output": output, "valid": True, "error": "", "cost_usd": 0.0123, "path": "ai"}),
+            AuditEntry(LONG_ID, LONG_INTEGRATION, "state", {
+                "state": "awaiting_approval", "reason": LONG_REASON}),
+            AuditEntry(LONG_ID, LONG_INTEGRATION, "custom_check", {
+                "note": "<script>alert(3)</script>", "score": 3}),
+            AuditEntry(LONG_DEAD, LONG_INTEGRATION, "dead_letter", {
+                "stage": "actions", "reason": "the CRM answered 502: " + UNBROKEN}),
+        ], now=now)
+    return {"outbox_id": int(outbox_id), "event": LONG_ID, "dead": LONG_DEAD}

@@ -11,7 +11,19 @@ from seamline.errors import ConfigError
 from seamline.store import Store, metadata, open_store
 from seamline.store.tables import audit_head, audit_log, flags
 
-HEAD_REVISION = "0012"
+def _head_revision() -> str:
+    """The newest migration's revision (several sessions add migrations at once)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from seamline.store._engine import _MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+HEAD_REVISION = _head_revision()
 
 
 def _audit_row(seq: int = 1) -> dict:

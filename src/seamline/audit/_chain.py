@@ -1,7 +1,11 @@
 """Layer 6, audit: an append-only, hash-chained log of everything an event did.
 
-Each row's hash covers the previous row's hash and its own content, so an edited,
-deleted or reordered row breaks the chain at a place ``verify`` can name.
+Each row's hash covers the previous row's hash, its own columns and the SHA-256 of its
+payload (``payload_hash``), so an edited, deleted or reordered row breaks the chain at a
+place ``verify`` can name, and a payload purged past retention leaves a row that still
+verifies. Rows written before migration 0014 (``payload_hash`` NULL) hash the payload
+itself (:func:`row_hash`). The chain is committed to outside the database by signed
+checkpoints (``_checkpointer``); ``append`` only tells the checkpointer that rows arrived.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import json
 import re
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256
+from os import urandom
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -21,7 +27,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from seamline.errors import AuditError
 from seamline.ingest import redact
 from seamline.scrub import configured_secrets, scrub
-from seamline.store import FastStatement, Store
+from seamline.store import FastStatement
 from seamline.store.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -40,8 +46,24 @@ def canonical_json(payload: Any) -> str:
 
 def row_hash(prev_hash: str, seq: int, event_id: str, integration: str, kind: str,
              created_at: float, payload: str) -> str:
+    """The hash of a row written before migration 0014: it covers the payload itself."""
     head = f"{prev_hash}\n{seq}|{event_id}|{integration}|{kind}|{created_at!r}|"
     return hashlib.sha256(head.encode() + payload.encode()).hexdigest()
+
+
+def payload_digest(salt: str, payload: str) -> str:
+    """The salted commitment to a payload: SHA-256 of the salt's 16 bytes and the payload."""
+    return hashlib.sha256(bytes.fromhex(salt) + payload.encode()).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, event_id: str, integration: str, kind: str,
+              created_at: float, payload_hash: str) -> str:
+    """The hash of a row: the one before it, its columns, and its payload's digest.
+
+    ``sha256:`` cannot begin a canonical JSON payload, so no row of one form hashes the
+    same bytes as a row of the other."""
+    head = f"{prev_hash}\n{seq}|{event_id}|{integration}|{kind}|{created_at!r}|sha256:{payload_hash}"
+    return hashlib.sha256(head.encode()).hexdigest()
 
 
 _DETECTED = "<SECRET>"  # a secret found by its shape; by value it is <SECRET_FROM_ENV>
@@ -112,6 +134,17 @@ _MOVE_HEAD = FastStatement(
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 # The head each engine (each store in this process) last wrote.
 _HEADS: weakref.WeakKeyDictionary[Engine, tuple[int, str]] = weakref.WeakKeyDictionary()
+# Who wants to hear that rows were appended through an engine (a Checkpointer): called with
+# the number of rows, inside the caller's transaction, so it only counts; it never writes.
+_WATCHERS: weakref.WeakKeyDictionary[Engine, Callable[[int], None]] = weakref.WeakKeyDictionary()
+
+
+def watch(engine: Engine, on_rows: Callable[[int], None] | None) -> None:
+    """Have ``on_rows(n)`` called after each append through ``engine`` (None: stop)."""
+    if on_rows is None:
+        _WATCHERS.pop(engine, None)
+    else:
+        _WATCHERS[engine] = on_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +182,9 @@ def append(conn: Connection, entries: Iterable[AuditEntry], *, now: float | None
     # If the caller's transaction rolls back, the compare-and-set above fails next time
     # and the head is re-read: the cache can be stale but never wrong in effect.
     _HEADS[engine] = head
+    watcher = _WATCHERS.get(engine)
+    if watcher is not None:
+        watcher(len(rows))
     return head[0]
 
 
@@ -163,82 +199,16 @@ def _chain_rows(entries: list[AuditEntry], head: tuple[int, str],
     seq, prev = head
     secrets = configured_secrets()  # once per append: the environment is the same throughout
     rows = []
-    for e in entries:
+    salts = urandom(16 * len(entries))  # one system call per append, not one per row
+    for i, e in enumerate(entries):
         seq += 1
         payload = canonical_json(_clean(e.payload, secrets))
-        h = row_hash(prev, seq, e.event_id, e.integration, e.kind, created, payload)
+        salt = salts[16 * i:16 * i + 16]
+        digest = sha256(salt + payload.encode()).hexdigest()
+        h = link_hash(prev, seq, e.event_id, e.integration, e.kind, created, digest)
         rows.append({"seq": seq, "event_id": e.event_id, "integration": e.integration,
                      "kind": e.kind, "payload": payload, "created_at": created,
-                     "prev_hash": prev, "hash": h})
+                     "prev_hash": prev, "hash": h, "payload_hash": digest,
+                     "payload_salt": salt.hex()})
         prev = h
     return rows, (seq, prev)
-
-
-@dataclass(frozen=True, slots=True)
-class ChainProblem:
-    seq: int
-    what: str
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    rows: int
-    problems: tuple[ChainProblem, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def verify(store: Store, *, batch: int = 5000) -> VerifyReport:
-    """Recompute the chain from the first row and name every row that breaks it."""
-    problems: list[ChainProblem] = []
-    prev_hash, prev_seq, count = GENESIS, 0, 0
-    cols = audit_log.c
-    with store.read() as conn:
-        last = -(2**63)  # forged rows with seq <= 0 must be read too
-        while True:
-            chunk = conn.execute(
-                select(cols.seq, cols.event_id, cols.integration, cols.kind, cols.payload,
-                       cols.created_at, cols.prev_hash, cols.hash)
-                .where(cols.seq > last).order_by(cols.seq).limit(batch)
-            ).all()
-            if not chunk:
-                break
-            for r in chunk:
-                count += 1
-                if r.seq != prev_seq + 1:
-                    problems.append(ChainProblem(
-                        r.seq, f"row {r.seq} follows row {prev_seq}: rows "
-                        f"{prev_seq + 1}..{r.seq - 1} were deleted" if r.seq > prev_seq + 1
-                        else f"row {r.seq} is out of order"))
-                if r.prev_hash != prev_hash:
-                    problems.append(ChainProblem(
-                        r.seq, f"row {r.seq} does not link to the row before it "
-                        "(a row was deleted, inserted or reordered)"))
-                expected = row_hash(r.prev_hash, r.seq, r.event_id, r.integration, r.kind,
-                                    r.created_at, r.payload)
-                if expected != r.hash:
-                    problems.append(ChainProblem(
-                        r.seq, f"row {r.seq} ({r.kind} of event {r.event_id}) was edited: "
-                        "its content no longer matches its hash"))
-                prev_hash, prev_seq = r.hash, r.seq
-            last = chunk[-1].seq
-        head_seq, head_hash = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
-    if head_seq != prev_seq or head_hash != prev_hash:
-        problems.append(ChainProblem(
-            head_seq, f"the chain head says row {head_seq} is last but the log ends at row "
-            f"{prev_seq}: rows at the end were deleted or the head was edited"))
-    return VerifyReport(rows=count, problems=tuple(problems))
-
-
-def story(store: Store, event_id: str) -> list[dict[str, Any]]:
-    """Every audit row of one event, oldest first, payloads decoded."""
-    cols = audit_log.c
-    with store.read() as conn:
-        rows = conn.execute(
-            select(cols.seq, cols.kind, cols.payload, cols.created_at)
-            .where(cols.event_id == event_id).order_by(cols.seq)
-        ).all()
-    return [{"seq": r.seq, "kind": r.kind, "at": r.created_at, "payload": json.loads(r.payload)}
-            for r in rows]

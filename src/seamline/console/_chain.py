@@ -10,7 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from seamline.audit import VerifyReport, verify
+from seamline.audit import VerifyReport, trusted_keys, verify
+from seamline.errors import ConfigError
 from seamline.store import Store
 
 
@@ -37,6 +38,10 @@ class ChainCheck:
 
     def run(self, actor: str) -> ChainStatus:
         with self._lock:  # two clicks at once verify once each, not interleaved
-            report = verify(self._store)
+            try:  # with a key configured: against its signed checkpoints
+                keys, _ = trusted_keys()
+            except ConfigError:
+                keys = []  # a bad public key setting: the unsigned check, which says so
+            report = verify(self._store, keys=keys)
             self._status = ChainStatus(report, time.time(), actor)
         return self._status

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from seamline.actions import AWAITING, list_awaiting, outbox_row
+from seamline.actions import AWAITING, outbox_row
 from seamline.audit import story
-from seamline.console._evidence import MarkedSource, marked_sources
+from seamline.console._evidence import QUOTE_FIELDS, EvidenceView, Node, evidence, laid_out
+from seamline.console._story import sentence
 from seamline.inference import SpendReport, spend_report
-from seamline.runtime import DEAD_LETTERED, dead_letters_now
+from seamline.runtime import DEAD_LETTERED
 from seamline.scrub import scrub, scrub_value
 from seamline.store import Store
-from seamline.store.tables import events, outbox
+from seamline.store.tables import events, integrations, outbox, prompt_versions
 
 
 def _json(text: str | None) -> Any:
@@ -74,25 +75,6 @@ def overview(store: Store, now: float | None = None) -> Overview:
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewItem:
-    """One row of the review queue."""
-
-    id: int
-    integration: str
-    event_id: str
-    action: str
-    why: str
-    confidence: float | None
-    created_at: float
-
-
-def review_queue(store: Store) -> list[ReviewItem]:
-    return [ReviewItem(r.id, r.integration, r.event_id, r.action, scrub(r.approval_reason),
-                       confidence_of(_json(r.output)), r.created_at)
-            for r in list_awaiting(store)]
-
-
-@dataclass(frozen=True, slots=True)
 class ReviewView:
     """Everything a reviewer needs to decide one action, and nothing unredacted."""
 
@@ -109,12 +91,19 @@ class ReviewView:
     output: Any
     confidence: float | None
     grounding: dict[str, Any] | None
-    sources: list[MarkedSource] = field(default_factory=list)
-    unplaced_quotes: list[str] = field(default_factory=list)
+    evidence: EvidenceView
+    output_fields: list[Node] = field(default_factory=list)
+    next_id: int | None = None  # the next action waiting after this one (keyboard "n")
 
 
-def review(store: Store, outbox_id: int) -> ReviewView:
-    """One action with its event's redacted input, output and grounding (NotFound if none)."""
+def review(store: Store, outbox_id: int,
+           quote_fields: tuple[str, ...] = QUOTE_FIELDS) -> ReviewView:
+    """One action with its event's redacted input, output and grounding (NotFound if none).
+
+    ``quote_fields``: the output fields that hold quotes (the integration's grounding
+    declaration when it is served here), searched for in the input when grounding
+    recorded none.
+    """
     row = outbox_row(store, outbox_id)
     with store.read() as conn:
         ev = conn.execute(select(events.c.input, events.c.output)
@@ -124,11 +113,15 @@ def review(store: Store, outbox_id: int) -> ReviewView:
     grounding = next((e["payload"] for e in reversed(story(store, row.event_id))
                       if e["kind"] == "grounding"), None)
     grounding = scrub_value(grounding) if isinstance(grounding, dict) else None
-    sources, unplaced = marked_sources(data, (grounding or {}).get("quotes") or [])
+    with store.read() as conn:
+        next_id = conn.execute(select(func.min(outbox.c.id)).where(
+            outbox.c.status == AWAITING, outbox.c.id > row.id)).scalar()
+    quotes = (grounding or {}).get("quotes") or []
+    shown = evidence(data, quotes if isinstance(quotes, list) else [], output, quote_fields)
     return ReviewView(row.id, row.integration, row.event_id, row.action,
                       scrub_value(_json(row.params)), row.status, scrub(row.approval_reason),
                       scrub(row.decided_by), scrub(row.comment), data, output,
-                      confidence_of(output), grounding, sources, unplaced)
+                      confidence_of(output), grounding, shown, laid_out(output), next_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,28 +131,6 @@ class TimelineEntry:
     at: float
     summary: str
     payload: Any
-
-
-def _summary(kind: str, p: Any) -> str:
-    """One line per audit entry, so the story reads top to bottom without opening payloads."""
-    if not isinstance(p, dict):
-        return ""
-    if kind == "approval":
-        return (f"{p.get('decision', '?')} by {p.get('reviewer', '?')}"
-                + (f": {p['comment']}" if p.get("comment") else ""))
-    if kind == "action":
-        return f"{p.get('action', '?')} → {p.get('status', '?')}" + (
-            f" ({p['error']})" if p.get("error") else "")
-    if kind == "state":
-        return str(p.get("state", "")) + (f": {p['reason']}" if p.get("reason") else "")
-    if kind == "grounding":
-        verdict = "abstained" if p.get("abstained") else "passed" if p.get("passed") else "failed"
-        return f"{verdict}; {len(p.get('quotes') or [])} quote(s) found in the source"
-    if kind in ("redrive", "flag"):
-        who = p.get("actor") or "?"
-        return f"by {who}" + (f": {p['reason']}" if p.get("reason") else "")
-    return ", ".join(f"{k}={v}" for k, v in p.items() if isinstance(v, (str, int, float))
-                     and not isinstance(v, bool) and len(str(v)) < 60)[:160]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +148,7 @@ class EventFacts:
     cost_usd: float
     created_at: float
     updated_at: float
+    prompt_version: str = ""
 
 
 def timeline(store: Store, event_id: str) -> tuple[EventFacts | None, list[TimelineEntry]]:
@@ -185,7 +157,7 @@ def timeline(store: Store, event_id: str) -> tuple[EventFacts | None, list[Timel
         row = conn.execute(select(events.c.id, events.c.integration, events.c.tenant,
                                   events.c.state, events.c.stage, events.c.reason, events.c.path,
                                   events.c.model, events.c.cost_usd, events.c.created_at,
-                                  events.c.updated_at).where(events.c.id == event_id)).first()
+                                  events.c.updated_at, events.c.prompt_version).where(events.c.id == event_id)).first()
     facts = None
     if row is not None:
         facts = EventFacts(**{**row._asdict(), "reason": scrub(row.reason or "")})
@@ -193,14 +165,8 @@ def timeline(store: Store, event_id: str) -> tuple[EventFacts | None, list[Timel
     for e in story(store, event_id):
         payload = scrub_value(e["payload"])
         entries.append(TimelineEntry(e["seq"], e["kind"], e["at"],
-                                     scrub(_summary(e["kind"], payload)), payload))
+                                     scrub(sentence(e["kind"], payload)), payload))
     return facts, entries
-
-
-def dead_letter_list(store: Store, integration: str | None = None, limit: int = 200):
-    return [replace(d, reason=scrub(d.reason), last_error=scrub(d.last_error or ""),
-                    input=scrub_value(d.input))
-            for d in dead_letters_now(store, integration=integration or None, limit=limit)]
 
 
 def costs(store: Store, days: int) -> SpendReport:
@@ -237,3 +203,93 @@ def actions_of(store: Store, event_id: str) -> list[ActionRow]:
                             .where(outbox.c.event_id == event_id).order_by(outbox.c.id)).all()
     return [ActionRow(r.id, r.action, r.status, r.attempts, scrub(r.last_error or ""),
                       scrub(r.decided_by or "")) for r in rows]
+
+
+def known_integrations(store: Store) -> list[str]:
+    """Every integration that ever ran against this store (a filter's suggestions)."""
+    with store.read() as conn:
+        return [n for (n,) in conn.execute(select(integrations.c.name)
+                                           .order_by(integrations.c.name).limit(500))]
+
+
+@dataclass(frozen=True, slots=True)
+class PromptVersion:
+    version: str
+    system: str
+    user: str
+    params: str
+    created_at: float
+
+
+def prompt_versions_of(store: Store, integration: str) -> list[PromptVersion]:
+    """The prompt versions recorded for ``integration``, newest first."""
+    with store.read() as conn:
+        rows = conn.execute(select(prompt_versions).where(
+            prompt_versions.c.integration == integration)
+            .order_by(prompt_versions.c.created_at.desc()).limit(100)).all()
+    return [PromptVersion(r.version, scrub(r.system), scrub(r.user), scrub(r.params),
+                          r.created_at) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRecord:
+    """A replay of an event, as its audit entry keeps it, beside what was recorded."""
+
+    seq: int
+    at: float
+    prompt_version: str
+    model: str
+    error: str
+    notes: list[str]
+    rows: list[tuple[str, str, str, bool]]  # field, recorded, replayed, changed?
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return scrub(value)
+    return pretty(value)
+
+
+def replays_of(store: Store, event_id: str) -> list[ReplayRecord]:
+    """Every replay of ``event_id``, oldest first, each diffed against the recorded output."""
+    with store.read() as conn:
+        recorded = conn.execute(select(events.c.output).where(events.c.id == event_id)).scalar()
+    old = scrub_value(_json(recorded))
+    old = old if isinstance(old, dict) else {}
+    found = []
+    for e in story(store, event_id):
+        if e["kind"] != "replay" or not isinstance(e["payload"], dict):
+            continue
+        p = scrub_value(e["payload"])
+        new = p.get("output") if isinstance(p.get("output"), dict) else {}
+        rows = [(k, _cell(old.get(k)), _cell(new.get(k)), old.get(k) != new.get(k))
+                for k in sorted(set(old) | set(new))]
+        found.append(ReplayRecord(e["seq"], e["at"], str(p.get("prompt_version", "")),
+                                  str(p.get("model", "")), scrub(str(p.get("error") or "")),
+                                  [scrub(str(n)) for n in p.get("notes") or []], rows))
+    return found
+
+
+def prompt_diff(old: PromptVersion | None, new: PromptVersion | None) -> list[tuple[str, str]]:
+    """The recorded prompt against the replayed one, line by line: (kind, text), kind one
+    of "same", "add", "del", "at" (a hunk header)."""
+    import difflib
+
+    if old is None or new is None or old.version == new.version:
+        return []
+
+    def lines(v: PromptVersion) -> list[str]:
+        return ([f"[system] {x}" for x in v.system.splitlines()]
+                + [f"[user] {x}" for x in v.user.splitlines()]
+                + [f"[params] {x}" for x in v.params.splitlines()])
+
+    out: list[tuple[str, str]] = []
+    for line in difflib.unified_diff(lines(old), lines(new), old.version, new.version,
+                                     lineterm="", n=2):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "add", "-": "del", "@": "at"}.get(line[:1], "same")
+        out.append((kind, line))
+    return out

@@ -27,18 +27,22 @@ from seamline.actions import (
     decide,
     outbox_row,
 )
+from seamline.console import _lists as lists
 from seamline.console import _queries as q
 from seamline.console._chain import ChainCheck
-from seamline.console._evidence import scrub_filter
+from seamline.console._evidence import QUOTE_FIELDS, laid_out, scrub_filter
 from seamline.errors import ConfigError, NotFound
+from seamline.integration import PromptSpec
+from seamline.prompt import PromptTemplate
 from seamline.rollout import Flags, parse_state
-from seamline.runtime import Pipeline, dead_letter
+from seamline.runtime import Pipeline, dead_letter, replay
 from seamline.store import Store
 
 _HERE = Path(__file__).parent
 # Pages load only this server's stylesheet and post only to it; nothing may frame them.
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
+                               "img-src 'self' data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -58,6 +62,7 @@ _NOTICES = {
     "redriven": "Event {id} was redriven; its story below shows what came of it.",
     "flag": "Flag {id} was changed.",
     "verified": "The audit chain was verified just now.",
+    "replayed": "Event {id} was replayed; nothing was acted on.",
 }
 
 
@@ -147,6 +152,9 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
             return _NOTICES[code].format(id=row.id) if redriven and row is not None else ""
         if code == "flag":
             return _NOTICES[code].format(id=ident) if ident in flag_rows() else ""
+        if code == "replayed" and _event_id(ident):
+            row = q.timeline(store, ident)[0]
+            return _NOTICES[code].format(id=row.id) if row is not None else ""
         return _NOTICES["verified"] if code == "verified" else ""
 
     def render(request: Request, user: Any, name: str, status_code: int = 200,
@@ -172,9 +180,32 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
     def overview(request: Request, user: Viewer):
         return render(request, user, "overview.html", ov=q.overview(store))
 
+    def served_names() -> list[str]:
+        return sorted(getattr(app.state, "invokers", {}))
+
+    def choices() -> dict[str, list[str]]:
+        """Suggestions for the list filters: integrations known, actions served."""
+        actions = sorted({a.name for n in served_names() if (p := pipeline(n)) is not None
+                          for a in p.integration.actions})
+        return {"integration": sorted({*q.known_integrations(store), *served_names()}),
+                "action": actions, "age": list(lists.AGE_LABELS)}
+
+    def list_page(request: Request, user: Any, name: str, path: str, default_order: str,
+                  read: Any) -> HTMLResponse:
+        query = lists.ListQuery.of(request.query_params, default_order)
+        page = read(store, query)
+        return render(request, user, name, page=page, path=path, choices=choices(),
+                      ages=lists.AGE_LABELS)
+
     @router.get("/reviews", response_class=HTMLResponse)
     def reviews(request: Request, user: Viewer):
-        return render(request, user, "reviews.html", items=q.review_queue(store))
+        return list_page(request, user, "reviews.html", "/console/reviews", "asc",
+                         lists.review_page)
+
+    @router.get("/events", response_class=HTMLResponse)
+    def event_list(request: Request, user: Viewer):
+        return list_page(request, user, "events.html", "/console/events", "desc",
+                         lists.event_page)
 
     def no_such_action(request: Request, user: Any) -> HTMLResponse:
         return problem(request, user, 404, "No such action",
@@ -182,11 +213,14 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
 
     def review_page(request: Request, user: Any, outbox_id: int, status_code: int = 200,
                     error: str = "", params_text: str | None = None) -> HTMLResponse:
+        row = None
         try:
-            view = q.review(store, outbox_id)
+            row = outbox_row(store, outbox_id)
+            p = pipeline(row.integration)
+            declared = p.integration.grounding.quote_fields if p is not None else ()
+            view = q.review(store, outbox_id, tuple(declared) or QUOTE_FIELDS)
         except NotFound as exc:
             return problem(request, user, 404, "No such action", str(exc), "/console/reviews")
-        p = pipeline(view.integration)
         spec = next((a for a in p.integration.actions if a.name == view.action), None) if p else None
         handler = (spec.handler if isinstance(spec.handler, str) else
                    f"{spec.handler.__module__}.{spec.handler.__qualname__}") if spec else ""
@@ -284,11 +318,64 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
         return RedirectResponse(back, status_code=303)
 
     @router.get("/dead-letters", response_class=HTMLResponse)
-    def dead_letters(request: Request, user: Viewer, integration: str = ""):
-        if integration and not _NAME.fullmatch(integration):  # names no integration
-            return render(request, user, "dead_letters.html", integration="", items=[])
-        return render(request, user, "dead_letters.html", integration=integration,
-                      items=q.dead_letter_list(store, integration))
+    def dead_letters(request: Request, user: Viewer):
+        return list_page(request, user, "dead_letters.html", "/console/dead-letters", "desc",
+                         lists.dead_letter_page)
+
+    def replay_page(request: Request, user: Any, event_id: str, status_code: int = 200,
+                    error: str = "") -> HTMLResponse:
+        row = q.timeline(store, event_id)[0]
+        if row is None:
+            return no_such_event(request, user)
+        versions = q.prompt_versions_of(store, row.integration)
+        by_version = {v.version: v for v in versions}
+        recorded = by_version.get(row.prompt_version)
+        records = q.replays_of(store, event_id)
+        seq = request.query_params.get("seq", "")
+        shown = next((r for r in records if str(r.seq) == seq), records[-1] if records else None)
+        p = pipeline(row.integration)
+        served_version = ""
+        if p is not None:
+            spec = p.integration.prompt
+            served_version = PromptTemplate(spec.user, spec.system, spec.params).version
+        return render(request, user, "replay.html", status_code, row=row, versions=versions,
+                      recorded=recorded, records=records, shown=shown, served=p is not None,
+                      served_version=served_version, error=error,
+                      diff=q.prompt_diff(recorded, by_version.get(shown.prompt_version)
+                                         if shown else None))
+
+    @router.get("/events/{event_id}/replay", response_class=HTMLResponse)
+    def replay_view(request: Request, event_id: str, user: Viewer):
+        if _event_id(event_id) is None:
+            return no_such_event(request, user)
+        return replay_page(request, user, event_id)
+
+    @router.post("/events/{event_id}/replay", dependencies=csrf)
+    def replay_run(request: Request, event_id: str, user: Reviewer, form: Form):
+        if _event_id(event_id) is None:
+            return no_such_event(request, user)
+        row = q.timeline(store, event_id)[0]
+        if row is None:
+            return no_such_event(request, user)
+        p = pipeline(row.integration)
+        if p is None:
+            return replay_page(request, user, event_id, 409,
+                               f"This server does not run integration {row.integration}; "
+                               "replay it where it runs (seamline replay).")
+        version = form.get("version", "")
+        chosen = next((v for v in q.prompt_versions_of(store, row.integration)
+                       if v.version == version), None)
+        if chosen is None:
+            return replay_page(request, user, event_id, 422,
+                               "Choose one of the prompt versions recorded for this integration.")
+        try:
+            params = json.loads(chosen.params) if chosen.params else {}
+            spec = p.integration.model_copy(update={"prompt": PromptSpec(
+                user=chosen.user, system=chosen.system, params=params)})
+            replay(store, event_id, spec, provider=p.provider)
+        except (NotFound, ConfigError, ValueError) as exc:
+            return replay_page(request, user, event_id, 409, f"Could not replay: {exc}")
+        return done(f"/console/events/{event_id}/replay", "replayed", event_id)
 
     @router.get("/dead-letters/{event_id}", response_class=HTMLResponse)
     def dead_letter_page(request: Request, event_id: str, user: Viewer):
@@ -300,7 +387,7 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
             return problem(request, user, 404, "Not a dead letter", str(exc),
                            "/console/dead-letters")
         return render(request, user, "dead_letter.html", d=item,
-                      actions=q.actions_of(store, event_id),
+                      actions=q.actions_of(store, event_id), fields=laid_out(item.input),
                       served=pipeline(item.integration) is not None)
 
     @router.post("/dead-letters/{event_id}/redrive", dependencies=csrf)

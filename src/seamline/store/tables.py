@@ -50,6 +50,9 @@ events = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_events_integration_state", "integration", "state"),
+    # The console's lists page by id (time-ordered) within a state or an integration.
+    Index("ix_events_state_id", "state", "id"),
+    Index("ix_events_integration_id", "integration", "id"),
 )
 
 dedupe_keys = Table(
@@ -107,8 +110,13 @@ outbox = Table(
     Column("comment", Text, nullable=False, default=""),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # Intent before effect: set (its own commit) just before the handler runs, cleared
+    # with the result. Set with no result after the sender stopped: the action is in doubt.
+    Column("intent_at", Float, nullable=True),
+    Column("intent_by", String(200), nullable=False, server_default=""),  # host:pid/thread
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
     Index("ix_outbox_status", "status"),
+    Index("ix_outbox_event", "event_id"),
 )
 
 dead_letters = Table(
@@ -123,6 +131,7 @@ dead_letters = Table(
     Column("payload", Text, nullable=True),  # redacted
     Column("created_at", Float, nullable=False),
     Index("ix_dead_letters_integration", "integration"),
+    Index("ix_dead_letters_event", "event_id"),
 )
 
 audit_log = Table(
@@ -136,7 +145,27 @@ audit_log = Table(
     Column("created_at", Float, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # SHA-256 of ``payload_salt`` (16 random bytes, hex) and ``payload``: the row's hash
+    # covers this instead of the payload, so a payload purged or erased ('' and '') leaves a
+    # row that still verifies, and a guess at the payload cannot be tested against it. NULL
+    # on rows written before migration 0014 (their hash covers the payload, which must stay).
+    Column("payload_hash", String(64), nullable=True),
+    Column("payload_salt", String(32), nullable=True),
     Index("ix_audit_event", "event_id"),
+)
+
+# A copy of every signed checkpoint of the chain (seamline.audit). Verifiers trust the copy
+# in the sink outside the database; this one lets the next checkpoint link to the last.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("idx", BigId, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("body", Text, nullable=False),  # the signed JSON, as published
+    Column("published", Boolean, nullable=False, default=False),
 )
 
 # The chain's head, one row; writers lock it so appends serialise across processes.
@@ -497,4 +526,21 @@ agent_runs = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_agent_runs_agent_status", "agent", "status"),
+)
+
+
+# One row per worker process (``seamline worker``, a server's in-process workers): its
+# heartbeat, and the problem that keeps it from working (a store it cannot write).
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("host", String(200), nullable=False, default=""),
+    Column("pid", Integer, nullable=False, default=0),
+    Column("integrations", Text, nullable=False, default=""),
+    Column("started_at", Float, nullable=False),
+    Column("beat_at", Float, nullable=False),
+    Column("problem", Text, nullable=False, default=""),
+    Column("problem_since", Float, nullable=True),
+    Column("stopped_at", Float, nullable=True),
 )
