@@ -62,11 +62,26 @@ bench-retrieval: $(STAMP)
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 
-# Redaction (ingest): CPU seconds at 10 KB, 100 KB and 1 MB for each hostile input family and
-# for the demo inbox, and the growth ratios (linear is ~10x per 10x; fails above 15x).
+# The chaos drill (issue 17): SIGKILLed workers, ~20% provider faults, a daily cap and a
+# full disk mid-run, a receiver that does not dedupe; SQLite and PostgreSQL (root for the
+# size-limited volume). Prints lost events, effects per key, in-doubt actions, faults, spend.
+.PHONY: bench-chaos
+bench-chaos: $(STAMP)
+	$(BIN)/python benchmarks/chaos.py
+
+# Redaction (ingest): recall and must-keep survival per kind on the labelled set against
+# Presidio (docs/pii.md), then CPU seconds at 10 KB, 100 KB and 1 MB for each hostile input
+# family and for the demo inbox, and the growth ratios (linear is ~10x per 10x; fails above 15x).
 .PHONY: bench-redaction
 bench-redaction: $(STAMP)
 	$(BIN)/python benchmarks/redaction.py
+
+# Grounding (docs/grounding.md): precision and recall of "unsupported" per category on the
+# labelled dev, test and held-out splits, the pre-issue-16 checker as the baseline, and µs
+# per claim; exits 1 while a held-out split misses the targets.
+.PHONY: bench-grounding
+bench-grounding: $(STAMP)
+	$(BIN)/python benchmarks/grounding.py
 
 # Hostile load (issue 23): a real `seamline serve` against the provider emulator takes 100
 # concurrent invokes, 200 sign-ins, the adversarial PII bodies and a fuzz corpus, on SQLite
@@ -75,3 +90,17 @@ bench-redaction: $(STAMP)
 .PHONY: bench-hostile
 bench-hostile: $(STAMP)
 	$(BIN)/python benchmarks/hostile.py
+
+# The signed audit chain (docs/audit.md): µs per appended row before and after salted digests
+# and with the background signer, one checkpoint's cost, and verifying 1,000,000 rows with
+# their checkpoints from the store and from an export (target ≤ 30 s; exits 1 if not met).
+.PHONY: bench-audit
+bench-audit: $(STAMP)
+	$(BIN)/python benchmarks/audit.py
+
+# Approvals and eval with the on-device model's fit kept on disk (README "Numbers"): an
+# approval refitting (the baseline) against loading the kept fit (target 1 s), and the
+# triage eval cold and warm, in fresh processes, interleaved.
+.PHONY: bench-approvals
+bench-approvals: $(STAMP)
+	$(BIN)/python benchmarks/approvals.py

@@ -106,6 +106,12 @@ def store(tmp_path):
 def _clean_downstream(tmp_path, monkeypatch):
     DOWNSTREAM.clear()
     monkeypatch.setenv("SUPPORT_TRIAGE_HELPDESK_DB", str(tmp_path / "helpdesk.db"))
+    # The audit's local signing key and default checkpoint folder live in the user's config
+    # folder: a test's own, never the developer's (nor their configured key or sink).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in ("SEAMLINE_AUDIT_KEY", "SEAMLINE_AUDIT_KEY_FILE", "SEAMLINE_AUDIT_PUBLIC_KEY",
+                 "SEAMLINE_AUDIT_CHECKPOINTS"):
+        monkeypatch.delenv(name, raising=False)
     yield
     DOWNSTREAM.clear()
 

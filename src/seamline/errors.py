@@ -90,6 +90,26 @@ class CircuitOpen(ProviderUnavailable):
     """The circuit breaker for this provider and model is open; the call was not sent."""
 
 
+class CannotFill(InferenceError):
+    """A model that states its evidence found none for these required output fields.
+
+    The on-device model raises it instead of inventing a value: the event is
+    dead-lettered with the sentence ("the on-device model cannot fill refund_amount_usd
+    from this input"), or a later model in the route's fallback chain answers instead.
+    ``evidence`` is what the model did find, for the audit trail.
+    """
+
+    def __init__(self, fields: tuple[str, ...], *, why: dict[str, str] | None = None,
+                 evidence: dict | None = None, model: str = "on-device model") -> None:
+        names = list(fields)
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        reasons = [(n, (why or {}).get(n, "")) for n in names]
+        detail = "; ".join(w if len(names) == 1 else f"{n}: {w}" for n, w in reasons if w)
+        super().__init__(f"the {model} cannot fill {listed} from this input"
+                         + (f" ({detail})" if detail else ""))
+        self.fields, self.evidence = tuple(fields), dict(evidence or {})
+
+
 class OutputError(SeamlineError):
     """A model reply could not be turned into a valid output."""
 

@@ -153,10 +153,12 @@ def test_audit_show_and_replay_with_another_prompt_version(example, tmp_path, db
     replayed = invoke("replay", event_id, "--integration", example / "integration.yaml", "--db", db)
     assert replayed.exit_code == 0, replayed.output
     assert "prompt version" in replayed.output and "nothing was acted on" in replayed.output
+    # The on-device model never reads the prompt: the replay says so instead of "0 changed".
+    assert "does not read the prompt" in " ".join(replayed.output.split())
 
 
 def test_flag_set_and_show(db):
-    assert invoke("flag", "set", "support_triage.ai", "25", "--reason", "canary", "--db", db).exit_code == 0
+    assert invoke("flag", "set", "support_triage.ai", "25", "--reason", "canary", "--new", "--db", db).exit_code == 0
     shown = invoke("flag", "show", "--db", db)
     assert "support_triage.ai" in shown.output and "25" in shown.output and "canary" in shown.output
 
@@ -220,3 +222,43 @@ def test_run_with_batch_goes_through_the_providers_batch_api(example, tmp_path, 
         creates = [r for r in emu.requests if r.path.endswith("/messages/batches")]
     assert result.exit_code == 0, result.output
     assert len(creates) == 1 and len(creates[0].body["requests"]) == 5
+
+
+def test_approvals_replay_and_eval_load_the_kept_fit_and_never_refit(example, tmp_path, db,
+                                                                      monkeypatch):
+    """`seamline run` fits the on-device model once and keeps the fit beside the store; a
+    later process (a fresh in-memory cache) approving, replaying or evaluating loads it."""
+    from seamline.inference import _local_fit
+
+    monkeypatch.setenv("SUPPORT_TRIAGE_HELPDESK_DB", str(tmp_path / "hd.db"))
+    monkeypatch.setenv("SEAMLINE_DB", db)  # where eval looks for kept fits, as a user's shell
+    monkeypatch.delenv("SEAMLINE_MODELS", raising=False)
+    inbox = small_inbox(tmp_path, 40)
+    assert invoke("run", example / "integration.yaml", "--input", inbox, "--db", db).exit_code == 0
+    assert list((tmp_path / "models").glob("local-*.npz")), "run kept no fit beside the store"
+
+    fits: list[str] = []
+
+    def no_fit(*args, **kwargs):  # recorded too: a pipeline turns a raise into a dead letter
+        fits.append("fit")
+        raise AssertionError("the kept fit must be loaded, not fitted again")
+
+    _local_fit._CACHE.clear()  # as a new process would start
+    monkeypatch.setattr("seamline.inference.local.fit", no_fit)
+    store = open_store(db)
+    with store.read() as conn:
+        waiting = conn.execute(select(outbox.c.id).where(
+            outbox.c.status == "awaiting_approval")).scalars().first()
+        event_id = conn.execute(select(events.c.id).where(
+            events.c.state == "succeeded")).scalars().first()
+    assert waiting is not None, "the first 40 e-mails of the golden set hold an escalation"
+    assert invoke("approvals", "approve", waiting, "--reviewer", "ana", "--db", db).exit_code == 0
+    _local_fit._CACHE.clear()  # each command is its own process
+    assert invoke("replay", event_id, "--integration", example / "integration.yaml",
+                  "--db", db).exit_code == 0
+    _local_fit._CACHE.clear()
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text("\n".join((EXAMPLE / "data" / "golden.jsonl").read_text().splitlines()[:6]))
+    evaluated = invoke("eval", "run", example / "integration.yaml", "--golden", golden)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert fits == []

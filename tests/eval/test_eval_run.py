@@ -24,15 +24,23 @@ def test_a_right_integration_scores_full_marks(tmp_path):
     assert report.mean("no_pii_leak") == 1.0  # t4's e-mail address reached the model redacted
 
 
-def test_a_broken_redaction_costs_points(tmp_path):
-    """The same right answers, but the body goes to the model unredacted: t4 leaks."""
+def test_a_broken_redaction_fails_the_gate_but_is_not_a_model_score(tmp_path):
+    """The same right answers, but the body goes to the model unredacted: t4 leaks.
+
+    No model's answer can pass or fail no_pii_leak (redaction runs before the model), so it
+    is reported, left out of the headline as not informative, and a leak fails the gate."""
     leaky = integration.model_copy(update={"pii": {**integration.pii, "body": "allow"}})
     golden = write_golden(tmp_path / "g.jsonl")
     good = run_eval(integration, golden, provider=scripted())
     bad = run_eval(leaky, golden, provider=scripted())
     t4 = next(e for e in bad.examples if e.id == "t4")
-    assert t4.scores["no_pii_leak"] == 0.0 and t4.score < 1.0
-    assert bad.score < good.score
+    assert t4.scores["no_pii_leak"] == 0.0
+    assert bad.score == good.score == 1.0  # the answers are as right as before
+    assert "not informative" in bad.left_out["no_pii_leak"]
+    assert "no_pii_leak" not in bad.headline_scorers
+    (sentence,) = gate(bad)
+    assert "PII reached the model's prompt on 1 example(s)" in sentence and "t4" in sentence
+    assert gate(good) == []
 
 
 def test_a_reply_that_fails_to_parse_costs_points(tmp_path):
@@ -44,7 +52,7 @@ def test_a_reply_that_fails_to_parse_costs_points(tmp_path):
     report = run_eval(integration, write_golden(tmp_path / "g.jsonl"), provider=ScriptedModel(answer))
     t2 = next(e for e in report.examples if e.id == "t2")
     assert t2.state == "dead_lettered" and t2.output is None and t2.score == 0.0
-    assert report.score == pytest.approx(0.8)
+    assert report.score == pytest.approx(0.8)  # t2's answer is missing
 
 
 def test_unrated_lines_are_left_out_and_the_header_is_read(tmp_path):
@@ -66,11 +74,11 @@ def test_the_report_round_trips_and_gates(tmp_path):
     assert again.score == base.score and again.scorers == base.scorers
     worse = run_eval(integration.model_copy(update={"model": integration.model.model_copy(
         update={"model": "worse"})}), golden, provider=scripted())
-    assert worse.score == pytest.approx(0.8)  # t3, t4: label wrong (0), nothing leaked (1)
+    assert worse.score == pytest.approx(0.6)  # t3, t4: label wrong (no_pii_leak is not a score)
     assert gate(worse, min_score=0.5) == []
     assert "below the bar of 90.0%" in gate(worse, min_score=0.9)[0]
     [sentence] = gate(worse, baseline=again, max_regression=2)
-    assert "fell 20.0 points" in sentence and "t3, t4" in sentence
+    assert "fell 40.0 points" in sentence and "t3, t4" in sentence
     assert gate(base, baseline=again, max_regression=2) == []
     with pytest.raises(ConfigError, match="baseline-report"):
         gate(worse, max_regression=2)
@@ -98,7 +106,7 @@ def test_the_ci_gate_catches_a_regression(tmp_path, monkeypatch):
               "--report", tmp_path / "pr.json")
     assert pr.exit_code == 1
     said = " ".join(pr.output.split())
-    assert "fell 20.0 points" in said and "more than the 2 allowed" in said
+    assert "fell 40.0 points" in said and "more than the 2 allowed" in said
     assert (tmp_path / "pr.json").is_file()  # the report is kept even when the gate fails
 
 

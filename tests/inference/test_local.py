@@ -34,8 +34,8 @@ class Ticket(BaseModel):
     summary: str = Field(min_length=1, max_length=60)
     confidence: float = Field(ge=0, le=1)
     evidence: list[str] = Field(default_factory=list)
-    needs_human: bool  # never in the training data
-    priority: int = Field(ge=1, le=5)  # never in the training data
+    needs_human: bool = False  # never in the training data: left to the schema's default
+    priority: int | None = Field(None, ge=1, le=5)  # never in the training data
     tags: list[str] = Field(default_factory=lambda: ["triage"])
     channel: Literal["email", "chat"] = "chat"  # categorical, never labelled
 
@@ -205,7 +205,8 @@ def test_reply_validates_and_is_a_model_reply(model: LocalModel) -> None:
     prompt_chars = sum(len(m.content) for m in _request(source).messages)
     assert abs(reply.usage.input_tokens - prompt_chars / 4) <= 1
     assert abs(reply.usage.output_tokens - len(reply.text) / 4) <= 1
-    assert list(json.loads(reply.text)) == list(Ticket.model_fields)  # schema order
+    said = list(json.loads(reply.text))
+    assert said == [name for name in Ticket.model_fields if name in said]  # schema order
 
 
 def test_evidence_quotes_are_verbatim_and_pick_the_telling_sentence(model: LocalModel) -> None:
@@ -304,13 +305,41 @@ def test_predictions_come_from_the_fitted_sklearn_pipelines(model: LocalModel) -
         assert answer["confidence"] == pytest.approx(round(lowest, 3), abs=1e-3)
 
 
-def test_fields_not_in_the_training_data_get_neutral_values(model: LocalModel) -> None:
-    answer = _answer(model, {"subject": "hi", "body": "The app crashes on start."})
-    assert answer["needs_human"] is False
-    assert answer["priority"] == 1  # the lowest value the schema allows
-    assert answer["tags"] == ["triage"]  # the schema's default
-    assert answer["channel"] == "chat"  # an unlabelled categorical keeps its default
+def test_fields_it_cannot_fill_are_left_to_the_schema_never_invented(model: LocalModel) -> None:
+    source = {"subject": "hi", "body": "The app crashes on start."}
+    reply = model.complete(_request(source))
+    answer = json.loads(reply.text)
+    # The model says nothing about what the input does not state...
+    for name in ("needs_human", "priority", "tags", "channel"):
+        assert name not in answer
+    assert set(reply.evidence["unfilled"]) == {"needs_human", "priority", "tags", "channel"}
+    # ...and the schema's own defaults stand (they are the schema's, not the model's word).
+    ticket = Ticket.model_validate(answer)
+    assert (ticket.needs_human, ticket.priority, ticket.tags, ticket.channel) == (
+        False, None, ["triage"], "chat")
     assert set(model.pipelines) == {"intent", "urgency"}
+
+
+def test_a_required_field_it_cannot_fill_refuses_the_event() -> None:
+    from seamline.errors import CannotFill
+
+    class Strict(BaseModel):
+        intent: Intent
+        needs_human: bool
+        priority: int = Field(ge=1, le=5)
+
+    strict = LocalModel(Strict, _examples(), ["subject", "body"])
+    with pytest.raises(CannotFill) as info:
+        strict.complete(_request({"subject": "hi", "body": "The app crashes on start."}))
+    assert str(info.value).startswith(
+        "the on-device model cannot fill needs_human and priority from this input")
+    assert info.value.fields == ("needs_human", "priority")
+    # Stated in the input, the same fields are read, with their evidence.
+    body = "The app crashes on start. Priority 2, and I want to talk to a person."
+    reply = strict.complete(_request({"subject": "hi", "body": body}))
+    assert json.loads(reply.text) == {"intent": "technical", "needs_human": True, "priority": 2}
+    found = reply.evidence["filled"]["priority"]["found"][0]
+    assert body[found["start"]:found["end"]] == found["quote"] == "Priority 2"
 
 
 def test_is_a_provider(model: LocalModel) -> None:

@@ -20,13 +20,13 @@ from seamline.ingest import (
     CpuBudget,
     RedactionSession,
     Vault,
+    _ner,
     field_kind,
     ingest_event,
     mask,
     redact,
     redact_fields,
 )
-from seamline.ingest import _ner
 from seamline.integration import load_integration
 from seamline.preflight import check
 from seamline.store import open_store
@@ -80,6 +80,28 @@ def test_names_in_greetings_sign_offs_labels_and_running_text_are_people(text, n
 ])
 def test_companies_products_titles_errors_dates_amounts_and_cities_survive(text):
     assert redact(text).text == text
+
+
+# Given names that are also words, months, banks and products ("Will", "May", "Chase"): the
+# word stays where it is a word, the person goes where the context says person.
+@pytest.mark.parametrize(("text", "people"), [
+    ("Hi Will,\n\nWill the refund reach my card?\n\nThanks,\nMay", ["Will", "May"]),
+    ("May I ask why order #88213 was cancelled?", []),
+    ("Mark the ticket as resolved. Grant access to the finance folder. Bill me monthly.", []),
+    ("Dear Rose,\n\nRose Gold is back in stock.\n\nBest,\nFrank Delaney", ["Rose", "Frank Delaney"]),
+    ("We bank with Wells Fargo and Chase; Grant Thornton audits us.", []),
+    ("Hi Chase,\n\nChase declined the card again.\n\nAvery", ["Chase", "Avery"]),
+    ("Pat: can someone check the sync?\nSue: on it\nPat: thanks!", ["Pat", "Sue", "Pat"]),
+    ("Hi May,\n\nMay 2024 invoices are attached.\n\nBest,\nJune Park", ["May", "June Park"]),
+    ("Will Smith and Jack Black signed the contract.", ["Will Smith", "Jack Black"]),
+    ("Hallo Frank,\n\nErnst gemeint: die Rechnung ist doppelt.\n\nViele Grüße\nErnst Vogel",
+     ["Frank", "Ernst Vogel"]),
+    ("Hola Rosa,\n\nEl color Rosa está agotado. Luz verde en el panel.\n\nSaludos,\nLuz Moreno",
+     ["Rosa", "Luz Moreno"]),
+    ("Hi,\n\nThe Welcome email links to a 404.\n\nCheers,\nOnboarding", []),
+])
+def test_names_that_are_also_words_are_people_only_where_the_context_says_so(text, people):
+    assert [v for k, v in kinds_of(text) if k == "PERSON"] == people
 
 
 @pytest.mark.parametrize(("text", "kind", "value"), [
@@ -253,11 +275,16 @@ def _score(rows: list[dict]) -> tuple[dict[str, list[int]], dict[str, list[int]]
 
 
 def test_the_labelled_set_is_large_varied_and_split():
-    dev, test = _load("dev"), _load("test")
+    dev, test, holdout = _load("dev"), _load("test"), _load("holdout")
     assert len(dev) + len(test) >= 300 and len(test) >= 150
     assert len({r["lang"] for r in dev + test}) >= 5
     assert {r["genre"] for r in test} >= {"email", "crm", "lead", "chat", "form"}
     assert not {r["text"] for r in dev} & {r["text"] for r in test}
+    # The held-out split: written after the rules, never tuned on (benchmarks/redaction.py
+    # --split holdout reports it; it is not held to the targets here).
+    assert len(holdout) >= 120 and len({r["lang"] for r in holdout}) >= 5
+    assert {r["genre"] for r in holdout} >= {"email", "crm", "lead", "chat", "form"}
+    assert not {r["text"] for r in holdout} & {r["text"] for r in dev + test}
 
 
 def test_the_test_split_meets_the_targets_for_every_kind():

@@ -135,3 +135,24 @@ def test_no_long_window_reaches_the_phone_matcher_whole(monkeypatch):
     r = redact(text)
     assert seen and max(seen) <= _phones.MATCHER_WINDOW + 2  # one character of context each side
     assert len(r.entities) == 2_000 and sum(seen) < 1.4 * len(text)
+
+
+def test_a_list_of_numbers_is_read_one_number_at_a_time(monkeypatch):
+    # Handed "415.555.0000 415.555.0001 …" whole, the matcher read one candidate across many
+    # numbers and tried ~17 readings in it for each number found (a minute per megabyte).
+    seen: list[str] = []
+    real = _phones._match
+    monkeypatch.setattr(_phones, "_match",
+                        lambda w, region, offset: seen.append(w) or real(w, region, offset))
+    numbers = [f"415.555.{i:04d}" for i in range(300)]
+    r = redact(" ".join(numbers))
+    assert [e.value for e in r.entities] == numbers
+    assert len(seen) == 300 and max(map(len, seen)) <= 14
+
+
+def test_the_columns_of_a_log_are_not_read_as_one_phone_number():
+    log = "\n".join(f"06-11 19:02:02.{i:03d}  1287{i % 10}  {13000 + i} W Sync: token expired"
+                    for i in range(50))
+    assert [e for e in redact(log).entities if e.kind == "PHONE"] == []
+    assert redact("call me on 0161 496 0018 or\t+44 20 7946 0958").text == (
+        "call me on <PHONE_1> or\t<PHONE_2>")

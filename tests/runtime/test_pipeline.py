@@ -322,7 +322,9 @@ def test_an_event_stranded_while_acting_finishes_its_actions(store):
             raise _Killed()
 
     integration = make_integration()
-    spec = integration.actions[0].model_copy(update={"handler": dies_once})
+    # Declared idempotent (the downstream dedupes on the key): resent after the crash. An
+    # undeclared action in doubt waits for a person instead (tests/actions/test_in_doubt.py).
+    spec = integration.actions[0].model_copy(update={"handler": dies_once, "idempotent": True})
     integration = integration.model_copy(update={"actions": (spec,)})
     with pytest.raises(_Killed):
         Pipeline(integration, store, provider=verdict()).process({"ticket_id": "R2", "body": "refund"})

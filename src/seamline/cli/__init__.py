@@ -76,8 +76,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "seamline.cli._worker", "queue_app",
         "The durable job queue: what waits, runs, finished or died."),
     "audit": LazyCommand(
-        "seamline.cli._inspect", "audit_app",
+        "seamline.cli._audit", "audit_app",
         "Verify the audit chain and read an event's story."),
+    "erase": LazyCommand(
+        "seamline.cli._audit", "erase_cmd",
+        "Forget a person: their vault values, queued raw events, and every copy of the value\n"
+        "in the store, while the audit chain still verifies."),
     "approvals": LazyCommand(
         "seamline.cli._inspect", "approvals_app",
         "The human approval queue."),
@@ -108,6 +112,15 @@ COMMANDS: dict[str, LazyCommand] = {
     "index": LazyCommand(
         "seamline.cli._index", "index_app",
         "Build, search and evaluate the retrieval index."),
+    "init": LazyCommand(
+        "seamline.cli._init", "init_cmd",
+        "Write a new integration that passes seamline check and runs with seamline run at once."),
+    "schema": LazyCommand(
+        "seamline.cli._schema", "schema_cmd",
+        "Print the JSON Schema of the integration file, generated from the spec."),
+    "events": LazyCommand(
+        "seamline.cli._events", "events_app",
+        "Events and what became of them: input (redacted), output, actions, cost, latency."),
 }
 
 
@@ -151,6 +164,26 @@ def _say(sentence: str) -> None:
     err_console.print(sentence)
 
 
+def _plain(message: str) -> str:
+    """A library error as a sentence: pydantic's own text, where one slipped through, loses
+    its links and its ``[type=…, input_value=…]`` tags (what is wrong stays)."""
+    if "errors.pydantic.dev" not in message and "[type=" not in message:
+        return message
+    import re
+
+    message = re.sub(r"\s*For further information visit https://errors\.pydantic\.dev\S*", "",
+                     message)
+    message = re.sub(r"\s*\[type=[^\]]*\]", "", message)
+    lines = message.strip().splitlines()
+    out: list[str] = []
+    for line in lines:  # "loc" then an indented "what is wrong": "loc: what is wrong"
+        if line.startswith((" ", "\t")) and out and len(out) > 1:
+            out[-1] = f"{out[-1]}: {line.strip()}"
+        else:
+            out.append(line.strip())
+    return "; ".join(out)
+
+
 def main() -> None:
     # Like `python -m`, user modules named as 'module:attr' resolve from the current folder.
     if os.getcwd() not in sys.path:
@@ -158,7 +191,7 @@ def main() -> None:
     try:
         app(obj=_TRACED)
     except SeamlineError as exc:
-        _say(f"[bold red]error:[/] {exc}")
+        _say(f"[bold red]error:[/] {_plain(str(exc))}")
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
     except OSError as exc:
         _say(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")

@@ -21,10 +21,49 @@ DbOption = Annotated[
 ]
 
 
-def store_for(db: str | None) -> Store:
+_SCHEMES = ("sqlite", "postgresql")  # the stores Seamline migrates and runs on
+
+
+def store_target(db: str | None, *, read_only: bool = False) -> str | None:
+    """``db`` checked before anything is opened: a sentence (exit 2) for a URL of a database
+    Seamline does not run on, or a path in a folder that does not exist, so that a typo never
+    becomes a new folder and an empty store. ``read_only``: the store must exist already."""
+    if db == ":memory:":
+        return db
+    if db is None:
+        if read_only:
+            from seamline.store import DEFAULT_PATH
+
+            if not DEFAULT_PATH.exists():
+                _no_store(DEFAULT_PATH)
+        return db
+    if "://" in db:
+        scheme = db.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in _SCHEMES:
+            fail(f"The store {scheme}://… is not one Seamline runs on; give a SQLite path or a "
+                 "postgresql+psycopg://… URL with --db or SEAMLINE_DB.", 2)
+        return db
+    path = Path(db).expanduser()
+    if not path.parent.is_dir():
+        fail(f"The folder {path.parent} of the store does not exist; nothing was created "
+             "(check --db or SEAMLINE_DB, or create the folder first).", 2)
+    if path.is_dir():
+        fail(f"The store {path} is a folder; give the database file's path, such as "
+             f"{path / 'seamline.db'}.", 2)
+    if read_only and not path.exists():
+        _no_store(path)
+    return db
+
+
+def _no_store(path: Path) -> NoReturn:
+    fail(f"There is no store at {path}: nothing has run there yet (run `seamline run` or "
+         "`seamline demo` first, or check --db / SEAMLINE_DB).", 1)
+
+
+def store_for(db: str | None, *, read_only: bool = False) -> Store:
     from seamline.store import open_store
 
-    return open_store(db)
+    return open_store(store_target(db, read_only=read_only))
 
 
 def fail(sentence: str, code: int = 1) -> NoReturn:
@@ -66,3 +105,39 @@ def stop_on_signals(stop, what: str) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+
+def known_flag(store: Store, name: str, value: str, *, new: bool = False) -> None:
+    """Refuse (exit 2) a flag name no integration declares and no one has set, so that a typo
+    never becomes a new flag that nothing reads; ``new``: the person means a new flag."""
+    from sqlalchemy import select
+
+    from seamline.errors import SeamlineError
+    from seamline.integration import load_integration
+    from seamline.rollout import parse_state
+    from seamline.store.tables import flags, integrations
+
+    parse_state(name, value)  # a bad value is the first thing to hear about
+    if new:
+        return
+    with store.read() as conn:
+        set_before = set(conn.execute(select(flags.c.name)).scalars())
+        declared = conn.execute(select(integrations.c.name, integrations.c.source)).all()
+    known = set_before | {f"{n}.ai" for n, _ in declared}
+    if name in known:
+        return
+    for _, source in declared:  # a flag the integration names itself (rollout.flag)
+        if source and Path(source).is_file():
+            try:
+                known.add(load_integration(source).flag_name)
+            except SeamlineError:  # a file that no longer loads names no flag
+                pass
+    if name in known:
+        return
+    listed = ", ".join(sorted(known)[:8]) or "none yet"
+    fail(f"No integration that ran on this store declares the flag {name!r}, and it was never "
+         f"set (known: {listed}); check the spelling, or pass --new to create it.", 2)
+
+
+NewFlagOption = Annotated[bool, typer.Option(
+    "--new", help="Create a flag no integration that ran here declares yet (else a typo is refused)")]

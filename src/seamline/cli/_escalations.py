@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 
@@ -17,18 +18,31 @@ escalations_app = typer.Typer(help="Events waiting over a cost cap.", no_args_is
 
 
 @escalations_app.command("list")
-def escalations_list(db: DbOption = None):
+def escalations_list(
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts)")] = False,
+    db: DbOption = None,
+):
     """Events that were not sent because a cap would have been crossed, oldest first."""
-    with store_for(db).read() as conn:
+    with store_for(db, read_only=True).read() as conn:
         rows = conn.execute(select(events.c.id, events.c.integration, events.c.tenant,
                                    events.c.reason, events.c.created_at)
                             .where(events.c.state == OVER_BUDGET).order_by(events.c.created_at)).all()
-    table = Table(title=f"{len(rows)} event(s) waiting over a cost cap")
-    for col in ("event", "integration", "tenant", "why", "waiting"):
-        table.add_column(col, overflow="fold")
     now = time.time()
+    if json_:
+        typer.echo(json.dumps([{"id": r.id, "integration": r.integration, "tenant": r.tenant,
+                                "reason": r.reason, "waiting_s": round(now - r.created_at, 1)}
+                               for r in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(rows)} event(s) waiting over a cost cap")
+    # 80 columns: the id never wraps (the integration goes below it); the reason folds at
+    # word breaks.
+    table.add_column("event", no_wrap=True)
+    table.add_column("tenant", overflow="fold", max_width=12)
+    table.add_column("why", overflow="fold", ratio=1)
+    table.add_column("waiting", no_wrap=True, justify="right")
     for r in rows:
-        table.add_row(r.id, r.integration, r.tenant or "-", r.reason, f"{(now - r.created_at) / 60:.0f} min")
+        table.add_row(f"{r.id}\n[dim]{r.integration}[/]", r.tenant or "-", r.reason,
+                      f"{(now - r.created_at) / 60:.0f} min")
     console.print(table)
 
 
@@ -48,8 +62,12 @@ def escalations_release(
         q = q.where(events.c.id.in_(event))
     with store.read() as conn:
         rows = conn.execute(q.order_by(events.c.created_at)).all()
+    if not rows and all_:
+        console.print("Nothing is waiting.")  # not a failure: there was nothing to release
+        return
     if not rows:
-        fail("No such event is waiting over a cap.", 1)
+        fail(f"None of {', '.join(event or [])} is waiting over a cap "
+             "(see `seamline escalations list`).", 1)
     pipelines: dict[str, Pipeline] = {}
     outcome: dict[str, int] = {}
     for r in rows:

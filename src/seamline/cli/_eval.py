@@ -75,30 +75,56 @@ def _fmt(value: float | None, kind: str) -> str:
 
 
 def report_table(report: EvalReport, baseline: EvalReport | None = None) -> Table:
+    split = report.headline_split
+    head = f"{split} split" if split != "all" else "all examples"
     table = Table(title=f"Eval: {report.variant} on {Path(report.golden).name}"
                         + (f" (version {report.version})" if report.version else ""))
     table.add_column("metric")
-    table.add_column("score", justify="right")
+    table.add_column(f"{head} ({len(report.on(None))})", justify="right")
+    dev = split != "all" and bool(report.on("dev"))
+    if dev:
+        table.add_column(f"dev split ({len(report.on('dev'))})", justify="right")
     if baseline:
         table.add_column("baseline report", justify="right")
         table.add_column("change (points)", justify="right")
 
-    def row(label: str, now: float | None, before: float | None, kind: str) -> None:
-        cells = [label, _fmt(now, kind)]
+    def row(label: str, now: float | None, on_dev: float | None, before: float | None,
+            kind: str) -> None:
+        cells = [label, _fmt(now, kind)] + ([_fmt(on_dev, kind)] if dev else [])
         if baseline:
             delta = "" if now is None or before is None or kind != "quality" else f"{(now - before) * 100:+.1f}"
             cells += [_fmt(before, kind), delta]
         table.add_row(*cells)
 
-    row("[bold]score", report.score, baseline.score if baseline else None, "quality")
+    row("[bold]score (headline)", report.score, report.score_on("dev"),
+        baseline.score if baseline else None, "quality")
     for name, kind in report.scorers.items():
-        row(name if kind == "quality" else f"{name} (mean)", report.mean(name),
+        label = name if kind == "quality" else f"{name} (mean)"
+        if name in report.left_out:
+            label += " [dim](not in headline)[/]"
+        row(label, report.mean(name), report.mean(name, "dev"),
             baseline.mean(name) if baseline and name in baseline.scorers else None, kind)
+    if report.repeat > 1:
+        row(f"pass^{report.repeat}", report.pass_k(), report.pass_k("dev"), None, "quality")
     answered = sum(e.output is not None for e in report.examples)
     table.add_row("answered", f"{answered}/{len(report.examples)}")
     table.add_row("latency p50 / p95 ms",
                   f"{report.percentile('latency_ms', 50):.2f} / {report.percentile('latency_ms', 95):.2f}")
     return table
+
+
+def show_report_notes(report: EvalReport) -> None:
+    """Why scorers are not in the headline, which examples flip, what cannot be seen."""
+    for name, why in report.left_out.items():
+        console.print(f"  [dim]{name}: {why}.[/]")
+    flaky = report.flaky()
+    if flaky:
+        console.print(f"{len(flaky)} example(s) passed in some of the {report.repeat} runs and "
+                      "failed in others: " + ", ".join(
+                          f"{e.id} ({e.passes(report.pass_bar)}/{len(e.runs)})" for e in flaky[:15])
+                      + (" …" if len(flaky) > 15 else ""))
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/]")
 
 
 def _show_misses(report: EvalReport, limit: int = 10) -> None:
@@ -120,8 +146,15 @@ def run_cmd(
         help="A report of an earlier run (e.g. the main branch's) to compare against")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here")] = None,
     provider: ProviderOption = None,
+    repeat: Annotated[int, typer.Option(
+        help="Run the golden set K times: pass^K and the examples that flip between runs")] = 1,
+    pass_bar: Annotated[float, typer.Option(
+        help="An example passes a run when its score reaches this (for pass^K)")] = 1.0,
 ):
-    """Score the integration on a golden set through every layer (actions in dry run)."""
+    """Score the integration on a golden set through every layer (actions in dry run).
+
+    The headline is the golden set's test split (never tuned on) from the scorers that can
+    fail for the model in use; the dev split is shown beside it, for tuning."""
     existing_file(golden, "golden file")
     if max_regression is not None and baseline_report is None:
         fail("--max-regression needs --baseline-report, the report to compare against.", 2)
@@ -129,10 +162,12 @@ def run_cmd(
     baseline = EvalReport.load(baseline_report) if baseline_report else None
     gset = read_golden(golden)
     with _progress() as progress:
-        task = progress.add_task(f"eval {spec.name}", total=len(gset.examples))
+        task = progress.add_task(f"eval {spec.name}", total=len(gset.examples) * max(repeat, 1))
         result = run_eval(spec, gset, provider=_provider(provider, spec),
-                          on_example=lambda: progress.advance(task))
+                          on_example=lambda: progress.advance(task), repeat=repeat,
+                          pass_bar=pass_bar)
     console.print(report_table(result, baseline))
+    show_report_notes(result)
     if baseline and (baseline.version, len(baseline.examples)) != (result.version, len(result.examples)):
         console.print(f"[yellow]The baseline report was measured on another golden set (version "
                       f"{baseline.version or '–'}, {len(baseline.examples)} examples; now "
@@ -156,8 +191,9 @@ def comparison_table(comparison: Comparison) -> Table:
     table.add_column("metric")
     for r in rows:
         table.add_column(r["variant"], justify="right")
-    table.add_row("[bold]score", *[f"{r['score']:.1%}" for r in rows])
+    table.add_row("[bold]score (headline, test split)", *[f"{r['score']:.1%}" for r in rows])
     table.add_row("95% CI", *[f"{r['ci95'][0]:.1%}–{r['ci95'][1]:.1%}" for r in rows])
+    table.add_row("score (dev split, to tune on)", *[f"{r['score_dev']:.1%}" for r in rows])
     first = next(iter(comparison.reports.values()))
     for name, kind in first.scorers.items():
         table.add_row(name, *[_fmt(r["means"].get(name), kind) for r in rows])
@@ -174,7 +210,9 @@ def compare_cmd(
     golden: GoldenOption,
     variant: Annotated[list[str], typer.Option(
         help="NAME=other-integration.yaml, or NAME=model=local-words,temperature=0.2 "
-             "(settings: model, provider, temperature, system, user, system_file, user_file)")],
+             "(settings: model, provider, temperature, system, user, system_file, user_file, "
+             "retrieval_mode, retrieval_k, embedder, retrieval_min_score, "
+             "retrieval_min_similarity)")],
     html: Annotated[Path | None, typer.Option(help="Write the HTML report (with plots) here")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the comparison as JSON")] = None,
     provider: ProviderOption = None,
@@ -194,6 +232,8 @@ def compare_cmd(
         task = progress.add_task("compare", total=len(gset.examples) * len(variants))
         result = compare(variants, gset, providers=providers, on_example=lambda: progress.advance(task))
     console.print(comparison_table(result))
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]")
     flips = result.flips()
     console.print(f"{len(flips)} example(s) flip between variants"
                   + (": " + ", ".join(f.id for f in flips[:15]) + (" …" if len(flips) > 15 else "")

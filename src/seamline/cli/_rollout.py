@@ -19,10 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from seamline.cli._common import (
     DbOption,
+    NewFlagOption,
     console,
     err_console,
     existing_file,
     fail,
+    known_flag,
     stop_on_signals,
     store_for,
 )
@@ -177,9 +179,11 @@ def abort_cmd(flag: str, reason: ReasonOption, db: DbOption = None):
 
 @rollout_app.command("flip")
 def flip_cmd(flag: str, value: Annotated[str, typer.Argument(help="on, off or a percentage")],
-             reason: ReasonOption, db: DbOption = None):
+             reason: ReasonOption, db: DbOption = None, new: NewFlagOption = False):
     """Set the flag by hand, at once; a running rollout of it stops its automation."""
-    flip(store_for(db), flag, value, reason=reason)
+    store = store_for(db)
+    known_flag(store, flag, value, new=new)  # a typo is refused, not a new flag
+    flip(store, flag, value, reason=reason)
     console.print(f"Flag {flag} is now {value}; any rollout of it is cancelled.")
 
 

@@ -11,9 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from seamline.audit import verify
 from seamline.cli._common import DbOption, console, existing_file, fail, store_for
-from seamline.eval import GoldenScore, categorical_fields, score_golden
+from seamline.eval import GoldenScore, categorical_fields, check_split, score_golden
 from seamline.integration import Integration, load_integration
 from seamline.preflight import check
 from seamline.runtime import Pipeline, RunSummary, count_lines, run_file
@@ -102,19 +101,33 @@ def run_cmd(
     limit: Annotated[int | None, typer.Option(help="Process at most this many lines")] = None,
     batch: Annotated[int, typer.Option(
         help="Send events through the provider's batch API in groups of this size")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write one JSON line per event here: id, state, reason, "
+                            "output, cost, latency")] = None,
 ):
     """Run every event of a JSONL file through the integration and summarise the outcome."""
     existing_file(input, "input file")
+    if out is not None:
+        from seamline.cli._events import results_path
+
+        results_path(out)  # a bad --out is said before the run, not after it
     spec = load_integration(integration)
     if any(p.level == "error" for p in check(spec)):
         show_problems(spec)
         fail(f"{spec.name} cannot go live until the problems above are fixed "
              f"(see `seamline check {integration}`).", 2)
-    run_integration(spec, input, db, limit, batch)
+    summary = run_integration(spec, input, db, limit, batch)
+    if out is not None:
+        from seamline.cli._events import write_results
+
+        write_results(summary.results, out)
 
 
-def golden_table(model: GoldenScore, baseline: GoldenScore | None, fields: list[str]) -> Table:
-    table = Table(title="Golden set")
+def golden_table(model: GoldenScore, baseline: GoldenScore | None, fields: list[str],
+                 split: str = "all") -> Table:
+    table = Table(title="Golden set" + ("" if split == "all" else
+                                        f", {split} split ({model.examples} examples"
+                                        + (", never tuned on)" if split == "test" else ")")))
     table.add_column("metric")
     table.add_column("integration", justify="right")
     if baseline:
@@ -128,14 +141,15 @@ def golden_table(model: GoldenScore, baseline: GoldenScore | None, fields: list[
     return table
 
 
-def evaluate(spec: Integration, golden: Path) -> tuple[GoldenScore, GoldenScore]:
-    total = count_lines(golden)
+def evaluate(spec: Integration, golden: Path, split: str = "test") -> tuple[GoldenScore, GoldenScore]:
+    """The golden score beside the baseline's, on ``split`` (the untouched test split)."""
     with _progress() as progress:
-        t1 = progress.add_task("golden: integration", total=total)
-        model = score_golden(spec, golden, on_example=lambda: progress.advance(t1))
-        t2 = progress.add_task("golden: baseline", total=total)
-        base = score_golden(spec, golden, baseline_only=True, on_example=lambda: progress.advance(t2))
-    console.print(golden_table(model, base, categorical_fields(spec.output_schema)))
+        t1 = progress.add_task("golden: integration", total=None)
+        model = score_golden(spec, golden, on_example=lambda: progress.advance(t1), split=split)
+        t2 = progress.add_task("golden: baseline", total=None)
+        base = score_golden(spec, golden, baseline_only=True, on_example=lambda: progress.advance(t2),
+                            split=split)
+    console.print(golden_table(model, base, categorical_fields(spec.output_schema), split))
     return model, base
 
 
@@ -143,12 +157,72 @@ def eval_cmd(
     integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")],
     golden: Annotated[Path, typer.Option("--golden", "-g", help="JSONL of {input, output}")],
     min_score: Annotated[float | None, typer.Option(help="Exit 1 if all-fields accuracy is below")] = None,
+    split: Annotated[str, typer.Option(help="test (never tuned on: the headline), dev or all")] = "test",
 ):
     """Score the integration (every layer, actions in dry run) on a golden set, beside the baseline."""
     existing_file(golden, "golden file")
-    model, _ = evaluate(load_integration(integration), golden)
+    model, _ = evaluate(load_integration(integration), golden, check_split(split))
     if min_score is not None and model.exact < min_score:
         fail(f"The golden score {model.exact:.1%} is below the bar of {min_score:.1%}.", 1)
+
+
+def demo_signing(db: str) -> None:
+    """The demo signs its audit chain: with the configured key, or one made for this user in
+    the config folder (outside the database). Its checkpoints start afresh with the store."""
+    from seamline.audit import (
+        KEY_FILE_ENV,
+        SINK_ENV,
+        default_sink_dir,
+        local_signer,
+        signer_from_env,
+    )
+    from seamline.store import open_store
+
+    store = open_store(db, pool_size=1)
+    try:
+        sink_dir = default_sink_dir(store)
+    finally:
+        store.close()
+    shutil.rmtree(sink_dir, ignore_errors=True)
+    os.environ.setdefault(SINK_ENV, str(sink_dir))
+    if signer_from_env() is not None:
+        console.print(f"Audit checkpoints are signed with the key {KEY_FILE_ENV} or "
+                      f"SEAMLINE_AUDIT_KEY names, into {os.environ[SINK_ENV]}.")
+        return
+    from seamline.audit import local_key_path, public_path
+
+    signer, made = local_signer()
+    os.environ[KEY_FILE_ENV] = str(local_key_path())
+    console.print(f"No audit signing key is configured, so the demo "
+                  f"{'generated' if made else 'uses'} one for you outside the database: "
+                  f"{local_key_path()} (key {signer.key_id}); verifiers get "
+                  f"{public_path(local_key_path())}. Checkpoints go to {os.environ[SINK_ENV]}.")
+
+
+def demo_verify(db: str) -> None:
+    from seamline.audit import checkpoint, configured_sink, signer_from_env, trusted_keys, verify
+    from seamline.cli._audit import print_report
+
+    store = store_for(db)
+    try:
+        signer = signer_from_env()
+        sink = configured_sink(store)
+        if signer is not None:
+            checkpoint(store, signer, sink)
+        keys, source = trusted_keys()
+        report = verify(store, checkpoints=sink, keys=keys)
+    finally:
+        store.close()
+    print_report(report, f"the checkpoints in {sink.where} with {source}" if keys else "")
+    if not report.ok:
+        fail("The audit chain does not verify.", 1)
+    from seamline.audit import KEY_FILE_ENV, public_path
+
+    key_file = os.environ.get(KEY_FILE_ENV)
+    pub = public_path(Path(key_file)) if key_file else "KEY.pub"
+    console.print(f"An auditor checks the same with the public key alone: [bold]seamline audit "
+                  f"export chain.jsonl --db {db}[/], then [bold]seamline audit verify --export "
+                  f"chain.jsonl --checkpoints {sink.where} --public-key {pub}[/].")
 
 
 def demo_cmd(
@@ -164,6 +238,7 @@ def demo_cmd(
     db = str(workdir / "seamline.db")
     os.environ["SUPPORT_TRIAGE_HELPDESK_DB"] = str(workdir / "helpdesk.db")
     spec = load_integration(yaml_path)
+    demo_signing(db)
     console.rule(f"[bold]1. check {spec.name}")
     if not show_problems(spec):
         fail("The demo integration is incomplete.", 2)
@@ -171,17 +246,7 @@ def demo_cmd(
     run_integration(spec, existing_file(example / "data" / "inbox.jsonl", "inbox"), db)
     console.rule("[bold]3. score the golden set (kept apart from what the model learned)")
     evaluate(spec, existing_file(example / "data" / "golden.jsonl", "golden set"))
-    console.rule("[bold]4. verify the audit chain")
-    store = store_for(db)
-    try:
-        report = verify(store)
-    finally:
-        store.close()
-    if report.ok:
-        console.print(f"[green]✓[/] audit chain verified: {report.rows} rows, no edits, gaps or reorders.")
-    else:
-        for p in report.problems:
-            console.print(f"[red]✗[/] {p.what}")
-        fail("The audit chain does not verify.", 1)
+    console.rule("[bold]4. sign the audit chain's head and verify it with the public key")
+    demo_verify(db)
     console.print(f"Look around: [bold]seamline approvals list --db {db}[/], "
                   f"[bold]seamline dlq list --db {db}[/], [bold]seamline audit show EVENT --db {db}[/].")

@@ -61,6 +61,10 @@ def stream_cmd(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runner.close()
+    if runner.problem:  # stopped on request while the store was failing: no summary
+        store.close()
+        fail(f"The consumer stopped with its work unfinished: {runner.problem} (the batches "
+             "it could not record were not acked; the broker delivers them again).", 1)
     progress = runner.state.progress()
     store.close()
 

@@ -23,7 +23,9 @@ users_app = typer.Typer(help="Console users and their roles (viewer, reviewer, a
 
 RoleOption = Annotated[str, typer.Option("--role", "-r", help="viewer, reviewer or admin")]
 PasswordStdin = Annotated[bool, typer.Option(
-    "--password-stdin", help="Read the password from the first line of stdin (for scripts).")]
+    "--password-stdin", help="Read the password from the first line of stdin (for scripts: "
+                             "printf '%s\\n' \"$PW\" | seamline users add ana --password-stdin); "
+                             "without a terminal this is what happens anyway.")]
 
 
 def _actor() -> str:
@@ -32,8 +34,18 @@ def _actor() -> str:
 
 
 def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+    if from_stdin or not sys.stdin.isatty():
+        # No terminal to ask on (a script, CI, a container): the first line of stdin (a
+        # second line, when given, must repeat it); nothing there is a sentence, never an
+        # "Aborted!".
+        first = sys.stdin.readline().rstrip("\r\n")
+        if not first:
+            fail("No password was given: there is no terminal to ask on, so pipe it in, e.g. "
+                 "printf '%s\\n' \"$PASSWORD\" | seamline users add NAME --password-stdin.", 2)
+        again = "" if from_stdin else sys.stdin.readline()
+        if again and again.rstrip("\r\n") != first:
+            fail("The two passwords differ; nothing was changed.", 2)
+        return first
     first = typer.prompt("Password", hide_input=True)
     again = typer.prompt("Repeat the password", hide_input=True)
     if first != again:

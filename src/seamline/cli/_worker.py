@@ -63,8 +63,14 @@ def worker_cmd(
     max_jobs: Annotated[int | None, typer.Option(help="Stop after this many jobs")] = None,
     name: Annotated[str | None, typer.Option(help="Worker name (default host:pid)")] = None,
     quiet: Annotated[bool, typer.Option(help="Only the final summary")] = False,
+    max_outage: Annotated[float, typer.Option(
+        min=0, help="Seconds the store may stay unwritable (a full disk, a lost database) "
+                    "before the worker gives up and exits non-zero")] = 300.0,
 ):
-    """Claim queued events under leases and run them; SIGTERM or Ctrl-C finishes what is in hand."""
+    """Claim queued events under leases and run them; SIGTERM or Ctrl-C finishes what is in hand.
+
+    A store that cannot be written is retried with a backoff while `seamline queue status`
+    says why; the worker exits 1 (never with its summary) if it gives up or is stopped then."""
     specs = [load_integration(t) for t in integration]
     for spec in specs:
         if any(p.level == "error" for p in check(spec)):
@@ -74,7 +80,7 @@ def worker_cmd(
         fail("--concurrency must be at least 1.", 2)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     store = store_for(db)
-    worker = Worker(store, specs, concurrency=concurrency, name=name)
+    worker = Worker(store, specs, concurrency=concurrency, name=name, max_outage_s=max_outage)
 
     stop_on_signals(worker.stop, "finishing the jobs in hand")
     if not quiet:
@@ -96,6 +102,11 @@ def worker_cmd(
         done.set()
         store.close()
     elapsed = time.monotonic() - started
+    if stats.failure:
+        # No summary: a worker that lost its footing must not look like one that finished.
+        fail(f"The worker stopped without finishing its work: {stats.failure} "
+             f"({stats.store_failures} failed store write(s), {stats.unsettled} job(s) left to "
+             "their leases, which another worker continues).", 1)
     table = Table(title=f"Worker {worker.name}: {stats.finished} job(s) in {elapsed:.1f} s")
     table.add_column("state")
     table.add_column("events", justify="right")
@@ -111,14 +122,44 @@ def worker_cmd(
 @queue_app.command("status")
 def queue_status(db: DbOption = None,
                  name: Annotated[str | None, typer.Option(help="Only this integration")] = None):
-    """Jobs by status: queued, running (leased), done, dead."""
-    counts = JobQueue(store_for(db)).counts(name)
+    """Jobs by status: queued, running (leased), done, dead; and every worker's health.
+
+    Exits 1 when a worker reports a problem (a store it cannot write) or went silent while
+    its process lives; a worker whose process is gone is listed, its jobs go to others."""
+    from seamline.queue import worker_reports
+
+    store = store_for(db)
+    counts = JobQueue(store).counts(name)
     table = Table(title="Jobs" + (f" of {name}" if name else ""))
     table.add_column("status")
     table.add_column("jobs", justify="right")
     for status in ("queued", "running", "done", "dead"):
         table.add_row(status, str(counts.get(status, 0)))
     console.print(table)
+    _say_dead_letters(store, name, counts.get("dead", 0))
+    reports = worker_reports(store)
+    for r in reports:
+        console.print(f"[green]ok[/] worker {r.name}: working" if r.healthy
+                      else f"[bold red]{r.state}[/] {r.sentence}")
+    if any(r.state in ("unhealthy", "silent") for r in reports):
+        raise typer.Exit(1)
+
+
+def _say_dead_letters(store, name: str | None, dead_jobs: int) -> None:
+    """Jobs count only what went through the queue; the store's dead letters are all of
+    them (`seamline run`, the server, streams too): say so rather than show "dead 0" alone."""
+    from sqlalchemy import func, select
+
+    from seamline.store.tables import events
+
+    q = select(func.count()).select_from(events).where(events.c.state == "dead_lettered")
+    if name:
+        q = q.where(events.c.integration == name)
+    with store.read() as conn:
+        dead_events = conn.execute(q).scalar() or 0
+    if dead_events != dead_jobs:
+        console.print(f"{dead_events} event(s) are dead-lettered in all (by every way in, not "
+                      "only the queue): [bold]seamline dlq list[/].")
 
 
 @queue_app.command("purge")

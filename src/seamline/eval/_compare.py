@@ -1,15 +1,16 @@
 """``eval compare``: variants of one integration side by side on the same golden set.
 
 Variants differ in model, prompt or parameters; each runs the whole stack. What is
-compared: the headline score with a bootstrap 95% confidence interval (a fixed seed, so
-the same runs give the same interval), the examples that flip between right and wrong,
-and cost and latency percentiles.
+compared: the headline score (the test split) with a bootstrap 95% confidence interval (a
+fixed seed, so the same runs give the same interval), the dev split's score -- the one to
+choose a threshold, a floor or a prompt by --, the examples that flip between right and
+wrong, and cost and latency percentiles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from seamline.errors import ConfigError
 from seamline.eval._run import EvalReport, GoldenSet, read_golden, run_eval
+from seamline.inference import reads_prompt
 from seamline.integration import Integration, load_integration
 
 SEED = 20240601
@@ -54,13 +56,15 @@ class Flip:
 class Comparison:
     golden: str
     reports: dict[str, EvalReport]  # variant -> report, the first is the reference
+    notes: list[str] = field(default_factory=list)  # what a variant cannot show
 
     @property
     def reference(self) -> str:
         return next(iter(self.reports))
 
-    def ci(self, variant: str) -> tuple[float, float]:
-        return bootstrap_ci([e.score for e in self.reports[variant].examples])
+    def ci(self, variant: str, split: str | None = None) -> tuple[float, float]:
+        """The bootstrap interval of the headline (the test split), or of ``split``."""
+        return bootstrap_ci([e.score for e in self.reports[variant].on(split)])
 
     def flips(self) -> list[Flip]:
         """Examples whose verdict (fully right or not) differs between any two variants."""
@@ -77,8 +81,11 @@ class Comparison:
             lo, hi = self.ci(name)
             rows.append({
                 "variant": name, "score": r.score, "ci95": [lo, hi],
+                "headline_split": r.headline_split, "score_dev": r.score_on("dev"),
+                "ci95_dev": list(self.ci(name, "dev")), "pass_k": r.pass_k(),
                 "means": {n: r.mean(n) for n in r.scorers},
-                "ci95_by_scorer": {n: list(bootstrap_ci([v for e in r.examples
+                "means_dev": {n: r.mean(n, "dev") for n in r.scorers},
+                "ci95_by_scorer": {n: list(bootstrap_ci([v for e in r.on(None)
                                                          if (v := e.scores.get(n)) is not None]))
                                    for n, kind in r.scorers.items() if kind == "quality"},
                 "cost_total_usd": sum(e.cost_usd for e in r.examples),
@@ -90,14 +97,16 @@ class Comparison:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {"golden": self.golden, "variants": self.summary(),
+        return {"golden": self.golden, "variants": self.summary(), "notes": self.notes,
                 "flips": [{"id": f.id, "scores": f.scores} for f in self.flips()],
                 "reports": {n: r.to_dict() for n, r in self.reports.items()}}
 
 
 _OVERRIDES = ("model", "provider", "temperature", "system", "user", "system_file", "user_file",
-              "retrieval_mode", "retrieval_k", "embedder")
-_RETRIEVAL = {"retrieval_mode": "mode", "retrieval_k": "k", "embedder": "embedder"}
+              "retrieval_mode", "retrieval_k", "embedder", "retrieval_min_score",
+              "retrieval_min_similarity")
+_RETRIEVAL = {"retrieval_mode": "mode", "retrieval_k": "k", "embedder": "embedder",
+              "retrieval_min_score": "min_score", "retrieval_min_similarity": "min_similarity"}
 
 
 def apply_overrides(integration: Integration, overrides: dict[str, str]) -> Integration:
@@ -167,4 +176,19 @@ def compare(variants: dict[str, Integration], golden: Path | GoldenSet, *,
     reports = {name: run_eval(spec, gset, provider=(providers or {}).get(name), variant=name,
                               on_example=on_example)
                for name, spec in variants.items()}
-    return Comparison(str(gset.path), reports)
+    return Comparison(str(gset.path), reports, prompt_only_notes(variants))
+
+
+def prompt_only_notes(variants: dict[str, Integration]) -> list[str]:
+    """Variants that change only the prompt of a model that does not read it, said plainly."""
+    names = list(variants)
+    base = variants[names[0]]
+    out = []
+    for name in names[1:]:
+        spec = variants[name]
+        if (spec.prompt != base.prompt and spec.model == base.model
+                and spec.retrieval == base.retrieval and not reads_prompt(spec.model)):
+            out.append(f"Variant {name} changes only the prompt, which the route's model "
+                       f"({spec.model.model}) does not read: its answers are {names[0]}'s by "
+                       "construction.")
+    return out

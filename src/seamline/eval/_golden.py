@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from seamline.errors import ConfigError
+from seamline.eval._split import check_split, split_of
+from seamline.inference import build_gateway, models_dir_for
 from seamline.integration import Integration
 from seamline.runtime import Pipeline, read_jsonl
 from seamline.store import open_store
@@ -45,26 +47,37 @@ class GoldenScore:
 
 
 def score_golden(integration: Integration, golden: Path, *, provider=None, baseline_only: bool = False,
-                 on_example: Callable[[], None] | None = None) -> GoldenScore:
-    """Run every golden example through a throw-away store and compare categorical fields."""
+                 on_example: Callable[[], None] | None = None,
+                 split: str = "all") -> GoldenScore:
+    """Run the golden examples of ``split`` (dev, test or all) through a throw-away store and
+    compare categorical fields."""
+    check_split(split)
     fields = categorical_fields(integration.output_schema)
     if not fields:
         raise ConfigError("The output schema has no categorical (Literal) fields to score.")
     score = GoldenScore(correct={f: 0 for f in fields})
     with tempfile.TemporaryDirectory(prefix="seamline-eval-") as tmp:
         store = open_store(Path(tmp) / "eval.db")
-        pipeline = Pipeline(integration, store, provider=provider, dry_run=True)
+        # The on-device model's fit is kept beside the usual store: loaded, not fitted again.
+        model = provider or build_gateway(integration, store, models_dir=models_dir_for())
+        pipeline = Pipeline(integration, store, provider=model, dry_run=True)
         if baseline_only:
             pipeline.flags.set(integration.flag_name, "off", reason="baseline score")
         try:
             for n, line in read_jsonl(golden):
                 try:
                     example: dict[str, Any] = json.loads(line)
+                    if isinstance(example, dict) and "golden" in example and "input" not in example:
+                        continue  # the header line
                     expected = example["output"]
                     raw = example["input"]
                 except (ValueError, KeyError, TypeError):
                     raise ConfigError(f"Golden line {n} must be a JSON object with 'input' and "
                                       "'output'.") from None
+                example_id = str(example.get("id") or raw.get(integration.idempotency_key or "")
+                                 or f"line-{n}")
+                if split != "all" and split_of(example, example_id) != split:
+                    continue
                 result = pipeline.process(raw)
                 score.examples += 1
                 got = result.output

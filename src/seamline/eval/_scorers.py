@@ -7,7 +7,10 @@ example" and is left out of the mean, so a scorer for an optional field does not
 examples that do not rate that field.
 
 Quality scorers give 0..1 and make up the headline score; measures (cost, latency,
-abstention rate) are reported beside it, never averaged into it.
+abstention rate) are reported beside it, never averaged into it. A quality scorer that
+cannot fail for the integration's model -- no PII leak (redaction runs before any model),
+grounding for an on-device model that copies its quotes from the source -- or that scores
+another layer (retrieval) is reported with the reason, and left out of the headline.
 """
 
 from __future__ import annotations
@@ -63,11 +66,19 @@ class Context:
 Scorer = Callable[[Any, Any, Context], "float | None"]
 
 
+def _always(integration: Integration) -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class NamedScorer:
+    """A scorer with its name and kind. ``left_out(integration)`` says why it stays out of
+    the headline for that integration's model ("" when it counts)."""
+
     name: str
     fn: Scorer
     kind: Kind = "quality"
+    left_out: Callable[[Integration], str] = _always
 
     def __call__(self, expected: Any, actual: Any, context: Context) -> float | None:
         return self.fn(expected, actual, context)
@@ -185,6 +196,60 @@ def no_pii_leak(expected: Any, actual: Any, context: Context) -> float | None:
     return float(not any(v and v in prompt for v in values))
 
 
+_PUNCT = re.compile(r"[^\w\s$%€£.,'-]|(?<!\d)[.,]|[.,](?!\d)|(?<![\w$])-|-(?!\w)")
+
+
+def normalise(text: str) -> str:
+    """Lower case, one space between words, punctuation out (digits keep theirs: 4.5, 1,000)."""
+    text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    return " ".join(_PUNCT.sub(" ", text).split())
+
+
+def key_facts(name: str = "answer") -> Scorer:
+    """Share of the golden line's ``facts`` the answer text states (each fact a phrase, or a
+    list of phrases any of which will do), compared after :func:`normalise`. Not applicable
+    to a line without facts (an abstention, an unrated answer)."""
+    def score(expected: Any, actual: Any, context: Context) -> float | None:
+        facts = context.example.get("facts")
+        if not facts:
+            return None
+        got = actual.get(name) if isinstance(actual, dict) else None
+        text = f" {normalise(got)} " if isinstance(got, str) else ""
+        found = 0
+        for fact in facts:
+            phrases = fact if isinstance(fact, list) else [fact]
+            found += any(f" {normalise(str(p))} " in text for p in phrases)
+        return found / len(facts)
+    return score
+
+
+def _not_for_on_device(integration: Integration) -> str:
+    from seamline.inference import local_kind
+
+    if local_kind(integration.model):
+        return ("not informative: the on-device model copies its quotes from the source, so it "
+                "passes by construction")
+    return ""
+
+
+def _redaction_only(integration: Integration) -> str:
+    return ("not informative: it checks that redaction kept PII out of the prompt, before any "
+            "model runs, so no answer can fail it (a failure is a redaction bug)")
+
+
+def _retrieval_only(integration: Integration) -> str:
+    return "scores retrieval, not the answer: reported beside the headline"
+
+
+def _judge_left_out(integration: Integration) -> str:
+    from seamline.inference import reads_prompt
+
+    if not reads_prompt(integration.model):
+        return ("not informative: the judge would be the on-device model, which cannot grade "
+                "an answer")
+    return ""
+
+
 JUDGE_SYSTEM = ("You grade the answer of an automated system against a reference answer, "
                 "using the rubric. Reply with one JSON object: {\"score\": a number from 0 to 1, "
                 "\"why\": one sentence}.")
@@ -230,6 +295,11 @@ PLAIN: dict[str, tuple[Scorer, Kind]] = {
     "no_pii_leak": (no_pii_leak, "quality"), "abstention": (abstention, "measure"),
     "cost": (cost, "measure"), "latency": (latency, "measure"),
 }
+# Why a built-in stays out of the headline for an integration ("" when it counts).
+LEFT_OUT: dict[str, Callable[[Integration], str]] = {
+    "grounding": _not_for_on_device, "no_pii_leak": _redaction_only, "mrr": _retrieval_only,
+    "judge": _judge_left_out,
+}
 
 
 def scored_fields(integration: Integration) -> list[str]:
@@ -242,6 +312,8 @@ def scored_fields(integration: Integration) -> list[str]:
 def default_specs(integration: Integration) -> list[Any]:
     """Per-field match, no PII leak, cost and latency; grounding and abstention when checked."""
     specs: list[Any] = ["fields", "no_pii_leak"]
+    if "answer" in integration.output_schema.model_fields:  # rated by lines that list "facts"
+        specs.append("key_facts")
     if integration.grounding.active:
         specs.append("grounding")
         if integration.grounding.abstain_field:
@@ -292,7 +364,8 @@ def _one(opts: dict[str, Any], base: Path | None) -> NamedScorer:
     if opts:
         raise ConfigError(f"The scorer {kind_of!r} does not take the option(s) {sorted(opts)}.")
     default_name, fn, default_kind = made
-    return NamedScorer(name or default_name, fn, kind or default_kind)
+    left_out = LEFT_OUT.get("mrr" if re.fullmatch(r"recall@\d+", kind_of) else kind_of, _always)
+    return NamedScorer(name or default_name, fn, kind or default_kind, left_out)
 
 
 def _make(kind_of: str, opts: dict[str, Any], base: Path | None) -> tuple[str, Scorer, Kind]:
@@ -310,6 +383,8 @@ def _make(kind_of: str, opts: dict[str, Any], base: Path | None) -> tuple[str, S
             return kind_of, rs.cites_relevant(str(opts.pop("field", "citations")), tuple(
                 opts.pop("id_keys", ("chunk_id", "id", "url")))), "quality"
         return kind_of, rs.recall_at(int(kind_of[7:])), "quality"
+    if kind_of == "key_facts":
+        return "key_facts", key_facts(str(opts.pop("field", "answer"))), "quality"
     if kind_of == "judge":
         return "judge", judge(str(opts.pop("rubric")), str(opts.pop("model", ""))), "quality"
     if kind_of in ("field", "numeric", "precision", "recall", "f1", "regex"):
@@ -331,5 +406,5 @@ def _make(kind_of: str, opts: dict[str, Any], base: Path | None) -> tuple[str, S
             raise ConfigError(f"The scorer {kind_of} is a {type(fn).__name__}, not a function.")
         return kind_of.rpartition(":")[2], fn, "quality"
     raise ConfigError(f"The scorer {kind_of!r} is unknown; use one of exact, fields, field, numeric, "
-                      "precision, recall, f1, regex, grounding, abstention, no_pii_leak, judge, cost, "
-                      "latency, recall@K, mrr, cites_relevant, or 'module:function'.")
+                      "precision, recall, f1, regex, grounding, abstention, no_pii_leak, judge, key_facts, "
+                      "cost, latency, recall@K, mrr, cites_relevant, or 'module:function'.")

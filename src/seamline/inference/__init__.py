@@ -14,9 +14,16 @@ from seamline.inference._budget import (
     spend_report,
 )
 from seamline.inference._gateway import build_gateway
-from seamline.inference._local_fit import MODELS
+from seamline.inference._local_report import FieldFit, local_fit, local_kind, reads_prompt
 from seamline.inference._pricing import FREE, Price, PriceTable, cost, default_table, price_usage
-from seamline.inference._route import EXTRACTIVE, build_provider, text_fields
+from seamline.inference._route import (
+    EXTRACTIVE,
+    MODELS,
+    build_provider,
+    models_dir_for,
+    redaction_fingerprint,
+    text_fields,
+)
 from seamline.inference._sdk_errors import classify
 from seamline.inference._types import Message, ModelReply, ModelRequest, Provider, Usage
 from seamline.inference.scripted import ScriptedModel
@@ -30,6 +37,7 @@ __all__ = [
     "BudgetLedger",
     "BudgetRefusal",
     "CostReservation",
+    "FieldFit",
     "Message",
     "ModelReply",
     "ModelRequest",
@@ -44,8 +52,13 @@ __all__ = [
     "classify",
     "cost",
     "default_table",
+    "local_fit",
+    "local_kind",
+    "models_dir_for",
     "price",
     "price_usage",
+    "reads_prompt",
+    "redaction_fingerprint",
     "run_batch",
     "spend_report",
     "text_fields",

@@ -1,7 +1,8 @@
 """Layer 3, inference: a chain of models tried in order when one is down.
 
-Only failures that say "another try may help" (5xx, 429, open circuit) move to the
-next model; a rejected request fails the same everywhere and is raised at once.
+Only failures that say "another try may help" (5xx, 429, open circuit, and the on-device
+model finding no value for a field) move to the next model; a rejected request fails the
+same everywhere and is raised at once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seamline.errors import ContextTooLong
+from seamline.errors import CannotFill, ContextTooLong
 from seamline.inference._retry import is_retryable
 from seamline.inference._types import ModelReply, ModelRequest, Provider
 
@@ -50,7 +51,9 @@ class Fallback:
         return getattr(self._local, "chain", ())
 
     def _moves_on(self, error: BaseException) -> bool:
-        return is_retryable(error) or (self.on_context_too_long and isinstance(error, ContextTooLong))
+        # CannotFill: the on-device model found no value for a field; a later model may.
+        return (is_retryable(error) or isinstance(error, CannotFill)
+                or (self.on_context_too_long and isinstance(error, ContextTooLong)))
 
     def complete(self, request: ModelRequest) -> ModelReply:
         tried: list[ChainAttempt] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from seamline.errors import ConfigError
@@ -25,7 +26,7 @@ from seamline.inference._ratelimit import (
     Throttling,
 )
 from seamline.inference._retry import Retrying, RetryPolicy
-from seamline.inference._route import provider_for_route
+from seamline.inference._route import models_dir_for, provider_for_route
 from seamline.inference._types import ModelReply, ModelRequest, Provider
 from seamline.integration import Integration, ModelRoute
 from seamline.store import Store
@@ -103,8 +104,8 @@ class Gateway:
 
 
 def _link(route: ModelRoute, integration: Integration, provider: Provider | None,
-          store: Store | None) -> Retrying:
-    inner = provider or provider_for_route(route, integration)
+          store: Store | None, models_dir: Path) -> Retrying:
+    inner = provider or provider_for_route(route, integration, models_dir)
     if route.rate_limit is not None:
         rl = route.rate_limit
         inner = Throttling(inner, _limiter(rl.shared_by, store), rl.rpm, rl.tpm, burst=rl.burst_s, timeout=rl.max_wait_s,
@@ -116,14 +117,17 @@ def _link(route: ModelRoute, integration: Integration, provider: Provider | None
 
 
 def build_gateway(integration: Integration, store: Store | None = None, *,
-                  provider: Provider | None = None) -> Gateway:
+                  provider: Provider | None = None, models_dir: Path | None = None) -> Gateway:
     """The route's providers wrapped in every policy it declares.
 
     ``provider`` replaces the primary route's own (a scripted model in tests, say).
+    ``models_dir``: where on-device models' fits are kept (default: beside the store).
     """
     route = integration.model
     routes = [route, *route.fallbacks]
-    links = [_link(r, integration, provider if i == 0 else None, store) for i, r in enumerate(routes)]
+    folder = models_dir or models_dir_for(store.url if store is not None else None)
+    links = [_link(r, integration, provider if i == 0 else None, store, folder)
+             for i, r in enumerate(routes)]
     chain = [(Breaking(link, _board(r)), r.model) for link, r in zip(links, routes)]
     fallback = Fallback(chain) if len(chain) > 1 else None
     top: Provider = fallback if fallback is not None else chain[0][0]

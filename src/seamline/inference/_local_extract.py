@@ -55,6 +55,7 @@ class ExtractiveModel:
     """A :class:`~seamline.inference._types.Provider` that answers by quoting documents."""
 
     name = "local"
+    reads_prompt = False  # it reads the question and documents; the prompt changes nothing
 
     def __init__(self, output_schema: type[BaseModel], *, model: str = "local-extractive",
                  params: dict[str, Any] | None = None) -> None:
@@ -121,7 +122,7 @@ class ExtractiveModel:
             text=text,
             # No tokenizer here: ~4 characters a token, the usual rough rate.
             usage=Usage(input_tokens=(prompt_chars + 3) // 4, output_tokens=(len(text) + 3) // 4),
-            model=self.model, stop_reason="end")
+            model=self.model, stop_reason="end", reads_prompt=False)
 
     def __repr__(self) -> str:
         return f"ExtractiveModel({self.output_schema.__name__}, model={self.model!r})"

@@ -1,11 +1,12 @@
-"""Layer 3, inference: the local model's classifier -- fitted once per process, scored fast.
+"""Layer 3, inference: the local model's classifier -- fitted once, scored fast.
 
-sklearn fits it; prediction reuses the learnt weights with a few numpy calls instead.
+sklearn fits it; prediction reuses the learnt weights with a few numpy calls instead. A
+fit is kept per process here (by the key of what it was fitted from) and on disk by
+``_local_store``.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -25,17 +26,11 @@ from seamline.inference._local_text import (
     TOKEN,
     CharGramIds,
     SentenceAnalyzer,
-    collapse,
-    cut_words,
     quote,
     split_sentences,
     text_of,
 )
-
-# The local models a route can name. Each is the same classifier over other
-# features, so an event can be replayed "with another model" offline.
-# Name -> whether char_wb 3-5 grams are read besides word 1-2 grams.
-MODELS: dict[str, bool] = {"local-linear": True, "local-words": False}
+from seamline.inference._route import MODELS
 
 _RANDOM_STATE = 0
 _C = 10.0  # inverse L2 strength; picked by 5-fold CV on the demo's train.jsonl (flat in 1..30)
@@ -64,7 +59,9 @@ class Head:
     labels: tuple[Any, ...]
     start: int  # this head's columns in Fitted.coef_t / intercept
     stop: int
-    pipeline: Any  # sklearn Pipeline(features -> LogisticRegression), fitted
+    # sklearn Pipeline(features -> LogisticRegression), fitted; None for a fit loaded from
+    # disk (prediction never needs it: it reads the arrays of ``Fitted``).
+    pipeline: Any = None
 
 
 @dataclass(slots=True)
@@ -151,13 +148,8 @@ def fit(
     if "char" in vectorizers:
         char_vocab = {str(k): int(v) + n_word for k, v in vectorizers["char"].vocabulary_.items()}
         idf.append(vectorizers["char"].idf_)
-    bigram_ids: dict[tuple[int | None, int | None], int] = {}
-    for gram, index in word_vocab.items():
-        a, sep, b = gram.partition(" ")
-        if sep:
-            bigram_ids[(word_vocab[a], word_vocab[b])] = index
     return Fitted(
-        bigram_ids=bigram_ids,
+        bigram_ids=bigrams_of(word_vocab),
         word_vocab=word_vocab,
         char_vocab=char_vocab,
         char_ids=CharGramIds(char_vocab),
@@ -169,60 +161,80 @@ def fit(
     )
 
 
-# Fits shared by every model built from the same schema, examples, text fields
-# and features in this process: integrations, replays and tests rebuild models
-# often, and a fit is the slow part.
-_CACHE: OrderedDict[tuple[str, str, tuple[str, ...], bool], Fitted] = OrderedDict()
+def bigrams_of(word_vocab: dict[str, int]) -> dict[tuple[int | None, int | None], int]:
+    """(unigram id, unigram id) -> bigram id, for every bigram of the vocabulary."""
+    bigram_ids: dict[tuple[int | None, int | None], int] = {}
+    for gram, index in word_vocab.items():
+        a, sep, b = gram.partition(" ")
+        if sep:
+            bigram_ids[(word_vocab[a], word_vocab[b])] = index
+    return bigram_ids
+
+
+# Fits shared by every model built from the same schema, examples, text fields and
+# features in this process (integrations, replays and tests rebuild models often), by key.
+_CACHE: OrderedDict[str, Fitted] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
-def shared_fit(
-    schema: type[BaseModel],
-    plan: Plan,
-    rows: list[tuple[dict[str, Any], dict[str, Any]]],
-    text_fields: tuple[str, ...],
-    char_ngrams: bool,
-) -> Fitted:
-    """The fit for these inputs from the process cache, or a new one (then cached)."""
-    key = _cache_key(schema, rows, text_fields, char_ngrams)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    # Fitted outside the lock so other keys are not held up; a rare duplicate
-    # fit of the same key is harmless (the results are identical).
-    fitted = fit(plan, rows, text_fields, char_ngrams)
-    with _CACHE_LOCK:
-        _CACHE[key] = fitted
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return fitted
-
-
-def _cache_key(
+def fit_key(
     schema: type[BaseModel],
     rows: list[tuple[dict[str, Any], dict[str, Any]]],
     text_fields: tuple[str, ...],
     char_ngrams: bool,
-) -> tuple[str, str, tuple[str, ...], bool]:
-    schema_json = json.dumps(schema.model_json_schema(), sort_keys=True, default=str)
+    fingerprint: str = "",
+) -> str:
+    """A hash of everything a fit depends on: the schema, the examples' content, how they
+    are prepared (``fingerprint``), the text fields, the features, the hyper-parameters
+    and the scikit-learn version."""
+    from importlib.metadata import version
+
     digest = hashlib.sha256()
+    head = {"schema": schema.model_json_schema(), "text_fields": list(text_fields),
+            "char_ngrams": char_ngrams, "prepared_by": fingerprint, "C": _C,
+            "max_iter": _MAX_ITER, "seed": _RANDOM_STATE, "sklearn": version("scikit-learn")}
+    digest.update(json.dumps(head, sort_keys=True, default=str).encode())
     for inp, outp in rows:
         digest.update(
             json.dumps([inp, outp], sort_keys=True, ensure_ascii=False, default=str).encode()
         )
         digest.update(b"\n")
-    return (schema_json, digest.hexdigest(), text_fields, char_ngrams)
+    return digest.hexdigest()
+
+
+def cached(key: str) -> Fitted | None:
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+        return hit
+
+
+def remember(key: str, fitted: Fitted) -> Fitted:
+    """Keep ``fitted`` for this process; the one already kept wins a race (same result)."""
+    with _CACHE_LOCK:
+        fitted = _CACHE.setdefault(key, fitted)
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return fitted
 
 
 # ------------------------------------------------------------------- scoring
 
 
-def predict_output(
-    fitted: Fitted, plan: Plan, text_fields: tuple[str, ...], data: dict[str, Any]
-) -> dict[str, Any]:
-    """The output object for one input (a plain dict in schema field order).
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What the classifier says about one input: a label per head, its probability, and
+    the sentences that push hardest towards those labels (verbatim)."""
+
+    labels: dict[str, Any]
+    probabilities: dict[str, float]
+    quotes: list[str]
+
+
+def classify(fitted: Fitted, text_fields: tuple[str, ...], data: dict[str, Any]) -> Scored:
+    """The classifier's labels, probabilities and evidence sentences for one input.
 
     N-grams never cross a sentence boundary, so a document's counts are the sum
     of its sentences' counts: the text is analysed once and the document and
@@ -265,7 +277,7 @@ def predict_output(
     logits = doc_w @ np.take(fitted.coef_t, doc_f, axis=0) + fitted.intercept
 
     obj: dict[str, Any] = {}
-    top_prob: list[float] = []
+    top_prob: dict[str, float] = {}
     chosen = np.zeros(len(logits), dtype=np.float64)  # 1 at each predicted class
     for name, head in fitted.heads.items():
         z = logits[head.start : head.stop]
@@ -273,7 +285,7 @@ def predict_output(
         probs /= probs.sum()
         best = int(np.argmax(probs))
         obj[name] = head.labels[best]
-        top_prob.append(float(probs[best]))
+        top_prob[name] = float(probs[best])
         chosen[head.start + best] = 1.0
 
     # Sentences, from the same counts: a sentence's score is the sum, over its
@@ -301,38 +313,4 @@ def predict_output(
         if piece not in quotes:
             quotes.append(piece)
 
-    for name in plan.order:
-        if name in obj:
-            continue
-        if name == plan.confidence:
-            # The weakest field decides: one shaky label makes the whole answer shaky.
-            obj[name] = round(min(top_prob), 3) if top_prob else 0.0
-        elif name == plan.evidence:
-            obj[name] = quotes
-        elif name == plan.summary:
-            obj[name] = _summary(plan, text_fields, quotes, data or {})
-        else:
-            value = plan.neutral[name]
-            # Copied so a caller editing one answer cannot change the next one.
-            obj[name] = copy.deepcopy(value) if isinstance(value, (list, dict)) else value
-    return {name: obj[name] for name in plan.order}
-
-
-def _summary(
-    plan: Plan, text_fields: tuple[str, ...], quotes: list[str], data: dict[str, Any]
-) -> str:
-    """The best quote on one line, fitted to the field's length bounds."""
-    line = collapse(quotes[0]) if quotes else ""
-    if not line:
-        for name in text_fields:
-            value = data.get(name)
-            if value is not None and collapse(str(value)):
-                line = collapse(str(value))
-                break
-    if not line:
-        line = "(no text)"
-    if plan.summary_max:
-        line = cut_words(line, int(plan.summary_max))
-    if len(line) < plan.summary_min:
-        line = line.ljust(plan.summary_min, ".")
-    return line
+    return Scored(obj, top_prob, quotes)

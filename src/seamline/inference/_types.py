@@ -56,10 +56,16 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class ModelReply:
+    """One reply. ``evidence``: what a model that states its evidence (the on-device one)
+    says about each field it filled, for the audit trail. ``reads_prompt``: False for a
+    model that never reads the messages, so asking it again with a repair is pointless."""
+
     text: str
     usage: Usage = Usage()
     model: str = ""
     stop_reason: str = "end"
+    evidence: dict[str, Any] = field(default_factory=dict)
+    reads_prompt: bool = True
 
 
 @runtime_checkable

@@ -19,7 +19,8 @@ import re
 from seamline.ingest._phones import Tick, no_tick
 
 _UPPER = "".join(c for c in map(chr, range(0x250)) if c.isupper())
-_W = rf"(?:(?:St|Ste|Mt|Ft)\.|[{_UPPER}][\w'’\-]*)"  # "Queen's", "Champs-Élysées", "St."
+# A word of a street's or a town's name has no digits: "BE54" (an IBAN's head) is none.
+_W = rf"(?:(?:St|Ste|Mt|Ft)\.|[{_UPPER}](?:[^\W\d_]|['’\-])*)"  # "Queen's", "Champs-Élysées"
 _CITY = (rf"{_W}(?:[ \-](?:(?:am|an|de|del|la|le|sur|upon|on|im|di|da|do|dos|das|en)[ \-])?"
          rf"{_W}){{0,3}}")
 _NUM = r"\d{1,6}[A-Za-z]?(?:[\-–/]\d{1,5}[A-Za-z]?)?"
@@ -92,7 +93,7 @@ _AFTER = re.compile(
     rf"|{_CITY},?[ \t]+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{{4}}"  # Melbourne VIC 3000
     rf"|{_CITY},?[ \t]+{_UK_POSTCODE}"  # London NW1 6XE
     rf"|(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:-\d{{3,4}})?[ \t]+{_CITY}(?:[ \t]+CEDEX(?:[ \t]+\d{{1,2}})?)?"
-    rf"|\d{{4}} ?[A-Z]{{2}}[ \t]+{_CITY}"  # 1015 CJ Amsterdam
+    rf"|[1-9]\d{{3}} ?[A-Z]{{2}}[ \t]+{_CITY}"  # 1015 CJ Amsterdam
     r")(?![\w])"
 )  # fmt: skip
 # Or, after a comma and to the end of the sentence, a town or two: "…, Victoria Island, Lagos".
@@ -103,12 +104,12 @@ _AFTER_TOWN = re.compile(
 _UNIT_BEFORE = re.compile(rf"{_UNIT},?\s+\Z")
 # A town and postcode that need no street before them, each after its own cheap hint.
 _ALONE_HINTS = tuple(re.compile(h) for h in (
-    rf",[ \t]+(?:{_STATES})[ \t]+\d{{5}}", r"\d[A-Z]{2}(?![\w])", r"\d{4} ?[A-Z]{2}[ \t]",
+    rf",[ \t]+(?:{_STATES})[ \t]+\d{{5}}", r"\d[A-Z]{2}(?![\w])", r"[1-9]\d{3} ?[A-Z]{2}[ \t]",
 ))  # fmt: skip
 _ALONE = tuple(re.compile(p) for p in (
     rf"(?<!\w){_CITY},[ \t]+(?:{_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?(?!\d)",
     rf"(?<![\w\-]){_UK_POSTCODE}(?![\w\-])",
-    rf"(?<![\w\-])\d{{4}} ?[A-Z]{{2}}[ \t]+{_CITY}(?![\w])",
+    rf"(?<![\w\-])[1-9]\d{{3}} ?[A-Z]{{2}}[ \t]+{_CITY}(?![\w])",
 ))  # fmt: skip
 # After one of these, a postcode and town is an address even with no street before it.
 _LABEL_HINTS = ("address", "adresse", "anschrift", "adres", "direcci", "indirizzo", "endereço",

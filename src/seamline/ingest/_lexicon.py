@@ -25,8 +25,11 @@ def _split(words: str, sep: str | None = None) -> list[str]:
 _LOCK = threading.Lock()
 _WORDS: dict[str, str] | None = None
 
-# Given names that are as often something else: months, places, verbs, brands. Found as
-# names only where the context says so (a greeting, a sign-off, a title, a surname after).
+# Given names that are as often something else: months, places, verbs, brands, and (the
+# second list) everyday words in German, French, Spanish, Italian, Portuguese or Dutch
+# ("Ernst gemeint", "Claire et simple", "Luz verde", "Vera o falsa"). Found as names only
+# where the context says so (a greeting, a sign-off, a title, a label, a chat's speaker, a
+# family name after, a verb of speech after), and not spread to their other uses.
 AMBIGUOUS_GIVEN = frozenset(_split("""
 april may june july august january summer autumn winter spring sunday monday
 paris london jordan georgia virginia carolina dakota florence victoria sydney austin dallas
@@ -38,6 +41,14 @@ major king prince duke earl baron royal legend story true honor justice liberty
 apple mercedes porsche tesla jaguar lexus chevy ford dell mac
 max guy bob rob pat sue don ray art gene gay sunny bud buck chip dash lane wade
 page price penny sage basil rusty carol cash gray grey brown green white black
+jack drew dean hunter piper rocky misty holly ivy destiny harmony melody autumn
+""") + _split("""
+ernst heide horst kai wolf claire pierre constance prudence aurore marine olive violette
+céleste fleur blanche clément constant patience victoire aimée rosa luz paz pilar dolores
+soledad consuelo esperanza amparo rocío blanca alegría gloria fe caridad cruz reyes rosario
+nieves estrella cielo paloma perla milagros remedios socorro felice vera serena bianca gioia
+fortunato fiore stella speranza grazia celeste letizia sole viola chiara marina graça glória
+vitória esperança alegria estrela pérola branca clara roos groen hoop
 """))
 
 

@@ -34,8 +34,10 @@ from seamline.ingest._people_words import (
     ORG_SUFFIXES,
     SIGN_OFF_LINE,
     SIGN_OFFS,
+    SPEECH_AFTER,
     TITLE_WORDS,
     TITLES,
+    VERB_BEFORE,
     WEAK_AFTER,
     WEAK_WORDS,
     norm,
@@ -105,6 +107,19 @@ class _Run:
     decided: bool = False
     person: bool = False
     gated: bool = False  # left to the model
+    vetoed: bool = False  # its context says no person ("City: …", "May 3"): never spread to
+    cut: bool = False  # capitalised words after it were dropped ("Rose" of "Rose Gold")
+
+
+# A chat transcript's speaker lines: "Pat: can you check?", "Aurore : oui".
+_SPEAKER_LINE = re.compile(rf"^[ \t>]*({_U}{_L}+)[ \t\u00a0]?:[ \t]+(?![\d\s])", re.MULTILINE)
+_SPEAKER_AFTER = re.compile(r"[ \t\u00a0]?:[ \t]+(?![\d\s])")
+_PROSE = re.compile(r"(?:[a-zà-ÿ]+[ \t]+){3}")  # three lower-case words: a sentence
+_DIGIT_AFTER = re.compile(r"[ \t\u00a0]+\d|[ \t]*[\-/.]\d")  # "May 3", "June 2024"
+_AMBIGUOUS = _lexicon.AMBIGUOUS_GIVEN
+# Ambiguous given names that are also context words (months): names only where a greeting
+# or a sign-off says so ("Hi May,", "Best,\nJune Park").
+_NAMEABLE = _AMBIGUOUS & (NOT_NAMES | TITLE_WORDS) - GREETINGS - SIGN_OFFS - TITLES - LABELS
 
 
 def find_people(text: str, tick: Tick = no_tick) -> list[tuple[int, int, str]]:
@@ -152,12 +167,34 @@ def _flags(word: str) -> str:
     return f
 
 
-def _is_word(f: str) -> bool:
-    return "W" in f and "G" not in f and "S" not in f
+def _is_word(f: str, word: str = "") -> bool:
+    return "W" in f and "G" not in f and "S" not in f or bool(word) and _noun_like(word, f)
 
 
 def _is_noun(f: str) -> bool:
     return "N" in f and "G" not in f and "S" not in f
+
+
+# The endings of abstract nouns, which name teams and departments, not people:
+# "Onboarding", "Localisation", "Verwaltung", "Contabilidad", "Facturation", "Assistenza".
+_NOUN_ENDING = re.compile(
+    r"(?:ing|tion|sion|ment|ness|ity|ship|ology|ance|ence|ics|ung|heit|keit|schaft|ción"
+    r"|sión|dad|zione|zza|enza|ção|ssão|dade|ité|ismo|ismus)\Z", re.IGNORECASE)
+
+
+def _noun_like(word: str, f: str) -> bool:
+    """A word no name list knows, with the ending of an abstract noun; "-ing" only after an
+    English word ("Onboarding", "Invoicing"), so that "Xiaoming" stays a name."""
+    if "G" in f or "S" in f or len(word) < 6:
+        return False
+    m = _NOUN_ENDING.search(word)
+    if m is None:
+        return False
+    if m.group().lower() != "ing":
+        return True
+    stem = word[:-3].casefold()
+    tries = (stem, stem + "e", stem[:-1], stem[2:], stem[3:])  # "onboard" ends in "board"
+    return any("W" in _lexicon.flags(x) for x in tries if len(x) >= 4)
 
 
 def _camel(word: str) -> bool:
@@ -177,6 +214,7 @@ _NAME_PREFIX = re.compile(rf"(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O['’]|D['’]|N[
 
 def _latin_names(text: str, tick: Tick) -> list[tuple[int, int, str]]:
     english = _english(text)
+    chat = ":" in text and _transcript(text)
     kept: list[_Run] = []
     for run in _runs(text, tick):  # one at a time: most are dropped at once
         tick(1)
@@ -184,14 +222,19 @@ def _latin_names(text: str, tick: Tick) -> list[tuple[int, int, str]]:
             word = text[run.start : run.end]
             w = norm(word)
             if w in _CONTEXT_WORDS or len(w) == 1 or w in TITLE_WORDS or w in ORG_SUFFIXES:
+                if w in _NAMEABLE and _named_here(text, run):  # "Hi May,", "Best,\nDean"
+                    run.decided = run.person = True
+                    kept.append(run)
                 continue
+            if _noun_like(word, _flags(word)):
+                continue  # "Thanks,\nOnboarding": a team
             if _is_word(_flags(word)) and w not in _lexicon.AMBIGUOUS_GIVEN:
                 if _named_here(text, run):  # "Thanks,\nBalsa", "Hi Hope,": a word as a name
                     run.decided = run.person = True
                     kept.append(run)
                 continue
         if _trim(text, run):
-            _decide(text, run, english)
+            _decide(text, run, english, chat)
             kept.append(run)
     gated = [r for r in kept if r.gated and not r.decided]
     if gated:
@@ -199,9 +242,10 @@ def _latin_names(text: str, tick: Tick) -> list[tuple[int, int, str]]:
         _ask_model(text, gated)
     for a, b in itertools.pairwise(kept):  # "Raj or Kim?": two names side by side
         if not (a.person and b.person) and 0 < b.start - a.end <= 8 and _LIST_SEP.match(
-                text[a.end : b.start]) and all(
-                    r.person or _maybe_name(text, r) for r in (a, b)) and any(
-                    r.person or _name_like(text, r, strict=False) for r in (a, b)):
+                text[a.end : b.start]) and not (a.vetoed or b.vetoed) and (all(
+                    r.person or _maybe_name(text, r) or _full_name(text, r) for r in (a, b)
+                ) and any(r.person or _name_like(text, r, strict=False) for r in (a, b))
+                or a.person and _greeted_pair(text, a, b)):
             a.person = b.person = a.decided = b.decided = True
     found = [r for r in kept if r.person]
     if found:
@@ -237,6 +281,7 @@ def _english(text: str) -> bool:
 
 
 _CONTEXT_WORDS = GREETINGS | SIGN_OFFS | TITLES | NOT_NAMES | LABELS
+_SIGNALS = GREETINGS | SIGN_OFFS | TITLES | LABELS
 
 
 def _trim(text: str, run: _Run) -> bool:
@@ -247,17 +292,24 @@ def _trim(text: str, run: _Run) -> bool:
     n = len(words)
     if n > 1 and (info[-1][0] in ORG_SUFFIXES or info[0][0] in ORG_PREFIXES):
         return False
-    if n > 1 and " ".join(w for w, _ in info) in KNOWN_ORGS:
+    whole = " ".join(w for w, _ in info)
+    if n > 1 and whole in _SIGNALS:
+        return False  # "Viele Grüße", "Buenos Días": a sign-off or a greeting, capitalised
+    if n > 1 and (whole in KNOWN_ORGS or text.startswith(("'s", "’s"), run.end)
+                  and whole + "'s" in KNOWN_ORGS):  # "Wells Fargo", "Jack Daniel's"
         return False
     i = 0
     greeted = False  # "Hi Hope": after a greeting a word is kept, as the name it is there
     while i < n:
         w, f = info[i]
-        if greeted and _is_word(f) and w not in _CONTEXT_WORDS and w not in TITLE_WORDS:
+        if greeted and (w in _NAMEABLE or _is_word(f) and w not in _CONTEXT_WORDS
+                        and w not in TITLE_WORDS):
             break
+        if w in _NAMEABLE and i + 1 < n and "S" in info[i + 1][1]:
+            break  # "June Park": a month as a given name, before a family name
         greeted = w in GREETINGS
         if (w in _CONTEXT_WORDS or len(w) == 1
-                or _is_word(f) and w not in _lexicon.AMBIGUOUS_GIVEN
+                or _is_word(f, words[i]) and w not in _lexicon.AMBIGUOUS_GIVEN
                 or w in TITLE_WORDS and "G" not in f and "S" not in f
                 or w in OPENERS and "G" not in f and (
                     i > 0 and i == n - 1
@@ -268,17 +320,22 @@ def _trim(text: str, run: _Run) -> bool:
     j = n
     while j > i + greeted:
         w, f = info[j - 1]
-        if (_is_word(f) or w in NOT_NAMES or w in TITLE_WORDS and "S" not in f
-                or w in TITLES or len(w) == 1):
+        # "Jack Black", "Mary White": a colour after a given name is a family name.
+        family = "S" in f and j - 2 >= i and "G" in info[j - 2][1] and w not in _SIGNALS
+        if (_is_word(f, words[j - 1]) or w in NOT_NAMES and not family
+                or w in TITLE_WORDS and "S" not in f or w in TITLES or len(w) == 1):
             j -= 1
             continue
         break
     if i >= j:
         return False
+    run.cut = j < n
     run.tokens = toks[i:j]
     run.start, run.end = run.tokens[0][0], run.tokens[-1][1]
-    if any(w in KNOWN_ORGS or w in TITLE_WORDS and "G" not in f and "S" not in f
-           for w, f in info[i:j]):
+    # A company's name alone is no person ("Salesforce"); one that is also a given name
+    # ("Chase", "Sage") is an ambiguous name, which only its context makes a person.
+    if any(w in KNOWN_ORGS and w not in _AMBIGUOUS
+           or w in TITLE_WORDS and "G" not in f and "S" not in f for w, f in info[i:j]):
         return False
     return not any(_camel(w) for w in words[i:j])
 
@@ -356,7 +413,7 @@ class _Tail:
         return start
 
 
-def _decide(text: str, run: _Run, english: bool) -> None:
+def _decide(text: str, run: _Run, english: bool, chat: bool = False) -> None:
     s, e = run.start, run.end
     before = text[max(0, s - _REACH) : s]
     if "\n" in before:
@@ -374,7 +431,11 @@ def _decide(text: str, run: _Run, english: bool) -> None:
 
     tail = _Tail(before_line)
     if tail.colon and tail.phrase(_OTHER_LABELS):
-        run.decided = True  # "City: Austin", "Company: Lagos Fintech": the label says no
+        run.decided = run.vetoed = True  # "City: Austin", "Company: Lagos Fintech": no
+        return
+    amb = len(words) == 1 and norm(words[0]) in _AMBIGUOUS
+    if amb and _DIGIT_AFTER.match(after):
+        run.decided = run.vetoed = True  # "May 3", "June 2024": a month
         return
 
     def accept(start: int | None = None) -> None:
@@ -416,12 +477,16 @@ def _decide(text: str, run: _Run, english: bool) -> None:
         if prev is not None and (not prev.strip(" \t>") and _closes(text, e)
                                  or last_line and prev.rstrip().endswith((".", "!", "?"))) and (
                 _name_like(text, run, strict=False)
-                or not any(_is_word(_flags(w)) for w in words)):
+                or not any(_is_word(_flags(w)) for w in words)) and not (
+                amb and _PROSE.search(after_line)):  # "Frank, honest and quick: …"
             return accept()
     at_line_start = line_start >= 0 and not before_line.strip(" \t>")
-    if at_line_start and (after.startswith(":") or after.startswith(",") and len(words) <= 2) \
+    speaker = at_line_start and (after.startswith(":") or _SPEAKER_AFTER.match(after))
+    if at_line_start and (speaker or after.startswith(",") and len(words) <= 2) \
             and _name_like(text, run, strict=False):
         return accept()  # a chat's speaker ("Aiko: done"), or a vocative ("Diego, ¿viste…?")
+    if speaker and chat and len(words) == 1 and _speaker_word(words[0]):
+        return accept()  # "Pat: on it" in a transcript of several speakers
     if _name_like(text, run, strict=True):
         return accept()
     weak = tail.bare("") and tail.phrase(WEAK_WORDS) is not None or WEAK_AFTER.match(
@@ -429,6 +494,22 @@ def _decide(text: str, run: _Run, english: bool) -> None:
     if weak and _name_like(text, run, strict=False):
         return accept()
     fl = [_flags(w) for w in words]
+    if amb:
+        # A name that is also a word is someone when a verb says so: "ask Will", "Rose
+        # said"; a company's name ("Chase said") needs more than that.
+        w0 = norm(words[0])
+        if "G" in fl[0] and (tail.bare("") and tail.phrase(VERB_BEFORE) is not None
+                             or w0 not in KNOWN_ORGS and SPEECH_AFTER.match(after)):
+            accept()
+        return
+    if _full_name(text, run):
+        # "Will Smith", "Chase Miller", "June Park": a given name that is also a word and
+        # a family name. Next to people, or with a family name that is no word ("Jack
+        # Nolan"), it is a person; else the model reads it (English), or it is none.
+        if weak or tail.phrase(LABELS) is not None or "W" not in fl[-1]:
+            return accept()
+        run.gated = english
+        return
     if len(words) == 1:
         if "G" in fl[0] and not at_line_start and _plain_given(words[0], fl[0]):
             accept()  # "kann jemand Nils Zugang geben?": a given name and nothing else
@@ -440,6 +521,35 @@ def _decide(text: str, run: _Run, english: bool) -> None:
     # Sales") are no name.
     if english and any(f == "" for f in fl) and not any(_is_word(f) or _is_noun(f) for f in fl):
         run.gated = True
+
+
+def _full_name(text: str, run: _Run) -> bool:
+    """Two or three words, a given name first and a family name last, none of them only a
+    word: the shape of "Will Smith" and "Chase Miller", which the lexicon alone leaves open."""
+    if not 2 <= len(run.tokens) <= 3:
+        return False
+    words = [text[a:b] for a, b in run.tokens]
+    fl = [_flags(w) for w in words]
+    return ("G" in fl[0] and "S" in fl[-1] and not any(_is_word(f) for f in fl)
+            and not any(norm(w) in _SIGNALS for w in words))
+
+
+def _speaker_word(word: str) -> bool:
+    w = norm(word)
+    return ("G" in _flags(word) or not _flags(word)) and w not in _CONTEXT_WORDS \
+        and w not in _OTHER_LABELS and w not in TITLE_WORDS
+
+
+def _transcript(text: str) -> bool:
+    """Whether ``text`` holds a chat's lines: two speakers or more, each a name, at the
+    start of a line and before a colon ("Pat: can you check?\nSue: on it")."""
+    speakers: set[str] = set()
+    for m in _SPEAKER_LINE.finditer(text):
+        if _speaker_word(m.group(1)):
+            speakers.add(m.group(1))
+            if len(speakers) >= 2:
+                return True
+    return False
 
 
 def _plain_given(word: str, f: str) -> bool:
@@ -520,15 +630,18 @@ def _spread(text: str, runs: list[_Run], found: list[_Run]) -> None:
                          if len(w) >= 3 and not _is_word(_flags(text[a:b]))
                          and w not in _lexicon.AMBIGUOUS_GIVEN)
     for r in runs:
-        if r.person:
+        if r.person or r.vetoed:
             continue
         words = [norm(text[a:b]) for a, b in r.tokens]
         if " ".join(words) in names or len(words) == 1 and words[0] in parts:
-            r.person = True
+            # A name that is also a word ("Hi Will," … "Will the refund …?", "Dear Rose,"
+            # … "Rose Gold") is the person again only where a verb says so ("Will said").
+            r.person = len(words) > 1 or not _word_like(text[r.start : r.end]) or (
+                not r.cut and _verb_near(text, r))
     # Lists: "Ana Souza, Li Wei and Tom Baker" – the neighbours of a name, on its line.
     for _ in range(2):
         for i, r in enumerate(runs):
-            if r.person:
+            if r.person or r.vetoed:
                 continue
             for j in (i - 1, i + 1):
                 if not 0 <= j < len(runs) or not runs[j].person:
@@ -547,7 +660,33 @@ def _maybe_name(text: str, run: _Run) -> bool:
 
 def _listable(text: str, run: _Run) -> bool:
     words = [text[a:b] for a, b in run.tokens]
-    return not any(_is_word(_flags(w)) or _is_noun(_flags(w)) for w in words) and len(words) <= 4
+    if len(words) == 1 and _word_like(words[0]):
+        return False  # "Ana, Tom and Will": the modal is as likely
+    return not any(_is_word(_flags(w)) or _is_noun(_flags(w)) for w in words) and len(
+        words) <= 4 or _full_name(text, run)
+
+
+def _greeted_pair(text: str, a: _Run, b: _Run) -> bool:
+    """Whether ``b`` is the second name of a greeting: "Hi Will and Grace,"."""
+    line = text[max(0, a.start - _REACH) : a.start].rsplit("\n", 1)[-1]
+    tail = _Tail(line)
+    return len(b.tokens) == 1 and "G" in _flags(text[b.start : b.end]) and tail.bare(
+        ",!") and tail.phrase(GREETINGS) is not None and re.match(
+        r"[ \t]*[,!]?[ \t]*(?:\n|\Z)", text[b.end : b.end + 8]) is not None
+
+
+def _word_like(word: str) -> bool:
+    """A given name that is as often a word, a place or a brand ("Will", "Rose", "Chase")."""
+    return norm(word) in _AMBIGUOUS or bool({"W", "P"} & set(_flags(word)))
+
+
+def _verb_near(text: str, run: _Run) -> bool:
+    """Whether a verb before or after ``run`` makes it someone ("ask Will", "Will said")."""
+    if SPEECH_AFTER.match(text, run.end) is not None:
+        return True
+    line = text[max(0, run.start - _REACH) : run.start].rsplit("\n", 1)[-1]
+    tail = _Tail(line)
+    return tail.bare("") and tail.phrase(VERB_BEFORE) is not None
 
 
 def _key(text: str, run: _Run) -> str:

@@ -95,7 +95,18 @@ with|to|by|cc|ask|asked|tell|told|thank|thanks to|met|meet|call|called|contact
 |assigned to|forward to|copy|copied|according to|colleague|colleagues|manager
 |boss|wife|husband|son|daughter|mother|father|mom|mum|dad|sister|brother|friend|client
 |contractor|employee|customer|user|member|hire|hires|patient|tenant|mit|avec|con|met
+|merci à|grâce à|gracias a|grazie a|danke an|dank aan|obrigado a|obrigada a|obrigado ao
+|obrigada ao
 """)
+# Of those, the ones that are no preposition: "ask Will", "cc Grant" (but "with Chase",
+# "to Sky" may be the bank and the broadband).
+VERB_BEFORE = _WEAK_BEFORE - _words("with|to|by|cc|mit|avec|con|met|thanks to|according to")
+# A verb of speech or of doing after a word makes it someone: "Will said", "Rose's".
+SPEECH_AFTER = re.compile(
+    r"\A(?:['’]s[ \t]|[ \t]+(?:said|says|asked|asks|wrote|writes|told|tells|mentioned"
+    r"|confirmed|agreed|approved|replied|joined|signed|emailed|phoned|rang|suggested"
+    r"|promised|explained|noted|hat|ha|dijo|disse|zei|sagte|meinte|schrieb|écrit|dit"
+    r"|escribió|scrive|scritto|escreveu)\b)", re.IGNORECASE)
 WEAK_WORDS = _WEAK_BEFORE
 WEAK_BEFORE = re.compile(
     r"(?:^|(?<=[\s(]))(?:" + "|".join(sorted((re.escape(x) for x in _WEAK_BEFORE), key=len,
@@ -222,6 +233,16 @@ salesforce|hubspot|contoso|fabrikam|northwind|tailspin|adventure works|globex|in
 |free now|blablacar|doctolib|qonto|payfit|lucca|swile|ledger|dataiku|mirakl
 |contentsquare|sendinblue|brevo|odoo|holded|factorial|cabify|typeform|sumup|mollie
 |adyen|bunq|picnic|coolblue|bol|booking.com|tomtom|philips|heineken|unilever|shell
+|wells fargo|jpmorgan chase|jp morgan chase|chase bank|capital one|charles schwab
+|edward jones|raymond james|merrill lynch|grant thornton|ernst & young|baker mckenzie
+|clifford chance|allen & overy|jack wolfskin|jack daniel's|jack daniels|john deere
+|ray-ban|ray ban|marks and spencer|frank body|paul smith|fred perry|ted baker|marc jacobs
+|michael kors|kate spade|tory burch|jimmy choo|jo malone|estée lauder|estee lauder
+|charlotte tilbury|bobbi brown|mary kay|walt disney|warner bros|fisher price|dow jones
+|sherwin williams|kraft heinz|hewlett packard|dr martens|ben sherman|stella mccartney
+|victoria's secret|papa john's|tim horton|wendy's|sky|sky go|sky q|sky broadband
+|sky glass|sky mobile|bt|virgin media|bill.com|bill pay|chase sapphire|frank recruitment
+|guy carpenter|lloyds|natwest|halifax|nationwide|starling
 """)
 
 # First words of a run that are sentence openers, not names, even when capitalised.

@@ -23,11 +23,35 @@ _TYPES: dict[str, Any] = {
 _CONSTRAINTS = ("min_length", "max_length", "ge", "le", "gt", "lt", "pattern", "description")
 
 
+_FIELD_KEYS = frozenset({"type", "enum", "required", "default", "nullable", "cues",
+                         *_CONSTRAINTS})
+_SCHEMA_KEYS = frozenset({"name", "fields"})
+
+
+def _unknown_keys(name: str, spec: dict[str, Any]) -> list[str]:
+    """Every key an inline schema does not know, named (a typo must not become a str field)."""
+    out = [f"{name} has the unknown key {k!r} (use {', '.join(sorted(_SCHEMA_KEYS))})"
+           for k in spec if k not in _SCHEMA_KEYS]
+    for fname, fspec in (spec.get("fields") or {}).items():
+        if not isinstance(fspec, dict | str):
+            out.append(f"field {fname!r} of {name} must be a type name or a mapping")
+        for k in fspec if isinstance(fspec, dict) else ():
+            if k not in _FIELD_KEYS:
+                out.append(f"field {fname!r} of {name} has the unknown key {k!r} "
+                           f"(use {', '.join(sorted(_FIELD_KEYS))})")
+    return out
+
+
 def _inline_model(name: str, spec: dict[str, Any]) -> type[BaseModel]:
+    unknown = _unknown_keys(name, spec)
+    if unknown:
+        raise ConfigError("The inline schema is inconsistent: " + "; ".join(unknown) + ".")
     fields: dict[str, Any] = {}
     for fname, fspec in (spec.get("fields") or {}).items():
         if isinstance(fspec, str):
             fspec = {"type": fspec}
+        if "cues" in fspec:  # the words that state a yes/no field, for the on-device model
+            fspec = {**fspec, "json_schema_extra": {"cues": list(fspec["cues"])}}
         if "enum" in fspec:
             annotation: Any = Literal[tuple(fspec["enum"])]
         else:
@@ -36,7 +60,7 @@ def _inline_model(name: str, spec: dict[str, Any]) -> type[BaseModel]:
                 raise ConfigError(f"Field {fname!r} of {name} has type {tname!r}; "
                                   f"use one of {', '.join(_TYPES)} or enum.")
             annotation = _TYPES[tname]
-        kwargs = {k: fspec[k] for k in _CONSTRAINTS if k in fspec}
+        kwargs = {k: fspec[k] for k in (*_CONSTRAINTS, "json_schema_extra") if k in fspec}
         required = fspec.get("required", "default" not in fspec)
         if required:
             fields[fname] = (annotation, Field(..., **kwargs))
@@ -58,6 +82,13 @@ def _schema(value: Any, base: Path, what: str) -> Any:
 def integration_from_dict(data: dict[str, Any], *, base: Path, source: Path | None = None) -> Integration:
     """Build an :class:`Integration` from the parsed file form."""
     data = dict(data)
+    unknown = [u for key, what in (("input_schema", "input schema"), ("output_schema",
+                                                                     "output schema"))
+               if isinstance(data.get(key), dict)
+               for u in _unknown_keys(data[key].get("name", what.title().replace(" ", "")),
+                                      data[key])]
+    if unknown:  # both schemas' typos at once, not one per run
+        raise ConfigError("The inline schema is inconsistent: " + "; ".join(unknown) + ".")
     for key, what in (("input_schema", "input schema"), ("output_schema", "output schema")):
         if key not in data:
             raise ConfigError(f"The integration file has no {key}: name the {what}.")

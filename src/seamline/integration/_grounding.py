@@ -2,13 +2,22 @@
 
 Paths name fields of the output (or input): ``evidence``, ``answer.quotes[]``,
 ``claims[].quotes[]`` — ``[]`` steps into every item of a list.
+
+The strict checks are the defaults: every quote needs ``min_quote_words`` content words,
+and a declared ``claims_field`` brings every claim check in ``claim_checks`` with the
+measured ``claim_coverage`` (docs/grounding.md). An integration loosens them only by
+declaring so (a lower number, a shorter tuple, ``untrusted_parameters: allow``), never by
+leaving a field out. Every input is untrusted user text unless ``trusted_fields`` names it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from seamline.integration._spec import ModelRoute
 
 
 class _Frozen(BaseModel):
@@ -25,10 +34,22 @@ class DualSpec(_Frozen):
 
 
 class JudgeSpec(_Frozen):
-    """A fresh-context judge: a second call that sees only the source and one claim."""
+    """A fresh-context judge: a second call that sees only the source and one claim.
 
-    model: str = ""  # another model of the same provider; empty: the route's own
+    ``route``: the judge's own model route (a remote model when the integration's route is
+    the on-device one, which cannot judge); None: the integration's route (``model``: another
+    model of the same provider; empty: the route's own)."""
+
+    model: str = ""
     policy: Literal["fail", "retract", "flag"] = "fail"
+    route: ModelRoute | None = None  # resolved in _spec (ModelRoute is declared there)
+
+
+ClaimCheck = Literal["numbers", "dates", "entities", "negation", "coverage"]
+CLAIM_CHECKS: tuple[ClaimCheck, ...] = ("numbers", "dates", "entities", "negation", "coverage")
+# Measured on the labelled dev split (tests/outputs/data/grounding_dev.jsonl): the share
+# of a claim's content words its own quotes must hold (benchmarks/grounding.py --tune).
+CLAIM_COVERAGE = 0.55
 
 
 class GroundingSpec(_Frozen):
@@ -41,6 +62,18 @@ class GroundingSpec(_Frozen):
     claim_text_key: str = "text"
     claim_quotes_key: str = "quotes"
     unsupported_claims: Literal["fail", "retract"] = "fail"
+    # A claim's numbers, dates, names and negations must agree with its own quotes, which
+    # must hold claim_coverage of its content words. Loosen by naming fewer checks.
+    claim_checks: tuple[ClaimCheck, ...] = CLAIM_CHECKS
+    claim_coverage: float = Field(CLAIM_COVERAGE, ge=0, le=1)
+    # Every quote (quote fields and claims) needs this many content words (not stop words).
+    min_quote_words: int = Field(2, ge=0, le=20)
+    # Trust levels: these input fields (or the documents field) are trusted references —
+    # knowledge base, CRM record, retrieved documents; every other source is untrusted
+    # user text. An action parameter stated only in untrusted text raises a doubt (the
+    # approval policy then sets the model's confidence aside) unless this says "allow".
+    trusted_fields: tuple[str, ...] = ()
+    untrusted_parameters: Literal["doubt", "allow"] = "doubt"
     # Abstention: this output field holding one of these values is a valid answer.
     abstain_field: str = ""
     abstain_values: tuple[str, ...] = ("insufficient_information",)

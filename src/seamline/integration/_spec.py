@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from seamline.integration._grounding import GroundingSpec
+from seamline.integration._grounding import GroundingSpec, JudgeSpec
 from seamline.integration._retrieval import RetrievalSpec
 from seamline.integration._source import SourceSpec
 from seamline.integration._stream import StreamSpec
@@ -109,6 +109,11 @@ class ModelRoute(_Frozen):
     fallbacks: tuple[ModelRoute, ...] = ()
 
 
+# The judge may name its own route: ModelRoute exists only now.
+JudgeSpec.model_rebuild(_types_namespace={"ModelRoute": ModelRoute})
+GroundingSpec.model_rebuild(_types_namespace={"ModelRoute": ModelRoute})
+
+
 class ApprovalPolicy(_Frozen):
     """When an action waits for a person instead of running.
 
@@ -161,6 +166,10 @@ class ActionSpec(_Frozen):
     # Options of the connector when ``handler`` is "connector:NAME.operation" (base_url,
     # channel, the names of the environment variables holding credentials …).
     connector: dict[str, Any] = Field(default_factory=dict)
+    # The receiver dedupes on the idempotency key: after a crash between sending and
+    # recording, the action is sent again with the same key. Otherwise such an action is
+    # "in doubt" and waits for a person (connectors that can ask the vendor ask first).
+    idempotent: bool = False
 
 
 class RolloutSpec(_Frozen):

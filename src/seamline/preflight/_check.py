@@ -13,6 +13,9 @@ from typing import Literal
 from seamline.connectors import connector_problems, is_connector_ref
 from seamline.errors import ConfigError, PromptError
 from seamline.integration import Integration, resolve
+from seamline.preflight._grounding_refs import trusted_field_problems
+from seamline.preflight._model_fit import model_fit_problems
+from seamline.preflight._pii_kinds import pii_kind_problems
 
 KNOWN_PROVIDERS = ("local", "scripted", "anthropic", "openai", "openai-compatible")
 _KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -57,6 +60,7 @@ def check(integration: Integration) -> list[Problem]:
     for name, info in in_fields.items():
         if name not in integration.pii and info.annotation in (str, str | None):
             warn("pii", f"Input field {name!r} has no PII policy; it will be redacted by default.")
+    out += [Problem(*finding) for finding in pii_kind_problems(integration)]
     g = integration.grounding
     for path, label in ((g.claims_field, "claims field"), (g.abstain_field, "abstention field"),
                         (g.citations_field, "citations field"), (g.reasoning_field,
@@ -69,6 +73,7 @@ def check(integration: Integration) -> list[Problem]:
                         *((p, "source field") for p in g.source_fields)):
         if path and path.split(".")[0].removesuffix("[]") not in in_fields:
             err("grounding", f"The grounding {label} {path!r} is not a field of the input schema.")
+    out += [Problem(*finding) for finding in trusted_field_problems(integration)]
     if g.citations_field and not g.documents_field and not g.allowed_sources:
         warn("grounding", "Citations are declared without a documents field or allowed sources: "
                           "nothing checks what they cite.")
@@ -181,4 +186,5 @@ def check(integration: Integration) -> list[Problem]:
         err("rollout", "The rollout percentage must be between 0 and 100.")
     if isinstance(rollout.default, float | int) and not rollout.sticky_key:
         warn("rollout", "A percentage rollout without a sticky key is sticky per event id only.")
+    out += [Problem(*finding) for finding in model_fit_problems(integration)]
     return out

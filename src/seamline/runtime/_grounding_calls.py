@@ -10,11 +10,16 @@ A collaborator of the inference stage (:class:`~seamline.runtime._infer.Infer`).
 
 Both are paid calls: each reserves its estimate under the caps first, and a refusal is
 recorded as the check not having run, never as a pass.
+
+The deterministic checks also learn which output fields the integration's actions take
+parameters from (:func:`action_fields`): a value there that only untrusted text states
+becomes a doubt, and the approval policy then sets the model's confidence aside.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -38,6 +43,25 @@ JUDGE_SYSTEM = (
     'exactly one JSON object: {"supported": true or false, "reason": "one sentence"}.')
 
 
+_OUTPUT_FIELD = re.compile(r"\boutput\.([A-Za-z_]\w*)|\boutput\[\s*['\"]([^'\"]+)['\"]\s*\]")
+
+
+def action_fields(integration: Integration) -> tuple[str, ...]:
+    """The output fields the integration's actions take parameters or amounts from (the
+    confidence a policy routes on is the model's self-report, not a parameter)."""
+    fields: dict[str, None] = {}
+    for action in integration.actions:
+        for expr in action.params.values():
+            for m in _OUTPUT_FIELD.finditer(expr):
+                fields.setdefault(m.group(1) or m.group(2), None)
+        if action.approval.amount_field:
+            fields.setdefault(action.approval.amount_field, None)
+    for action in integration.actions:
+        if action.approval.below_confidence is not None:
+            fields.pop(action.approval.confidence_field, None)
+    return tuple(fields)
+
+
 class JudgeVerdict(BaseModel):
     supported: bool
     reason: str = ""
@@ -55,16 +79,22 @@ class Grounding:
     """Every grounding check an integration declares, on one parsed output."""
 
     def __init__(self, integration: Integration, provider: Provider, spend: Spend,
-                 output_schema: dict[str, Any]) -> None:
+                 output_schema: dict[str, Any], judge_provider: Provider | None = None) -> None:
         self.integration, self.provider, self.spend = integration, provider, spend
         self.output_schema = output_schema
+        # grounding.judge.route: the judge's own model (priced as that route), else the route's.
+        self.judge_provider = judge_provider
+        judge = integration.grounding.judge
+        self._judge_spec = (integration.model_copy(update={"model": judge.route})
+                            if judge is not None and judge.route is not None else integration)
+        self.parameters = action_fields(integration)
 
     def check(self, data: dict[str, Any], messages: list[Message], output: dict[str, Any],
               log: CallLog) -> GroundingReport:
         """The report of every declared check; raises :class:`Ungrounded` on failure.
         The checks' own model calls go into ``log``."""
         spec = self.integration.grounding
-        report = check_grounding(spec, output, data)
+        report = check_grounding(spec, output, data, parameters=self.parameters)
         if report.passed and not report.abstained and spec.dual is not None:
             self._dual(data, messages, report, log)
         if report.passed and not report.abstained and spec.judge is not None:
@@ -80,7 +110,9 @@ class Grounding:
 
     # ---- the checks that call the model ------------------------------------------------------
 
-    def _paid_call(self, request: ModelRequest, log: CallLog, purpose: str) -> str | None:
+    def _paid_call(self, request: ModelRequest, log: CallLog, purpose: str,
+                   provider: Provider | None = None,
+                   priced_as: Integration | None = None) -> str | None:
         """One extra call under the caps; its reply text, or None (reason in ``log.calls``)."""
         got = self.spend.reserve_call(request.messages, log.tenant)
         if isinstance(got, BudgetRefusal):
@@ -89,12 +121,12 @@ class Grounding:
         log.reservations.append(got)
         t = time.perf_counter()
         try:
-            reply = self.provider.complete(request)
+            reply = (provider or self.provider).complete(request)
         except Exception as exc:  # noqa: BLE001 - a failed check call is recorded, not raised
             log.calls.append({"purpose": purpose, "error": f"{type(exc).__name__}: {exc}",
                               "model": request.model})
             return None
-        cost = price_usage(self.integration, reply.usage)
+        cost = price_usage(priced_as or self.integration, reply.usage)
         log.cost_usd += cost
         log.calls.append({"purpose": purpose, "model": reply.model or request.model,
                           "params": request.params, "reply": reply.text,
@@ -151,16 +183,17 @@ class Grounding:
         else:  # no claims declared: the answer as a whole is the claim
             items = [(None, json.dumps({k: v for k, v in report.output.items()
                                         if k != spec.reasoning_field}, ensure_ascii=False))]
-        route = self.integration.model
+        route = self._judge_spec.model  # grounding.judge.route when declared
         unsupported: list[int] = []
         report.checks["judge"] = "pass"
         for index, claim in items:
             request = ModelRequest(
                 (Message("system", JUDGE_SYSTEM),
                  Message("user", f"SOURCE:\n{source}\n\nCLAIM:\n{claim}")),
-                judge.model or route.model, {**route.params, "temperature": 0.0},
+                (judge.route.model if judge.route is not None else judge.model or route.model),
+                {**route.params, "temperature": 0.0},
                 JudgeVerdict.model_json_schema(), {"claim": claim}, 0, 200)
-            text = self._paid_call(request, log, "judge")
+            text = self._paid_call(request, log, "judge", self.judge_provider, self._judge_spec)
             try:
                 verdict = parse_output(text, JudgeVerdict) if text is not None else None
             except OutputError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from seamline.errors import InferenceError, OutputError, ProviderUnavailable
+from seamline.errors import CannotFill, InferenceError, OutputError, ProviderUnavailable
 from seamline.inference import (
     BudgetRefusal,
     Message,
@@ -92,9 +92,11 @@ class Infer:
             except Exception as exc:  # noqa: BLE001 - any provider failure is this event's, not the run's
                 t_inf += layer_done("inference", t, attempt=attempt, error=type(exc).__name__)
                 log.calls.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}",
-                                  **self.trace()})
+                                  **self.trace(), **_evidence_of(exc)})
                 what = "failed" if isinstance(exc, InferenceError) else "failed unexpectedly"
-                error = f"the model call {what}: {type(exc).__name__}: {exc}"
+                # A model that found no value for a field says so in a sentence: that is the reason.
+                error = (str(exc) if isinstance(exc, CannotFill)
+                         else f"the model call {what}: {type(exc).__name__}: {exc}")
                 stage, retryable = "inference", isinstance(exc, ProviderUnavailable)
                 break
             u = reply.usage
@@ -110,7 +112,8 @@ class Infer:
                     "cache_read_tokens": u.cache_read_tokens,
                     "cached": getattr(reply, "cached", False), "cost_usd": cost,
                     "latency_ms": round(t_inf, 3), "batch": batched,
-                    **({} if batched else self.trace())}
+                    **({} if batched else self.trace()),
+                    **({"evidence": reply.evidence} if reply.evidence else {})}
             t = time.perf_counter()
             try:
                 parsed = parse_output(reply.text, self.integration.output_schema)
@@ -125,6 +128,10 @@ class Infer:
             except OutputError as exc:
                 t_out += layer_done("outputs", t)
                 error, stage, follow_up = self._failed(exc, call, log, attempt)
+                if not reply.reads_prompt:
+                    # A model that never reads the prompt would give the same reply again.
+                    error += "; the model does not read the prompt, so no repair was asked for"
+                    break
                 messages += [Message("assistant", reply.text), Message("user", follow_up)]
         a.timings["inference"] = t_inf
         a.timings["outputs"] = t_out
@@ -145,3 +152,7 @@ class Infer:
         return (f"no valid output after {attempt + 1} replies: {exc}", "outputs",
                 repair_instruction(exc, self.integration.output_schema))
 
+
+def _evidence_of(exc: BaseException) -> dict[str, Any]:
+    """What a model that refused for want of evidence did find, for the audit trail."""
+    return {"evidence": exc.evidence} if isinstance(exc, CannotFill) and exc.evidence else {}

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import update
 
 from seamline.actions import ActionRunner
+from seamline.audit import start_checkpoints
 from seamline.inference import Provider, build_gateway, text_fields
 from seamline.ingest import TokenCounter, Vault, default_counter
 from seamline.integration import Integration
@@ -57,14 +58,19 @@ class Pipeline:
             warm()  # train an on-device model now, not inside the first event
         self.vault = vault or Vault(store)
         self.flags = flags or Flags(store)
+        if not dry_run:  # evals run on throwaway stores: their chains are nobody's record
+            start_checkpoints(store)  # signs the audit chain's head when a key is configured
         counter = counter or default_counter()
         p = integration.prompt
         template = PromptTemplate(p.user, p.system, p.params)
         log = EventLog(integration, store, self.vault, template)
         spend = Spend(integration, store, counter)
         prompt = Prompt(integration, template, counter, text_fields(integration))
-        grounding = (Grounding(integration, self.provider, spend, prompt.output_schema)
-                     if integration.grounding.active else None)
+        judge = integration.grounding.judge
+        judge_provider = (build_gateway(integration.model_copy(update={"model": judge.route}),
+                                        store) if judge is not None and judge.route else None)
+        grounding = (Grounding(integration, self.provider, spend, prompt.output_schema,
+                               judge_provider) if integration.grounding.active else None)
         self.retriever = Retriever(integration, store.url) if integration.retrieval else None
         self.stages = _path.Stages(
             ingest=Ingest(integration, self.flags),

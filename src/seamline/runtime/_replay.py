@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from seamline.audit import AuditEntry, append
 from seamline.errors import NotFound
-from seamline.inference import Provider
+from seamline.inference import Provider, reads_prompt
 from seamline.ingest import IngestedEvent
 from seamline.integration import Integration
 from seamline.runtime._pipeline import Pipeline
@@ -30,6 +30,7 @@ class ReplayResult:
     old_output: dict[str, Any] | None
     new_output: dict[str, Any] | None
     error: str
+    notes: tuple[str, ...] = ()  # what the replay cannot show (a prompt the model never reads)
 
     @property
     def changed_fields(self) -> list[str]:
@@ -55,10 +56,25 @@ def replay(store: Store, event_id: str, integration: Integration, *,
     inf = pipeline.stages.infer.run(Admission(event_id, ev, data, rendered, None))
     old_output = json.loads(row.output) if row.output else None
     result = ReplayResult(event_id, row.prompt_version, rendered.version, row.model,
-                          integration.model.model, old_output, inf.output, inf.error)
+                          integration.model.model, old_output, inf.output, inf.error,
+                          _notes(integration, row.prompt_version, rendered.version))
     with store.write() as conn:
         append(conn, [AuditEntry(event_id, integration.name, "replay", {
             "prompt_version": rendered.version, "model": integration.model.model,
             "output": inf.output, "error": inf.error, "changed_fields": result.changed_fields,
-            "calls": inf.calls})], now=time.time())
+            "calls": inf.calls, **({"notes": list(result.notes)} if result.notes else {})})],
+            now=time.time())
     return result
+
+
+def _notes(integration: Integration, old_version: str, new_version: str) -> tuple[str, ...]:
+    """Plain words for what a replay with this route cannot show."""
+    route = integration.model
+    if reads_prompt(route):
+        return ()
+    changed = (f"The prompt changed ({old_version or '-'} -> {new_version}), but the "
+               if old_version != new_version else "The ")
+    note = (f"{changed}on-device model ({route.model}) does not read the prompt: a prompt "
+            "change cannot change its answer. Replay with a remote route (model.provider: "
+            "anthropic, openai or openai-compatible) to see what a prompt does.")
+    return (note,)

@@ -160,6 +160,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     }
 
     queue = JobQueue(store, next(iter(invokers.values())).pipeline.vault)
+    running_worker: dict[str, Worker | None] = {"worker": None}  # /healthz reads its health
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -172,6 +173,7 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
         if background_workers > 0:
             worker = Worker(store, specs, concurrency=background_workers,
                             pipelines={n: i.pipeline for n, i in invokers.items()})
+            running_worker["worker"] = worker
             draining = threading.Thread(target=worker.run, name="seamline-queue", daemon=True)
             draining.start()
         yield
@@ -205,9 +207,16 @@ def create_app(integrations: dict[str, Integration] | list[Integration], store: 
     auth = [Depends(access.api(Role.REVIEWER, anonymous_ok=True))]
     read_auth = [Depends(access.api(Role.VIEWER, anonymous_ok=True))]
 
-    @app.get("/healthz", summary="Whether the service is up, and what it serves")
-    async def healthz() -> dict[str, Any]:
-        return {"ok": True, "integrations": sorted(invokers)}
+    @app.get("/healthz", summary="Whether the service is up, and what it serves; 503 with a "
+                                 "sentence when its in-process workers cannot write the store",
+             responses={503: {"model": ErrorBody}})
+    async def healthz() -> JSONResponse:
+        worker = running_worker["worker"]
+        problem = worker.problem if worker is not None else ""
+        if problem:
+            return JSONResponse({"ok": False, "error": problem, "integrations": sorted(invokers)},
+                                status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse({"ok": True, "integrations": sorted(invokers)})
 
     @app.get("/readyz", summary="Whether the service can take work: the store and the queue "
                                 "answer", responses={503: {"model": ErrorBody}})

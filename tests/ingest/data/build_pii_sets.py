@@ -55,7 +55,7 @@ def parse(source: str, split: str) -> list[dict]:
 
 
 def main() -> int:
-    for split in ("dev", "test"):
+    for split in ("dev", "test", "holdout"):
         src = HERE / f"pii_{split}.txt"
         if not src.exists():
             continue

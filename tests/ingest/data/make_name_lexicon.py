@@ -19,8 +19,7 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-import faker.providers.address as address
-import faker.providers.person as person
+from faker.providers import address, person
 
 OUT = Path(__file__).resolve().parents[3] / "src" / "seamline" / "ingest" / "data" / "lexicon.tsv.gz"
 DICT = Path("/usr/share/dict/american-english")
