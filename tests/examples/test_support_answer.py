@@ -179,7 +179,9 @@ def test_the_golden_set_scores_the_whole_stack_and_retrieval(integration, workdi
     assert report.mean("grounding") == pytest.approx(1.0)
     assert report.mean("no_pii_leak") == pytest.approx(1.0)
     assert report.mean("field:status") >= 0.95
-    assert report.score >= 0.95
+    # The headline now counts only informative scorers (key facts in the answer text among
+    # them; grounding and no-PII-leak cannot fail for the extractive model): 90.4% on test.
+    assert report.score >= 0.88
     bm25 = run_eval(apply_overrides(integration, {"retrieval_mode": "bm25"}),
                     EXAMPLE / "data" / "golden.jsonl")
     assert bm25.mean("recall@4") < report.mean("recall@4")  # paraphrases need the vectors
