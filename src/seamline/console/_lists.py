@@ -9,7 +9,6 @@ range; the others (search, reason, action, age) are checked on the rows read in 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 
 from seamline.actions import AWAITING
+from seamline.console._queries import _json
 from seamline.runtime import DEAD_LETTERED
 from seamline.scrub import scrub
 from seamline.store import Store
@@ -106,15 +106,6 @@ def _page(stmt: Select[Any], key: Any, query: ListQuery, after: Any, limit: int)
     if after is not None:
         stmt = stmt.where(key > after if query.order == "asc" else key < after)
     return stmt.order_by(key.asc() if query.order == "asc" else key.desc()).limit(limit + 1)
-
-
-def _json(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 @dataclass(frozen=True, slots=True)

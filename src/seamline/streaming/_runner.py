@@ -40,6 +40,14 @@ def _store_failure(exc: BaseException) -> bool:
         return True
     return type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg2")
 
+def _pause(stop: threading.Event | None, seconds: float) -> None:
+    """Back off for ``seconds``, woken early when the runner is asked to stop."""
+    if stop is not None:
+        stop.wait(seconds)
+    else:
+        time.sleep(seconds)
+
+
 WINDOW_KEY_FIELD = "window_id"
 # Between fetches while the broker is unreachable: jittered, so a group's consumers do not
 # all reconnect at the same instant when it comes back.
@@ -186,8 +194,19 @@ class StreamRunner:
                            self.spec.idle_timeout / 2 or poll_s)
                 try:
                     fetched = self.step(wait)
+                except SourceUnavailable:
+                    # Nothing uncommitted is lost (the batch rolled back or was never read);
+                    # ride out a broker restart, give up after ``outage_s`` of silence.
+                    now = time.monotonic()
+                    outage = outage or now
+                    if now - outage >= self.outage_s:
+                        raise
+                    self.stats.outages += 1
+                    _pause(stop, OUTAGE_BACKOFF.delay(tries))
+                    tries += 1
+                    continue
                 except Exception as exc:
-                    if isinstance(exc, SourceUnavailable) or not _store_failure(exc):
+                    if not _store_failure(exc):
                         raise
                     # The store refused the batch: it rolled back and was not acked, so the
                     # broker delivers it again. Say so loudly once, back off, and give up
@@ -202,27 +221,8 @@ class StreamRunner:
                     self.stats.store_failures += 1
                     if now - store_down >= self.outage_s:
                         raise
-                    delay = OUTAGE_BACKOFF.delay(min(store_tries, 10))
+                    _pause(stop, OUTAGE_BACKOFF.delay(min(store_tries, 10)))
                     store_tries += 1
-                    if stop is not None:
-                        stop.wait(delay)
-                    else:
-                        time.sleep(delay)
-                    continue
-                except SourceUnavailable:
-                    # Nothing uncommitted is lost (the batch rolled back or was never read);
-                    # ride out a broker restart, give up after ``outage_s`` of silence.
-                    now = time.monotonic()
-                    outage = outage or now
-                    if now - outage >= self.outage_s:
-                        raise
-                    self.stats.outages += 1
-                    delay = OUTAGE_BACKOFF.delay(tries)
-                    tries += 1
-                    if stop is not None:
-                        stop.wait(delay)
-                    else:
-                        time.sleep(delay)
                     continue
                 outage, tries = None, 0
                 if store_down is not None:
