@@ -104,3 +104,11 @@ bench-audit: $(STAMP)
 .PHONY: bench-approvals
 bench-approvals: $(STAMP)
 	$(BIN)/python benchmarks/approvals.py
+
+# Seamline against its peers (README "Numbers", issue 20): bare openai SDK, Instructor,
+# litellm.completion, a LiteLLM Router and Seamline's seven layers on one local endpoint at
+# 0, 50 and 200 ms model latency; Seamline's own CPU per event; a worker's peak RSS.
+.PHONY: bench-peers
+bench-peers: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python benchmarks/peers.py

@@ -184,3 +184,14 @@ def vector_url(pgvector_server) -> str:
     with psycopg.connect(pgvector_server.get_uri(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return pgvector_server.get_uri(database=name)
+
+
+@pytest.fixture
+def go_live_waived(monkeypatch):
+    """For tests of the canary's mechanics (promotion, rollback, flips), not of eval-first
+    go-live: the sign-off check is waived, as if each integration passed its signed-off
+    golden set. tests/eval/test_signoff.py tests that check itself, unwaived."""
+    from seamline.rollout import _golive
+
+    monkeypatch.setattr(_golive, "check_go_live", lambda *a, **k: None)
+    monkeypatch.setattr(_golive, "go_live_problem", lambda *a, **k: None)

@@ -106,7 +106,7 @@ def test_the_month_is_projected_from_the_spend_so_far(db):
 def test_each_cap_shows_what_it_counted_against_what_it_allows(db):
     out = invoke("--db", db).output
     assert "Caps" in out
-    assert [("$7.00" in r and "$100.00" in r and "7%" in r) for r in rows(out, "global daily")] == [True]
+    assert [("$7.00" in r and "$100.00" in r and "7%" in r) for r in rows(out, "global")] == [True]
     assert "$6.00" in rows(out, "daily")[-1] and "$50.00" in rows(out, "daily")[-1]
     monthly = rows(out, "monthly")  # the checklist's $100 ceiling, one per integration
     assert len(monthly) == 2 and any("refunds" in r and "$6.00" in r for r in monthly)
@@ -136,10 +136,17 @@ def test_an_unknown_breakdown_is_a_sentence_and_exit_code_2(db):
 
 
 def test_an_empty_store_says_nothing_was_spent(tmp_path):
+    open_store(tmp_path / "empty.db").close()  # a store where nothing has run yet
     result = invoke("--db", tmp_path / "empty.db")
     assert result.exit_code == 0
     assert "No model spend recorded in the last 31 days" in result.output
     assert "$0.000000 so far" in result.output
+
+
+def test_no_store_at_all_is_a_sentence_and_creates_none(tmp_path):
+    result = runner.invoke(app, ["costs", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 1 and "There is no store" in " ".join(result.output.split())
+    assert not (tmp_path / "none.db").exists()
 
 
 # ------------------------------------------------------------- the report itself

@@ -26,7 +26,8 @@ def refund_via_http(url: str, **options) -> ActionSpec:
     return ActionSpec(name="refund", handler="connector:http.send", when="output.label == 'refund'",
                       params={"ticket": "input.ticket_id", "amount": "output.amount"},
                       connector={"base_url": url, "path": "/refunds", "require": ["id"],
-                                 "auth_env": "PARTNER_TOKEN", **options})
+                                 "auth_env": "PARTNER_TOKEN", "allow_hosts": ["127.0.0.1"],
+                                 **options})
 
 
 def test_an_http_connector_action_arrives_once_with_the_outbox_key(vendor, store):
@@ -79,6 +80,20 @@ def test_a_missing_credential_fails_the_action_with_the_sentence(vendor, store, 
     assert vendor.sent() == []
 
 
+def test_an_action_aimed_at_an_internal_address_is_refused_with_the_sentence(vendor, store):
+    # "localhost" is listed, but what it resolves to is not: the outbox keeps the reason.
+    port = vendor.url.rsplit(":", 1)[1]
+    integration = make_integration(actions=(refund_via_http(
+        f"http://localhost:{port}", allow_hosts=["localhost"]),))
+    result = Pipeline(integration, store, provider=verdict()).process(TICKET)
+    assert result.state == "dead_lettered", result
+    with store.read() as conn:
+        row = conn.execute(select(outbox)).one()
+    assert row.status == "failed" and "HostRefused" in row.last_error
+    assert "resolves to 127.0.0.1, a private, loopback" in row.last_error
+    assert vendor.sent() == []
+
+
 def test_a_yaml_integration_declares_a_connector_action(tmp_path):
     (tmp_path / "baseline.py").write_text("def keyword(data):\n    return {'label': 'other', "
                                           "'confidence': 0.5}\n")
@@ -104,8 +119,10 @@ rollout: {baseline: baseline.py:keyword}
 
 
 def test_an_unknown_connector_or_operation_is_a_sentence(store):
-    with pytest.raises(ConfigError, match="installed: http, hubspot, slack, smtp, stripe, zendesk"):
-        parse_ref("connector:salesforce.update")
+    # Other connectors join the list as they are written: assert on the built-in ones only.
+    with pytest.raises(ConfigError, match="installed: .*http, hubspot, .*slack, smtp, stripe, "
+                                          ".*zendesk"):
+        parse_ref("connector:nosuchvendor.update")
     with pytest.raises(ConfigError, match="has no operation 'delete'; it has post_message"):
         parse_ref("connector:slack.delete")
     spec = ActionSpec(name="x", handler="connector:nope.send")

@@ -10,7 +10,8 @@ from seamline.connectors.testing import RecordedRequest, Reply
 from seamline.errors import ConfigError
 
 OPTIONS = {"path": "/orders/{order}/notes", "auth_env": "PARTNER_TOKEN",
-           "api_version": "2025-01", "version_header": "X-Api-Version", "require": ["id"]}
+           "api_version": "2025-01", "version_header": "X-Api-Version", "require": ["id"],
+           "allow_hosts": ["127.0.0.1"]}  # the local vendor server, allowed explicitly
 
 
 def http(vendor, store, **options) -> HttpConnector:

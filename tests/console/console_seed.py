@@ -70,9 +70,12 @@ def integration(model: Model):
     refund = make_integration().actions[0]
     notify = ActionSpec(name="notify", handler=model.notify, when="input.ticket_id == 'D1'",
                         params={"ticket": "input.ticket_id"})
-    return make_integration(grounding=GroundingSpec(quote_fields=("quote",),
+    spec = make_integration(grounding=GroundingSpec(quote_fields=("quote",),
                                                     source_fields=("body",)),
                             actions=(refund, notify))
+    # The console's pages are under test, not eval-first go-live (tests/eval/test_signoff.py).
+    return spec.model_copy(update={"rollout": spec.rollout.model_copy(
+        update={"require_signoff": False})})
 
 
 def seed(store: Store) -> tuple[Model, dict[str, str]]:
@@ -166,3 +169,30 @@ def seed_hostile(store: Store) -> dict[str, Any]:
                 "stage": "actions", "reason": "the CRM answered 502: " + UNBROKEN}),
         ], now=now)
     return {"outbox_id": int(outbox_id), "event": LONG_ID, "dead": LONG_DEAD}
+
+
+def seed_in_doubt(store: Store, outbox_ids: tuple[int, ...]) -> None:
+    """Leave these waiting refunds *in doubt*, as the outbox leaves an action whose worker
+    died between sending it and recording the result (``_Outbox._hold``): the intent kept
+    (``intent_at``/``intent_by``), one attempt made, the doubt as the reason, and an
+    ``action_in_doubt`` entry in the audit trail. (tests/actions/test_in_doubt.py gets there
+    by killing a real send; the console only reads the state it leaves.)"""
+    from sqlalchemy import select, update
+
+    from seamline.audit import AuditEntry, append
+    from seamline.store.tables import outbox
+
+    now = time.time()
+    at = time.strftime("%H:%M:%S", time.gmtime(now - 90))
+    sentence = f"in doubt: may have run at {at}, worker 1151 died"
+    with store.write() as conn:
+        rows = conn.execute(select(outbox).where(outbox.c.id.in_(outbox_ids))).all()
+        for row in rows:
+            conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+                intent_at=now - 90, intent_by="elsewhere:1151/seamline-worker-0", attempts=1,
+                approval_reason=sentence, updated_at=now))
+        append(conn, [AuditEntry(row.event_id, row.integration, "action_in_doubt", {
+            "action": row.action, "idempotency_key": row.idempotency_key,
+            "intent_at": now - 90, "intent_by": "elsewhere:1151/seamline-worker-0",
+            "attempts": 1, "resolution": "waits for a person", "reason": sentence})
+            for row in rows], now=now)

@@ -42,6 +42,17 @@ ENTRIES = [
      "Replayed with prompt p-2 and model m (nothing was acted on): 1 field(s) changed (label)."),
     ("duplicate", {"duplicate_of": "evt_1", "idempotency_key": "R1"},
      "A duplicate of event evt_1 (idempotency key R1); nothing was run again."),
+    # What the outbox writes when a connector's OAuth credential cannot give a token.
+    ("action", {"action": "mark_customer", "status": "waiting_credentials", "attempt": 0,
+                "waiting_for": "hubspot", "error": "invalid_grant"},
+     "Action mark_customer was not sent: it waits for the credential hubspot (invalid_grant)."),
+    ("state", {"state": "waiting_credentials", "reason": "an action waits for a connector's "
+               "credential (seamline connectors status)"},
+     "The event waits for a connector's credential: nothing was sent, and its actions run "
+     "once the credential works again."),
+    ("resume", {"from_state": "waiting_credentials", "credential": "hubspot"},
+     "Resumed: the credential hubspot works again, so the actions that waited for it run now."),
+    ("resume", {"from_state": "acting"}, "Resumed from state acting."),
 ]
 
 

@@ -153,3 +153,23 @@ def test_a_tool_choice_naming_no_tool_is_refused(client):
         ask(client, tools=[{"type": "function", "function": {"name": "a"}}],
             tool_choice={"type": "function", "function": {"name": "b"}})
     assert exc.value.param == "tool_choice"
+
+
+@pytest.mark.parametrize("model", ["o1", "o1-mini", "o3", "o3-2025-04-16", "o4-mini", "gpt-5",
+                                   "gpt-5-mini", "gpt-5.1", "openai/gpt-5-nano"])
+def test_reasoning_models_refuse_max_tokens_as_openai_does(client, model):
+    # https://platform.openai.com/docs/api-reference/chat/create: max_tokens is deprecated
+    # for max_completion_tokens and not compatible with reasoning models.
+    with pytest.raises(openai.BadRequestError) as exc:
+        ask(client, model=model, max_tokens=50)
+    assert exc.value.status_code == 400
+    assert exc.value.body == {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                   "Use 'max_completion_tokens' instead.",
+        "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}
+    assert ask(client, model=model, max_completion_tokens=50).choices[0].finish_reason == "stop"
+
+
+@pytest.mark.parametrize("model", ["gpt-4.1-mini", "gpt-4o", "gpt-emulated", "o1x", "llama-3-8b"])
+def test_other_models_still_take_max_tokens(client, model):
+    assert ask(client, model=model, max_tokens=50).choices[0].finish_reason == "stop"

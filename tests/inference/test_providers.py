@@ -81,8 +81,34 @@ def test_openai_asks_for_json_schema_output(emu, keys):
     body = emu.requests[0].body
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"] == schema
-    assert body["max_tokens"] == 100 and body["temperature"] == 0
+    assert body["max_completion_tokens"] == 100 and "max_tokens" not in body
+    assert body["temperature"] == 0
     assert json.loads(reply.text) == ANSWER and reply.stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("model", ["o4-mini", "o3", "gpt-5-mini"])
+def test_openai_reasoning_models_get_max_completion_tokens(emu, keys, store, model):
+    # The emulator refuses max_tokens for these with OpenAI's own 400 (unsupported_parameter).
+    result = Pipeline(_integration(emu, "openai", model=model), store).process(EMAIL)
+    assert result.state == SUCCEEDED, result.reason
+    [request] = emu.requests
+    assert request.body["max_completion_tokens"] > 0 and "max_tokens" not in request.body
+
+
+def test_the_token_field_is_a_route_option_with_a_default_per_provider(emu, keys, store):
+    compatible = Pipeline(_integration(emu, "openai-compatible"), store).process(EMAIL)
+    assert compatible.state == SUCCEEDED, compatible.reason
+    assert "max_tokens" in emu.requests[-1].body  # what vLLM, Ollama, llama.cpp all know
+    assert "max_completion_tokens" not in emu.requests[-1].body
+    newer = Pipeline(_integration(emu, "openai-compatible", model="gpt-5-mini",
+                                  max_tokens_param="max_completion_tokens"), store).process(
+        {**EMAIL, "message_id": "p-2"})
+    assert newer.state == SUCCEEDED, newer.reason
+    assert "max_completion_tokens" in emu.requests[-1].body
+    # The old field to a reasoning model is refused by the emulator as OpenAI refuses it.
+    old = Pipeline(_integration(emu, "openai", model="o4-mini", max_tokens_param="max_tokens"),
+                   store).process({**EMAIL, "message_id": "p-3"})
+    assert old.state == DEAD_LETTERED and "max_completion_tokens" in old.reason
 
 
 def test_a_429_with_retry_after_is_waited_out_and_retried(emu, keys, store):

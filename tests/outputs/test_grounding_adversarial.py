@@ -390,27 +390,33 @@ EXTRA = {"non_english", "multi_sentence", "list"}
 def test_the_labelled_set_is_big_enough_and_covers_every_category():
     assert len(_labelled("dev")) >= 350 and len(_labelled("test")) >= 120
     assert len(_labelled("holdout")) >= 100 and len(_labelled("holdout2")) >= 100
-    for split, categories in (("dev", CORE | EXTRA), ("test", CORE), ("holdout", CORE | EXTRA),
-                              ("holdout2", CORE | EXTRA)):
+    dev2 = _labelled("dev2")  # the third pass's set: larger, half honest, five domains
+    honest = sum(c["supported"] for c in dev2)
+    assert len(dev2) >= 300 and 0.45 <= honest / len(dev2) <= 0.55
+    assert {c["domain"] for c in dev2} == {"support", "billing", "crm", "sales", "hr"}
+    for split, categories in (("dev", CORE | EXTRA), ("dev2", CORE | EXTRA), ("test", CORE),
+                              ("holdout", CORE | EXTRA), ("holdout2", CORE | EXTRA)):
         cases = _labelled(split)
         assert {c["category"] for c in cases} == categories, split
         for cat in categories:
             labels = {c["supported"] for c in cases if c["category"] == cat}
             assert labels == {True, False}, (split, cat)
-    ids = [c["id"] for split in ("dev", "test", "holdout", "holdout2")
+    ids = [c["id"] for split in ("dev", "dev2", "test", "holdout", "holdout2")
            for c in _labelled(split)]
     assert len(ids) == len(set(ids))
 
 
 # Measured floors against regressions (docs/grounding.md), not claims that the 95 % / 5 %
-# targets are met: they are not, on any split. The rules were developed on dev; test was
-# only read as aggregate numbers; holdout was written before any change and its aggregate
-# read once mid-way; holdout2 was run once, at the end. Measured: dev 91.9 % / 4.4 %,
-# test 93.7 % / 7.7 %, holdout 86.5 % / 10.3 %, holdout2 85.0 % / 10.2 %.
+# targets are met: they are not, on any split. The rules were developed on dev and (third
+# pass) dev2; test was only read as aggregate numbers; holdout was written before any
+# change and its aggregate read once mid-way; holdout2 was run once at the end of the second
+# pass, and once at the end of the third. Measured (third pass): dev 91.9 % / 4.4 %,
+# dev2 92.3 % / 17.5 %, test 93.7 % / 6.2 %, holdout 86.5 % / 5.9 %, holdout2 85.0 % / 10.2 %.
 @pytest.mark.parametrize("split, recall_floor, false_fail_ceiling", [
     ("dev", 0.91, 0.05),
-    ("test", 0.93, 0.08),
-    ("holdout", 0.86, 0.11),
+    ("dev2", 0.92, 0.18),
+    ("test", 0.93, 0.07),
+    ("holdout", 0.86, 0.06),
     ("holdout2", 0.85, 0.11),
 ])
 def test_each_split_stays_at_its_measured_numbers(split, recall_floor, false_fail_ceiling):

@@ -114,20 +114,24 @@ def test_a_store_that_stays_full_past_the_bound_stops_the_worker_with_a_sentence
 def test_seamline_worker_exits_non_zero_without_its_summary_when_it_gives_up(
         store, monkeypatch, tmp_path):
     """The CLI: exit 1 and a sentence, never the normal 'Worker …: N job(s)' table."""
-    from seamline.cli import _worker as worker_cli
+    import seamline.integration
+    import seamline.preflight
+    import seamline.queue
 
     _fill_events(store, 3)
-    real = worker_cli.Worker
+    real = seamline.queue.Worker
 
     def full_worker(st, specs, **kw):
         Full(st).on = True  # this process's store is full from the start
         pipelines = {s.name: Pipeline(s, st, provider=verdict()) for s in specs}
         return real(st, specs, retry_max_s=0.1, pipelines=pipelines, **kw)
 
-    monkeypatch.setattr(worker_cli, "Worker", full_worker)
+    # `seamline worker` imports these when it runs (not at its module's import): patched
+    # where it looks them up.
+    monkeypatch.setattr(seamline.queue, "Worker", full_worker)
     spec = make_integration(queue=FAST)
-    monkeypatch.setattr(worker_cli, "load_integration", lambda _t: spec)
-    monkeypatch.setattr(worker_cli, "check", lambda _s: [])
+    monkeypatch.setattr(seamline.integration, "load_integration", lambda _t: spec)
+    monkeypatch.setattr(seamline.preflight, "check", lambda _s: [])
     db = store.url[len("sqlite:///"):]
     result = CliRunner().invoke(app, ["worker", "x.yaml", "--db", db, "--max-outage", "0.5",
                                       "--concurrency", "2", "--quiet"], env={"COLUMNS": "400"})

@@ -17,6 +17,9 @@ from seamline.rollout import Criteria, Flags, evaluate_rollout, get_plan, start_
 from seamline.runtime import Pipeline
 from seamline.store.tables import audit_log, events
 
+# The canary's mechanics, not eval-first go-live (tests/eval/test_signoff.py tests that).
+pytestmark = pytest.mark.usefixtures("go_live_waived")
+
 KEY_ENV = "ROLLOUT_EMULATOR_KEY"
 REPLY = {"label": "refund", "confidence": 0.9, "amount": 20.0, "quote": ""}
 

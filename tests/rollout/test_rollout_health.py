@@ -9,12 +9,12 @@ import time
 from conftest import make_integration, verdict
 from sqlalchemy import select
 
-from seamline.audit import AuditEntry, append
+from seamline.audit import AuditEntry, append, purge
 from seamline.errors import ContentRefused
 from seamline.inference import ScriptedModel
 from seamline.rollout import Criteria, Flags, Health, PathHealth, breaches, measure
 from seamline.runtime import Pipeline
-from seamline.store.tables import eval_runs, events
+from seamline.store.tables import audit_log, eval_runs, events
 
 
 def run(pipeline: Pipeline, n: int, start: int = 0) -> None:
@@ -85,3 +85,21 @@ def test_measure_reads_paths_errors_refusals_abstentions_latency_and_eval_scores
     assert h.ai.p95_ms > 0 and h.eval_score == 0.75
     assert h.as_dict()["ai"]["refusal_rate"] == 0.25
     assert measure(store, "refunds", t0 + 3600, t0 + 7200).ai.events == 0
+
+
+def test_measure_reads_past_payloads_purged_by_retention(store):
+    """``seamline audit purge`` empties old payloads: health reads them as no abstention."""
+    t0 = time.time() - 1
+    Flags(store).set("refunds.ai", "on", reason="test")
+    run(Pipeline(make_integration(), store, provider=verdict()), 4)
+    with store.write() as conn:
+        ids = conn.execute(select(events.c.id).where(events.c.path == "ai")).scalars().all()
+        append(conn, [AuditEntry(i, "refunds", "grounding", {"abstained": True}) for i in ids],
+               now=t0 - 7200)  # two hours old: purged below
+        append(conn, [AuditEntry(ids[0], "refunds", "grounding", {"abstained": False})])
+    assert purge(store, older_than_s=3600).rows >= 4
+    with store.read() as conn:
+        assert set(conn.execute(select(audit_log.c.payload).where(
+            audit_log.c.kind == "grounding", audit_log.c.created_at < t0)).scalars()) == {""}
+    h = measure(store, "refunds", t0 - 7200, time.time() + 1)
+    assert (h.ai.events, h.ai.abstained) == (4, 0)

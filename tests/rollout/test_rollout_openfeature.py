@@ -14,6 +14,9 @@ from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvid
 from seamline.rollout import Flags, OpenFeatureFlags, SeamlineProvider, bucket, start_rollout
 from seamline.runtime import Pipeline
 
+# The canary's mechanics, not eval-first go-live (tests/eval/test_signoff.py tests that).
+pytestmark = pytest.mark.usefixtures("go_live_waived")
+
 
 @pytest.fixture
 def team():

@@ -17,6 +17,9 @@ from seamline.rollout import AlertRule, evaluate_rules, load_rules, measure_metr
 from seamline.runtime import Pipeline
 from seamline.store.tables import dead_letters
 
+# The canary's mechanics, not eval-first go-live (tests/eval/test_signoff.py tests that).
+pytestmark = pytest.mark.usefixtures("go_live_waived")
+
 
 def dead_letter(store, n: int, *, at: float | None = None, integration: str = "refunds") -> None:
     with store.write() as conn:
@@ -86,7 +89,8 @@ def test_an_alert_is_delivered_through_the_named_connector(store):
     with VendorServer() as vendor:
         vendor.script("POST", "/hooks/alerts", Reply(200, {"ok": True}))
         rule = AlertRule(name="spend", metric="spend_today_usd", above=0.0, connector="connector:http.send",
-                         options={"base_url": vendor.url, "path": "/hooks/alerts", "max_retries": 0},
+                         options={"base_url": vendor.url, "path": "/hooks/alerts", "max_retries": 0,
+                                  "allow_hosts": ["127.0.0.1"]},
                          params={"text": "{sentence}", "channel": "#ops"})
         Pipeline(make_integration(), store, provider=verdict()).process(
             {"ticket_id": "T1", "body": "refund please"})
@@ -101,7 +105,8 @@ def test_a_failing_connector_is_logged_not_raised(store, caplog):
     with VendorServer() as vendor:
         vendor.script("POST", "/hooks/alerts", Reply(500, {"error": "down"}))
         rule = AlertRule(name="dlq", metric="dead_letters", above=0, connector="connector:http.send",
-                         options={"base_url": vendor.url, "path": "/hooks/alerts", "max_retries": 0})
+                         options={"base_url": vendor.url, "path": "/hooks/alerts", "max_retries": 0,
+                                  "allow_hosts": ["127.0.0.1"]})
         dead_letter(store, 1)
         assert len(evaluate_rules(store, [rule])) == 1
     assert "could not deliver through connector:http.send" in caplog.text

@@ -27,6 +27,9 @@ from seamline.rollout import (
 from seamline.runtime import Pipeline
 from seamline.store.tables import audit_log, events
 
+# The canary's mechanics, not eval-first go-live (tests/eval/test_signoff.py tests that).
+pytestmark = pytest.mark.usefixtures("go_live_waived")
+
 HOUR = 3600.0
 FAST = Criteria(min_events=5, rollback_min_events=3)
 

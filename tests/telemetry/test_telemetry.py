@@ -6,24 +6,18 @@ import pytest
 from conftest import make_integration, verdict
 from fastapi.testclient import TestClient
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
+from span_capture import EXPORTER, span_exporter
 
 from seamline.errors import ProviderUnavailable
 from seamline.inference import ScriptedModel
 from seamline.runtime import Pipeline
 from seamline.server import create_app
 
-EXPORTER = InMemorySpanExporter()
-
 
 @pytest.fixture(scope="module", autouse=True)
 def tracer_provider():
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    trace.set_tracer_provider(provider)  # once per process: later tests keep it, harmlessly
+    span_exporter()  # once per process: later tests keep it, harmlessly
     yield
 
 

@@ -27,32 +27,62 @@ import json
 import os
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
-from seamline.actions._plan import PlannedAction
+from seamline.actions._grant import VOID, action_digest
 from seamline.audit import AuditEntry, append
 from seamline.backoff import Backoff
-from seamline.connectors import (
-    OutcomeUnknown,
-    SendLedger,
-    connector_handler,
-    is_connector_ref,
-    undecided_sends,
-)
 from seamline.errors import ConfigError, NotFound, SeamlineError
-from seamline.integration import Integration, resolve
 from seamline.store import FastStatement, Store
 from seamline.store.tables import eval_examples, events, outbox
 
+# The connectors (HTTP clients, vendor SDKs, ~0.2 s to import) and the integration's handler
+# resolution are imported in the functions that run or resolve an action, the connectors
+# only for a handler that names one: reading and deciding the approval queue, or running a
+# Python handler, needs neither (tests/cli/test_startup.py checks what a command loads).
+if TYPE_CHECKING:
+    from seamline.actions._plan import PlannedAction
+    from seamline.connectors import CredentialsNeeded, OutcomeUnknown
+    from seamline.integration import Integration
+
+# Handlers that are the connectors' ("connector:slack.post_message", "kind:crm.upsert");
+# any other is a Python function (``resolve``).
+_CONNECTOR_REFS = ("connector:", "kind:")
+
+
+class _NeverRaised(Exception):
+    """Stands in for a connectors' exception while seamline.connectors is not imported."""
+
+
+def _credentials_needed() -> type[CredentialsNeeded]:
+    """The connectors' ``CredentialsNeeded``, for an ``except`` clause (evaluated only when
+    a handler raised). Before seamline.connectors is imported no handler can have raised it
+    (it is defined there), so a type nothing raises stands in and the import is spared."""
+    connectors = sys.modules.get("seamline.connectors")
+    return connectors.CredentialsNeeded if connectors is not None else cast(
+        "type[CredentialsNeeded]", _NeverRaised)
+
+
+def _outcome_unknown() -> type[OutcomeUnknown]:
+    """The connectors' ``OutcomeUnknown``, as :func:`_credentials_needed` finds its own."""
+    connectors = sys.modules.get("seamline.connectors")
+    return connectors.OutcomeUnknown if connectors is not None else cast(
+        "type[OutcomeUnknown]", _NeverRaised)
+
 PENDING, AWAITING, DONE, FAILED, REJECTED = "pending", "awaiting_approval", "done", "failed", "rejected"
+# A connector's credential cannot give a token (a refresh the server refused, say): the
+# action was not sent and waits, never failed, until the credential named in its
+# ``waiting_for`` is fixed (see resume_waiting). Also the state of the event it holds.
+WAITING_CREDENTIALS = "waiting_credentials"
 MAX_ATTEMPTS = 3
 
 
@@ -69,6 +99,7 @@ class OutboxItem:
     attempts: int = 0
     intent_at: float | None = None  # a send started then and recorded no result (yet)
     intent_by: str = ""  # host:pid/thread of that sender
+    approved_digest: str = ""  # what a person approved (actions._grant), if they did
 
 
 def write_outbox(conn: Connection, *, event_id: str, integration: str,
@@ -80,7 +111,7 @@ def write_outbox(conn: Connection, *, event_id: str, integration: str,
          "status": AWAITING if p.approval_reason else PENDING,
          "approval_reason": p.approval_reason, "attempts": 0, "last_error": "", "result": None,
          "decided_by": "", "comment": "", "created_at": now, "updated_at": now,
-         "intent_at": None, "intent_by": ""}
+         "intent_at": None, "intent_by": "", "waiting_for": "", "approved_digest": ""}
         for p in planned
     ]
     _INSERT.run_many(conn, rows)
@@ -107,6 +138,8 @@ class ActionRunner:
         # Results this process got but could not record (the store refused the commit):
         # key -> (intent_at, error, result, permanent). Recorded on the next try, not resent.
         self._unsettled: dict[str, tuple[float, str, Any, bool]] = {}
+        # Events whose waiting actions a successful refresh released (take_resumed).
+        self._resumed: list[tuple[str, str, str]] = []
 
     def handler(self, name: str) -> Callable[..., Any]:
         fn = self._handlers.get(name)
@@ -115,10 +148,25 @@ class ActionRunner:
             if spec is None:
                 raise ConfigError(f"Action {name!r} is no longer declared by integration "
                                   f"{self.integration.name!r}.")
-            if is_connector_ref(spec.handler):  # a built-in or installed connector
-                fn = connector_handler(spec.handler, spec.connector, store=self.store)
-            else:
+            from seamline.integration import resolve
+
+            ref = spec.handler if isinstance(spec.handler, str) else ""
+            if not ref.startswith(_CONNECTOR_REFS):  # a Python function: no connector import
                 fn = resolve(spec.handler, base=self._base, what=f"handler of {name}")
+            else:
+                from seamline.connectors import (
+                    connector_handler,
+                    is_connector_ref,
+                    is_kind_ref,
+                    kind_handler,
+                )
+
+                if is_kind_ref(ref):  # vendor-neutral: the vendor ``vendors:`` chooses
+                    fn = kind_handler(spec, self.integration, store=self.store)
+                elif is_connector_ref(ref):  # a built-in or installed connector
+                    fn = connector_handler(ref, spec.connector, store=self.store)
+                else:
+                    fn = resolve(spec.handler, base=self._base, what=f"handler of {name}")
             self._handlers[name] = fn
         return fn
 
@@ -152,6 +200,9 @@ class ActionRunner:
         """
         spec = self.specs.get(item.action)
         params = json.loads(item.params)
+        if item.approved_digest and item.approved_digest != action_digest(
+                item.integration, item.action, params, item.idempotency_key):
+            return self._void(item, finalize)
         resend = ""
         count = True  # whether this call is a send (an attempt) or only asks
         if item.intent_at is not None:
@@ -178,7 +229,9 @@ class ActionRunner:
             if spec is not None and spec.reveal_pii:
                 params = self.vault.reveal(item.event_id, params)
             result = self.handler(item.action)(params, idempotency_key=item.idempotency_key)
-        except OutcomeUnknown as exc:  # the connector cannot tell whether it acted
+        except _credentials_needed() as exc:  # nothing was sent: it waits for the credential
+            return self._wait(item, finalize, exc)
+        except _outcome_unknown() as exc:  # the connector cannot tell whether it acted
             doubt = f"in doubt: may have run at {clock(intent_at or time.time())}; {exc}"
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data, kept in the outbox
             error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -188,6 +241,7 @@ class ActionRunner:
         if doubt:
             return self._hold(replace(item, intent_at=intent_at or time.time(),
                                       intent_by=self.sender), finalize, doubt)
+        self._note_recovery(item.action)
         done = replace(item, attempts=item.attempts + int(count), intent_at=intent_at)
         try:
             return self._record(done, finalize, defer, error, result, permanent)
@@ -233,6 +287,8 @@ class ActionRunner:
         fn = self.handler(item.action)
         connector = getattr(fn, "connector", None)
         if connector is not None:  # the send ledger: it replays, verifies or refuses
+            from seamline.connectors import SendLedger
+
             status = SendLedger(self.store, connector.name).status(item.idempotency_key)
             return status in (None, "failed")  # the vendor certainly did not act: a send
         if spec is not None and spec.reveal_pii:
@@ -297,6 +353,63 @@ class ActionRunner:
             append(conn, entries, now=now)
         return ActionOutcome(item.idempotency_key, item.action, AWAITING, sentence)
 
+    def _void(self, item: OutboxItem,
+              finalize: Callable[[Connection, str], list[AuditEntry]] | None) -> ActionOutcome:
+        """An approved row whose parameters no longer match what was approved: not sent;
+        it waits for a person again, the void grant cleared."""
+        now = time.time()
+        with self.store.write() as conn:
+            n = conn.execute(update(outbox).where(
+                outbox.c.idempotency_key == item.idempotency_key,
+                outbox.c.status == PENDING, outbox.c.approved_digest == item.approved_digest)
+                .values(status=AWAITING, approval_reason=VOID, approved_digest="",
+                        updated_at=now)).rowcount
+            if n != 1:
+                return ActionOutcome(item.idempotency_key, item.action,
+                                     self._status_of(item.idempotency_key, conn), "")
+            entries = [AuditEntry(item.event_id, item.integration, "approval_void", {
+                "action": item.action, "idempotency_key": item.idempotency_key,
+                "approved_digest": item.approved_digest, "reason": VOID})]
+            if finalize is not None:
+                entries += finalize(conn, AWAITING)
+            append(conn, entries, now=now)
+        return ActionOutcome(item.idempotency_key, item.action, AWAITING, VOID)
+
+    def _wait(self, item: OutboxItem,
+              finalize: Callable[[Connection, str], list[AuditEntry]] | None,
+              exc: CredentialsNeeded) -> ActionOutcome:
+        """The row waits for its credential: not an attempt (nothing left), intent cleared."""
+        now = time.time()
+        with self.store.write() as conn:
+            conn.execute(update(outbox).where(outbox.c.idempotency_key == item.idempotency_key)
+                         .values(status=WAITING_CREDENTIALS, waiting_for=exc.credential[:100],
+                                 attempts=item.attempts, last_error=str(exc)[:2000],
+                                 intent_at=None, intent_by="", updated_at=now))
+            entries = [AuditEntry(item.event_id, item.integration, "action", {
+                "action": item.action, "idempotency_key": item.idempotency_key,
+                "params": json.loads(item.params), "status": WAITING_CREDENTIALS,
+                "attempt": item.attempts, "waiting_for": exc.credential, "error": str(exc)})]
+            if finalize is not None:
+                entries += finalize(conn, WAITING_CREDENTIALS)
+            append(conn, entries, now=now)
+        return ActionOutcome(item.idempotency_key, item.action, WAITING_CREDENTIALS, str(exc))
+
+    def _note_recovery(self, action: str) -> None:
+        """A call whose refresh fixed a failed credential releases the rows waiting for it
+        (this integration's: they are the ones this runner can run; take_resumed)."""
+        connector = getattr(self._handlers.get(action), "connector", None)
+        oauth = getattr(connector, "oauth", None)
+        if oauth is None or not oauth.recovered:
+            return
+        oauth.recovered = False
+        self._resumed += resume_waiting(self.store, oauth.name, integration=self.integration.name)
+
+    def take_resumed(self) -> list[tuple[str, str, str]]:
+        """(integration, event id, path) of events whose actions were released since the
+        last call, for the caller to finish."""
+        taken, self._resumed = self._resumed, []
+        return taken
+
     def _status_of(self, key: str, conn: Connection | None = None) -> str:
         q = select(outbox.c.status).where(outbox.c.idempotency_key == key)
         if conn is not None:
@@ -348,7 +461,8 @@ class ActionRunner:
             found = conn.execute(select(outbox).where(outbox.c.event_id == event_id)
                                  .order_by(outbox.c.id)).all()
         return [OutboxItem(r.idempotency_key, r.event_id, r.integration, r.action, r.params,
-                           r.status, r.attempts, r.intent_at, r.intent_by) for r in found]
+                           r.status, r.attempts, r.intent_at, r.intent_by, r.approved_digest)
+                for r in found]
 
 
 _INSERT = FastStatement(insert(outbox).values(
@@ -392,6 +506,32 @@ def doubt_sentence(item: OutboxItem, me: str) -> str:
 def in_doubt(row: Any) -> bool:
     """Whether an outbox row waits for a person because its effect may have happened."""
     return row.status == AWAITING and getattr(row, "intent_at", None) is not None
+
+
+def resume_waiting(store: Store, credential: str, *,
+                   integration: str | None = None) -> list[tuple[str, str, str]]:
+    """Actions waiting for ``credential`` become pending again (it was fixed: re-authorized,
+    or refreshed); returns (integration, event id, path) of their events, for the caller to
+    finish (the pipeline's ``finish_actions``). ``integration``: only that one's actions."""
+    where = [outbox.c.status == WAITING_CREDENTIALS, outbox.c.waiting_for == credential]
+    if integration is not None:
+        where.append(outbox.c.integration == integration)
+    now = time.time()
+    with store.write() as conn:
+        found = conn.execute(select(outbox.c.event_id, outbox.c.integration, events.c.path)
+                             .join(events, events.c.id == outbox.c.event_id)
+                             .where(*where).order_by(outbox.c.id)).all()
+        if not found:
+            return []
+        conn.execute(update(outbox).where(*where).values(status=PENDING, waiting_for="",
+                                                         updated_at=now))
+        seen: dict[str, tuple[str, str]] = {}
+        for r in found:
+            seen.setdefault(r.event_id, (r.integration, r.path or "ai"))
+        append(conn, [AuditEntry(event_id, name, "resume", {
+            "from_state": WAITING_CREDENTIALS, "credential": credential})
+            for event_id, (name, _) in seen.items()], now=now)
+    return [(name, event_id, path) for event_id, (name, path) in seen.items()]
 
 
 def outbox_row(store: Store, outbox_id: int):
@@ -469,6 +609,9 @@ def decide(store: Store, outbox_id: int, *, approve: bool, reviewer: str, commen
     status = PENDING if approve else REJECTED
     values: dict[str, Any] = {"status": status, "decided_by": reviewer, "comment": comment,
                               "updated_at": now}
+    if approve:  # the grant: exactly these parameters, this action, this key
+        values["approved_digest"] = action_digest(row.integration, row.action, after,
+                                                  row.idempotency_key)
     detail: dict[str, Any] = {}
     if after != before:
         values["params"] = json.dumps(after, ensure_ascii=False, default=str)
@@ -509,6 +652,8 @@ def resolve_in_doubt(store: Store, outbox_id: int, resolution: Resolution, *, re
                               "updated_at": now, "intent_at": None, "intent_by": ""}
     if resolution == "done":
         values["result"] = json.dumps({"marked_done_by": reviewer, "comment": comment})
+    from seamline.connectors import SendLedger, undecided_sends
+
     for send in undecided_sends(store):  # the connector's ledger must not refuse the resend
         if send.idempotency_key == row.idempotency_key and resolution != "cancel":
             SendLedger(store, send.connector).resolve(

@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from seamline.errors import AuditError
-from seamline.ingest import redact
 from seamline.scrub import configured_secrets, scrub
 from seamline.store import FastStatement
 from seamline.store.tables import audit_head, audit_log
@@ -92,9 +91,18 @@ def _clean_short(text: str, secrets: tuple[str, ...]) -> str:
     return _clean_now(text, secrets)
 
 
+@functools.cache
+def _redact() -> Callable[..., Any]:
+    # The redactor's detectors are imported by the first entry that is appended, not by
+    # importing the chain: reading the trail, or a queue beside it, needs none of them.
+    from seamline.ingest import redact
+
+    return redact
+
+
 def _clean_now(text: str, secrets: tuple[str, ...]) -> str:
     text = scrub(text, secrets=secrets)
-    found = redact(text, kinds=_SECRET_KIND)
+    found = _redact()(text, kinds=_SECRET_KIND)
     if not found.entities:
         return text
     out, pos = [], 0

@@ -71,7 +71,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Alerts raised (drift at the edges, replies of unexpected shape, ...), newest first."),
     "eval": LazyCommand(
         "seamline.cli._eval", "eval_app",
-        "Score an integration on golden sets: run, compare, sample."),
+        "Score an integration on golden sets: run, compare, sample, signoff."),
     "queue": LazyCommand(
         "seamline.cli._worker", "queue_app",
         "The durable job queue: what waits, runs, finished or died."),
@@ -118,6 +118,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "schema": LazyCommand(
         "seamline.cli._schema", "schema_cmd",
         "Print the JSON Schema of the integration file, generated from the spec."),
+    "runbook": LazyCommand(
+        "seamline.cli._runbook", "runbook_cmd",
+        "Write the integration's runbook in Markdown from its declaration and the store."),
     "events": LazyCommand(
         "seamline.cli._events", "events_app",
         "Events and what became of them: input (redacted), output, actions, cost, latency."),

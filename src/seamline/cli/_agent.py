@@ -29,9 +29,11 @@ from seamline.agents import (
 )
 from seamline.cli._common import (
     DbOption,
+    JsonOption,
     console,
     err_console,
     fail,
+    print_json,
     stop_on_signals,
     store_for,
 )
@@ -191,9 +193,14 @@ def recover_cmd(
 
 @agent_app.command("stale")
 def stale_cmd(agent: Annotated[str | None, typer.Option(help="Only runs of this agent")] = None,
-              db: DbOption = None):
+              db: DbOption = None, json_: JsonOption = False):
     """Runs left running by a process that stopped heartbeating (died), to recover."""
-    rows = stale_runs(store_for(db), agent)
+    rows = stale_runs(store_for(db, read_only=True), agent)
+    if json_:
+        print_json([{"run_id": r.run_id, "agent": r.agent, "steps": r.steps, "owner": r.owner,
+                     "heartbeat_age_s": round(r.heartbeat_age_s, 1), "lease_s": r.lease_s,
+                     "in_flight": r.in_flight} for r in rows])
+        return
     if not rows:
         console.print("No agent run is stale.")
         return
@@ -236,6 +243,9 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="The run to show")], db:
         rows = conn.execute(select(audit_log.c.kind, audit_log.c.payload)
                             .where(audit_log.c.event_id == run_id).order_by(audit_log.c.seq)).all()
     for r in rows:
+        if not r.payload:  # purged by retention, or erased: the row stays, its words do not
+            console.print(f"  {r.kind}: [dim](payload purged)[/]", markup=True)
+            continue
         p = json.loads(r.payload)
         if r.kind == "agent_model":
             calls = ", ".join(f"{c['name']}({json.dumps(c['arguments'])})"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +21,33 @@ DbOption = Annotated[
     typer.Option("--db", envvar="SEAMLINE_DB",
                  help="Store path or SQLAlchemy URL (default .seamline/seamline.db)."),
 ]
+
+
+# --json, the one convention of every listing command (docs/reference.md, *Scripts*): one
+# JSON document on stdout, nothing else there; a listing is a list of objects ([] when
+# nothing matches, exit 0), a report is an object; times ISO 8601 UTC in keys ending in
+# _at, money in US dollars in keys ending in _usd, durations in seconds in keys ending in _s.
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document for scripts instead of a table (a list of "
+                   "objects; keys are stable, times ISO 8601 UTC)")]
+
+JSON_LISTINGS = (  # the commands that take --json; tests/cli/test_json_listings.py runs each
+    "events list", "events show", "events actions", "approvals list", "dlq list",
+    "dlq show", "escalations list", "alerts", "drift", "costs", "queue status", "users list",
+    "connectors list", "connectors undecided", "connectors status", "flag show", "rollout status",
+    "rollout evaluate", "agent stale", "feedback accuracy", "feedback runs",
+)
+
+
+def print_json(document: Any) -> None:
+    """``--json``: the document alone on stdout, never wrapped or coloured (Rich would
+    fold it at the terminal's width), so that ``| jq`` and ``json.loads`` read it whole."""
+    typer.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+
+
+def iso(epoch: float | None) -> str | None:
+    """An epoch time as ISO 8601 in UTC, the form every ``--json`` time takes."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 _SCHEMES = ("sqlite", "postgresql")  # the stores Seamline migrates and runs on

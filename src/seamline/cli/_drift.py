@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seamline.cli._common import DbOption, console, store_for
+from seamline.cli._common import DbOption, JsonOption, console, iso, print_json, store_for
 from seamline.contracts import Drift, contract_list, drift_report
 
 
@@ -16,12 +16,24 @@ def drift_cmd(
     db: DbOption = None,
     contract: Annotated[str | None, typer.Option(help="Only this source or connector")] = None,
     days: Annotated[float, typer.Option(help="How far back")] = 30.0,
-    limit: Annotated[int, typer.Option(help="Show at most")] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most")] = 100,
+    json_: JsonOption = False,
 ):
     """Drift at the edges (new fields, missing required fields, changed types), newest first,
     and every contract learned from traffic."""
-    store = store_for(db)
+    store = store_for(db, read_only=True)
     rows = drift_report(store, contract=contract, since=time.time() - days * 86400, limit=limit)
+    if json_:  # a report of two lists: the drift seen, and the contracts known
+        print_json({
+            "drift": [{"at": iso(r.at), "direction": r.direction, "contract": r.contract,
+                       "version": r.version, "change": r.change, "field": r.path,
+                       "before": r.before, "after": r.after,
+                       "sentence": Drift(r.direction, r.contract, r.version, r.path, r.change,
+                                         r.before, r.after).sentence} for r in rows],
+            "contracts": [{"direction": c.direction, "contract": c.name, "version": c.version,
+                           "observations": c.observations, "first_seen_at": iso(c.first_seen),
+                           "last_seen_at": iso(c.last_seen)} for c in contract_list(store)]})
+        return
     if rows:
         table = Table(title=f"Drift in the last {days:g} days ({len(rows)})")
         for col in ("when (UTC)", "direction", "contract", "version", "change", "field", "before",

@@ -24,15 +24,22 @@ def local_backend(target: str) -> LocalModelBackend:
     from seamline.integration import load_integration
 
     spec = load_integration(target)
-    if spec.model.examples is None:
-        raise ConfigError(f"Integration {spec.name!r} names no labelled examples (model.examples).")
+    # A remote route has no examples of its own: its on-device fallback's are the ones.
+    routes, examples = [spec.model], None
+    while routes and examples is None:
+        route = routes.pop(0)
+        examples = route.examples
+        routes += route.fallbacks
+    if examples is None:
+        raise ConfigError(f"Integration {spec.name!r} names no labelled examples to answer "
+                          "from (model.examples, or a fallback's examples).")
     fields = text_fields(spec)
 
     def as_text(data: dict) -> dict:
         red = redact_fields(data, spec.pii, spec.pii_kinds or None)[0]
         return {"text": "\n".join(str(red.get(f) or "") for f in fields)}
 
-    model = LocalModel.from_jsonl(spec.model.examples, spec.output_schema, text_fields=("text",),
+    model = LocalModel.from_jsonl(examples, spec.output_schema, text_fields=("text",),
                                   prepare=as_text)
     model.warm()
     return LocalModelBackend(model)

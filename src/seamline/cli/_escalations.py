@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated
 
@@ -10,7 +9,16 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from seamline.cli._common import DbOption, console, fail, integration_for, store_for
+from seamline.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    fail,
+    integration_for,
+    iso,
+    print_json,
+    store_for,
+)
 from seamline.runtime import OVER_BUDGET, Pipeline
 from seamline.store.tables import events
 
@@ -19,7 +27,7 @@ escalations_app = typer.Typer(help="Events waiting over a cost cap.", no_args_is
 
 @escalations_app.command("list")
 def escalations_list(
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts)")] = False,
+    json_: JsonOption = False,
     db: DbOption = None,
 ):
     """Events that were not sent because a cap would have been crossed, oldest first."""
@@ -29,9 +37,9 @@ def escalations_list(
                             .where(events.c.state == OVER_BUDGET).order_by(events.c.created_at)).all()
     now = time.time()
     if json_:
-        typer.echo(json.dumps([{"id": r.id, "integration": r.integration, "tenant": r.tenant,
-                                "reason": r.reason, "waiting_s": round(now - r.created_at, 1)}
-                               for r in rows], ensure_ascii=False, indent=2))
+        print_json([{"id": r.id, "integration": r.integration, "tenant": r.tenant,
+                     "reason": r.reason, "received_at": iso(r.created_at),
+                     "waiting_s": round(now - r.created_at, 1)} for r in rows])
         return
     table = Table(title=f"{len(rows)} event(s) waiting over a cost cap")
     # 80 columns: the id never wraps (the integration goes below it); the reason folds at

@@ -1,4 +1,4 @@
-"""``seamline eval run | compare | sample``, and ``seamline eval INTEGRATION --golden F``.
+"""``seamline eval run | compare | sample | signoff``, and ``seamline eval INTEGRATION --golden F``.
 
 The bare form (the demo's quick score beside the baseline) stays as it was: a group whose
 first argument is not a subcommand runs it. The subcommands are thin layers over
@@ -26,8 +26,11 @@ from seamline.eval import (
     parse_since,
     parse_variant,
     read_golden,
+    record_golden_run,
     run_eval,
     sample_events,
+    sign_off,
+    signed_bar,
     write_html,
     write_sample,
 )
@@ -47,7 +50,7 @@ class _EvalGroup(TyperGroup):
 
 
 eval_app = typer.Typer(cls=_EvalGroup, no_args_is_help=True,
-                       help="Score an integration on golden sets: run, compare, sample.")
+                       help="Score an integration on golden sets: run, compare, sample, signoff.")
 eval_app.command(_QUICK, hidden=True)(eval_cmd)
 
 IntegrationArg = Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")]
@@ -150,11 +153,16 @@ def run_cmd(
         help="Run the golden set K times: pass^K and the examples that flip between runs")] = 1,
     pass_bar: Annotated[float, typer.Option(
         help="An example passes a run when its score reaches this (for pass^K)")] = 1.0,
+    db: Annotated[str | None, typer.Option(
+        "--db", envvar="SEAMLINE_DB",
+        help="Record the run in this store (what `rollout start` checks) and gate on its "
+             "sign-off's bar; without it (or SEAMLINE_DB) nothing is recorded")] = None,
 ):
     """Score the integration on a golden set through every layer (actions in dry run).
 
     The headline is the golden set's test split (never tuned on) from the scorers that can
-    fail for the model in use; the dev split is shown beside it, for tuning."""
+    fail for the model in use; the dev split is shown beside it, for tuning. With a store,
+    the run is recorded there for the go-live check, and a signed-off set's bar is the gate's."""
     existing_file(golden, "golden file")
     if max_regression is not None and baseline_report is None:
         fail("--max-regression needs --baseline-report, the report to compare against.", 2)
@@ -178,11 +186,34 @@ def run_cmd(
     if report:
         result.save(report)
         console.print(f"Report written to {report}.")
+    voided = ""
+    if db is not None:  # the same record the go-live check reads (seamline.rollout)
+        min_score, voided = _record(db, spec, result, golden, min_score,
+                                    substituted=provider is not None)
     problems = gate(result, min_score=min_score, baseline=baseline, max_regression=max_regression)
+    problems += [voided] if voided else []
     for sentence in problems[:-1]:
         console.print(f"[bold red]✗[/] {sentence}")
     if problems:
         fail(problems[-1], 1)
+
+
+def _record(db: str, spec: Integration, report: EvalReport, golden: Path,
+            min_score: float | None, *, substituted: bool) -> tuple[float | None, str]:
+    """Keep the run in the store; the gate's bar: the sign-off's, or a stricter one given."""
+    store = store_for(db)
+    try:
+        record_golden_run(store, spec, report, golden, substituted=substituted)
+        bar, voided = signed_bar(store, spec, golden)
+    finally:
+        store.close()
+    console.print(f"Run recorded in the store for the go-live check of {spec.name}"
+                  + (" (a substituted provider: it does not count for go-live)." if substituted
+                     else "."))
+    if bar is not None and (min_score is None or bar > min_score):
+        console.print(f"The signed-off bar of this golden set is {bar:.1%}: the gate uses it.")
+        return bar, voided
+    return min_score, voided
 
 
 def comparison_table(comparison: Comparison) -> Table:
@@ -274,3 +305,75 @@ def sample_cmd(
     rated = sum(1 for line in lines if line.get("rated"))
     console.print(f"Wrote {len(lines)} example(s) to {out}: {len(lines) - rated} to rate, {rated} already "
                   "rated from ground truth. Set \"rated\": true on each line once its output is right.")
+
+
+@eval_app.command("signoff")
+def signoff_cmd(
+    golden: Annotated[Path, typer.Argument(help="The golden-set JSONL being signed off")],
+    by: Annotated[str, typer.Option("--by", help="Who signs it off (kept in the audit trail)")],
+    integration: Annotated[str | None, typer.Option(
+        "--integration", "-i", help="Its integration (file or module:attr); default: the one "
+                                    "the golden header names, from the file it last ran from")] = None,
+    min_score: Annotated[float | None, typer.Option(
+        help="The score a golden run must reach before the flag goes above 0% (a fraction; "
+             "default: min_score in the golden header)")] = None,
+    field: Annotated[list[str] | None, typer.Option(
+        "--field", help="Another field whose values the set must cover (e.g. language)")] = None,
+    window: Annotated[str, typer.Option(help="How far back production traffic is counted for "
+                                             "coverage")] = "30d",
+    min_coverage: Annotated[float | None, typer.Option(
+        help="Refuse below this coverage of the weakest field (a fraction)")] = None,
+    db: DbOption = None,
+):
+    """Sign off a golden set as the integration's spec: hash, size, coverage, bar; audited.
+
+    Needs at least 20 hand-rated lines ("rated": true). An edit to the file voids the
+    sign-off; `rollout start` and `flag set` above 0% need one and a passing `eval run`."""
+    from seamline.durations import seconds
+
+    existing_file(golden, "golden file")
+    store = store_for(db)
+    try:
+        spec = _signed_integration(integration, golden, store)
+        done, cov = sign_off(store, spec, golden, by=by, min_score=min_score,
+                             fields=tuple(field or ()), window_s=seconds(window),
+                             min_coverage=min_coverage)
+    finally:
+        store.close()
+    console.print(f"Signed off {golden} for {spec.name} by {done.signed_by}: {done.examples} "
+                  f"example(s), {done.hand_rated} hand-rated, hash {done.golden_hash[:12]}, bar "
+                  f"{done.min_score:.1%}.")
+    table = Table(title="Coverage of the input distribution")
+    for col in ("field", "basis", "covered", "values missing (share)"):
+        table.add_column(col, overflow="fold")
+    for f in cov.fields:
+        missing = ", ".join(f"{m['value']} ({m['share']:.0%})" for m in f.missing[:6])
+        table.add_row(f"{f.name} ({f.side})", f"{f.basis} ({f.counted})", f"{f.share:.0%}",
+                      missing or "–")
+    unmeasured = sorted(set(field or ()) - {f.name for f in cov.fields})
+    if unmeasured:  # free text with fewer than 20 recent values: no distribution to cover yet
+        console.print(f"Not measured (too little recent traffic with a value): {', '.join(unmeasured)}.")
+    if cov.fields:
+        console.print(table)
+    else:
+        console.print("No categorical field to measure coverage on; name one with --field.")
+    console.print(f"Next: `seamline eval run {spec.source_path or 'INTEGRATION'} --golden {golden}`"
+                  " with this store, then the flag may go above 0%.")
+
+
+def _signed_integration(given: str | None, golden: Path, store) -> Integration:
+    """The integration a sign-off is for: given, or named by the golden header."""
+    from seamline.cli._common import integration_for
+
+    if given:
+        return load_integration(given)
+    header = read_golden(golden)
+    try:
+        first = json.loads(golden.read_text(encoding="utf-8").splitlines()[0])
+    except (ValueError, IndexError):
+        first = {}
+    name = first.get("golden", {}).get("integration") if isinstance(first, dict) else None
+    if not name:
+        fail(f"The golden set {golden} does not name its integration (version "
+             f"{header.version or '–'}); pass --integration FILE.", 2)
+    return integration_for(store, str(name))

@@ -17,18 +17,18 @@ import typer
 from rich.table import Table
 from sqlalchemy import or_, select
 
-from seamline.cli._common import DbOption, console, fail, store_for
+from seamline.cli._common import DbOption, JsonOption, console, fail, iso, print_json, store_for
 from seamline.store.tables import events, outbox
 
 events_app = typer.Typer(
     help="Events and what became of them: input (redacted), output, actions, cost, latency.",
     no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table")]
 IdsOption = Annotated[bool, typer.Option(
     "--ids", help="Print only the ids, one a line (for a shell: ID=$(seamline … --limit 1 --ids))")]
 STATES = ("processing", "retrying", "acting", "succeeded", "dead_lettered",  # runtime's (a test)
-          "awaiting_approval", "over_budget", "baseline", "duplicate", "rejected")
+          "awaiting_approval", "over_budget", "baseline", "duplicate", "rejected",
+          "waiting_credentials")
 
 
 def since_epoch(text: str, now: float | None = None) -> float:
@@ -52,10 +52,6 @@ def since_epoch(text: str, now: float | None = None) -> float:
 
 def _when(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
-
-
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def _loads(text: str | None) -> Any:
@@ -111,7 +107,7 @@ def events_list(
     with store_for(db, read_only=True).read() as conn:
         rows = conn.execute(q).all()
     if json_:
-        typer.echo(json.dumps([_summary(r) for r in rows], ensure_ascii=False, indent=2))
+        print_json([_summary(r) for r in rows])
         return
     if ids:
         typer.echo("".join(f"{r.id}\n" for r in rows), nl=False)
@@ -138,7 +134,7 @@ def _summary(r: Any) -> dict[str, Any]:
     return {"id": r.id, "integration": r.integration, "state": r.state, "stage": r.stage,
             "reason": r.reason, "path": r.path, "tenant": r.tenant, "model": r.model,
             "prompt_version": r.prompt_version, "cost_usd": r.cost_usd,
-            "received_at": _iso(r.created_at), "updated_at": _iso(r.updated_at),
+            "received_at": iso(r.created_at), "updated_at": iso(r.updated_at),
             "output": _loads(r.output)}
 
 
@@ -182,7 +178,7 @@ def events_show(
                      "comment": a.comment} for a in acts],
     }
     if json_:
-        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+        print_json(detail)
         return
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
@@ -247,12 +243,11 @@ def events_actions(
         typer.echo("".join(f"{r.id}\n" for r in rows), nl=False)
         return
     if json_:
-        typer.echo(json.dumps([{"id": r.id, "event_id": r.event_id, "integration": r.integration,
-                                "action": r.action, "status": r.status,
-                                "approval_reason": r.approval_reason,
-                                "params": _loads(r.params), "attempts": r.attempts,
-                                "last_error": r.last_error, "created_at": _iso(r.created_at)}
-                               for r in rows], ensure_ascii=False, indent=2))
+        print_json([{"id": r.id, "event_id": r.event_id, "integration": r.integration,
+                     "action": r.action, "status": r.status,
+                     "approval_reason": r.approval_reason, "params": _loads(r.params),
+                     "attempts": r.attempts, "last_error": r.last_error,
+                     "created_at": iso(r.created_at)} for r in rows])
         return
     table = Table(title=f"{len(rows)} action(s)" + (f" ({status})" if status else ""))
     table.add_column("id", justify="right", no_wrap=True)

@@ -17,9 +17,12 @@ from rich.table import Table
 
 from seamline.cli._common import (
     DbOption,
+    JsonOption,
     console,
     existing_file,
     fail,
+    iso,
+    print_json,
     stop_on_signals,
     store_for,
 )
@@ -143,12 +146,18 @@ def accuracy_cmd(
     by: Annotated[str, typer.Option(help="day or week")] = "day",
     days: Annotated[float, typer.Option(help="How far back")] = 90.0,
     db: DbOption = None,
+    json_: JsonOption = False,
 ):
     """Accuracy over time per field, for events with ground truth."""
     if by not in ("day", "week"):
         fail(f"--by is day or week, not {by!r}.", 2)
-    buckets = accuracy_over_time(store_for(db), integration, by=by,
+    buckets = accuracy_over_time(store_for(db, read_only=True), integration, by=by,
                                  since=time.time() - days * 86400)
+    if json_:  # accuracy is a share 0..1, null where no event had that field's truth
+        print_json([{"start_at": iso(b.start), "events": b.events,
+                     "accuracy": {f: b.accuracy(f) for f in sorted(b.total)},
+                     "overall": b.overall} for b in buckets])
+        return
     if not buckets:
         console.print(f"No events of {integration} with ground truth in the last {days:g} days.")
         return
@@ -173,11 +182,19 @@ def _pct(value: float | None) -> str:
 @feedback_app.command("runs")
 def runs_cmd(
     integration: Annotated[str, typer.Argument(help="The integration's name")],
-    limit: Annotated[int, typer.Option(help="Show at most")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most")] = 20,
     db: DbOption = None,
+    json_: JsonOption = False,
 ):
     """The latest production evals: window, score, baseline, and the likely layer of a drop."""
-    rows = latest_runs(store_for(db), integration, limit=limit)
+    rows = latest_runs(store_for(db, read_only=True), integration, limit=limit)
+    if json_:
+        print_json([{"id": r.id, "window_start_at": iso(r.window_start),
+                     "window_end_at": iso(r.window_end), "events": r.examples,
+                     "score": r.score, "baseline": (d := json.loads(r.details)).get("baseline"),
+                     "alerted": bool(d.get("alerted")), "layer": d.get("layer"),
+                     "repeated": bool(d.get("repeated"))} for r in rows])
+        return
     if not rows:
         console.print(f"No production eval of {integration} yet; run seamline feedback watch.")
         return

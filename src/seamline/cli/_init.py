@@ -34,11 +34,11 @@ model:
   provider: anthropic
   model: claude-haiku-4-5
   api_key_env: ANTHROPIC_API_KEY    # the key comes from the environment, never from here
-  # base_url: http://127.0.0.1:8787 # `seamline emulate --integration integration.yaml`
+  # base_url: http://127.0.0.1:8787 # `seamline emulate --integration integration.yaml` (--base-url)
   max_output_tokens: 400
   budgets: {per_call_usd: 0.01, per_tenant_daily_usd: 1, daily_usd: 5}
-  # fallbacks:                      # tried when the model fails or its breaker is open
-  #   - {provider: local, model: local-linear, examples: data/examples.jsonl}
+  fallbacks:                        # tried when the model fails or its breaker is open;
+    - {provider: local, model: local-linear, examples: data/examples.jsonl}  # emulate learns here
 """,
     "openai": """\
 model:
@@ -48,8 +48,8 @@ model:
   # base_url: http://127.0.0.1:8787/v1   # `seamline emulate --integration integration.yaml`
   max_output_tokens: 400
   budgets: {per_call_usd: 0.01, per_tenant_daily_usd: 1, daily_usd: 5}
-  # fallbacks:                      # tried when the model fails or its breaker is open
-  #   - {provider: local, model: local-linear, examples: data/examples.jsonl}
+  fallbacks:                        # tried when the model fails or its breaker is open;
+    - {provider: local, model: local-linear, examples: data/examples.jsonl}  # emulate learns here
 """,
     "openai-compatible": """\
 model:
@@ -61,22 +61,33 @@ model:
   structured: json_object           # what most such servers support
   max_output_tokens: 400
   budgets: {per_call_usd: 0.01, per_tenant_daily_usd: 1, daily_usd: 5}
-  # fallbacks:                      # tried when the server fails or its breaker is open
-  #   - {provider: local, model: local-linear, examples: data/examples.jsonl}
+  fallbacks:                        # tried when the server fails or its breaker is open;
+    - {provider: local, model: local-linear, examples: data/examples.jsonl}  # emulate learns here
 """,
 }
 
 _KEY = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 
-def scaffold(folder: Path, provider: str = "local") -> list[Path]:
+def _model_block(provider: str, base_url: str | None) -> str:
+    """The model block, with ``base_url`` set when one is given (the emulator's, a server's)."""
+    block = _MODEL[provider]
+    if base_url is None:
+        return block
+    lines = [line for line in block.splitlines()
+             if not line.lstrip().startswith(("base_url:", "# base_url:"))]
+    lines.insert(3, f"  base_url: {base_url}")  # after "model:", provider and model
+    return "\n".join(lines) + "\n"
+
+
+def scaffold(folder: Path, provider: str = "local", base_url: str | None = None) -> list[Path]:
     """Write the integration into ``folder`` (which must not exist); the files written."""
     from seamline.cli._reference import schema_text
 
     name = folder.name
     env = re.sub(r"[^A-Z0-9]", "_", name.upper())
     values = {"__NAME__": name, "__PROVIDER__": provider, "__DIR__": str(folder),
-              "__ENV__": env, "__MODEL__": _MODEL[provider]}
+              "__ENV__": env, "__MODEL__": _model_block(provider, base_url)}
     written: list[Path] = []
     folder.mkdir(parents=True)
     for src in sorted(SCAFFOLD.rglob("*")):
@@ -102,6 +113,9 @@ def init_cmd(
              "names it leads)")],
     provider: Annotated[str, typer.Option(
         help="local (on-device, no key), anthropic, openai or openai-compatible")] = "local",
+    base_url: Annotated[str | None, typer.Option(
+        help="Where the remote model listens, e.g. `seamline emulate`'s http://127.0.0.1:8787 "
+             "(OpenAI-style routes end in /v1)")] = None,
 ):
     """Write a new integration that passes seamline check and runs with seamline run at once.
 
@@ -114,10 +128,16 @@ def init_cmd(
     if not _NAME.match(folder.name):
         fail(f"The name {folder.name!r} must start with a lower-case letter and hold only "
              "lower-case letters, digits, _ and - (it names the integration).", 2)
+    if base_url is not None and provider == "local":
+        fail("--base-url is for a remote model; the local one runs in this process "
+             "(choose --provider anthropic, openai or openai-compatible).", 2)
+    if base_url is not None and not re.match(r"^https?://[^\s/]+", base_url):
+        fail(f"--base-url takes an http(s) URL such as http://127.0.0.1:8787, not {base_url!r}.",
+             2)
     if folder.exists():
         fail(f"{folder} already exists; nothing was written (pick another name, or remove "
              "it first).", 1)
-    files = scaffold(folder, provider)
+    files = scaffold(folder, provider, base_url)
     yaml_path = folder / "integration.yaml"
     console.print(f"[green]✓[/] Wrote {len(files)} files to {folder}/ ({provider} model).")
     if provider in _KEY:

@@ -6,23 +6,28 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
 from seamline.actions import EditRefused, decide, list_awaiting, outbox_row
 from seamline.cli._common import (
     DbOption,
+    JsonOption,
     NewFlagOption,
     console,
     fail,
     integration_for,
+    iso,
     known_flag,
+    print_json,
     store_for,
 )
 from seamline.errors import NotFound
-from seamline.rollout import Flags
-from seamline.runtime import Pipeline, replay
 from seamline.store.tables import events
+
+# The runtime (every layer) and the rollout flags are imported by the commands that use
+# them: `approvals list` reads one table and answers in well under a second without them.
 
 approvals_app = typer.Typer(help="The human approval queue.", no_args_is_help=True)
 flag_app = typer.Typer(help="Rollout flags: on, off or a sticky percentage.", no_args_is_help=True)
@@ -45,6 +50,8 @@ def replay_cmd(
     spec = integration_for(store, name, integration)
     if model:
         spec = spec.model_copy(update={"model": spec.model.model_copy(update={"model": model})})
+    from seamline.runtime import replay
+
     result = replay(store, event, spec)
     table = Table(title=f"Replay of {event}")
     table.add_column("")
@@ -66,22 +73,62 @@ def replay_cmd(
 
 
 @approvals_app.command("list")
-def approvals_list(db: DbOption = None):
+def approvals_list(db: DbOption = None, json_: JsonOption = False,
+                   integration: Annotated[str | None, typer.Option(
+                       help="Only this integration's actions")] = None):
     """Actions waiting for a person, with what they will do and why they wait."""
-    rows = list_awaiting(store_for(db))
+    from seamline.actions import in_doubt
+
+    rows = list_awaiting(store_for(db, read_only=True), integration)
+    if json_:
+        print_json([{"id": r.id, "event_id": r.event_id, "integration": r.integration,
+                     "action": r.action, "approval_reason": r.approval_reason,
+                     "in_doubt": in_doubt(r), "params": _loads(r.params),
+                     "output": _loads(r.output), "attempts": r.attempts,
+                     "created_at": iso(r.created_at)} for r in rows])
+        return
     table = Table(title=f"{len(rows)} action(s) awaiting approval", show_lines=True)
-    table.add_column("id", justify="right")
-    table.add_column("action / why it waits", overflow="fold")
-    table.add_column("what the model said", overflow="fold", ratio=2)
-    table.add_column("will run with", overflow="fold", ratio=2)
+    # Fits 80 columns: the id and the event id never wrap (they are typed into `approvals
+    # approve`, `events show`); the rest wraps at word breaks in one wide column: why it
+    # waits, what the model said, and the params it will run with, one a line.
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("action · event", overflow="fold", min_width=27, max_width=34)
+    table.add_column("why it waits · what the model said · will run with", overflow="fold",
+                     ratio=1, min_width=24)
     for r in rows:
-        out = json.loads(r.output) if r.output else {}
-        said = " · ".join(str(out[k]) for k in ("intent", "urgency", "confidence") if k in out)
-        if out.get("summary"):
-            said += f"\n{out['summary']}"
-        table.add_row(str(r.id), f"[bold]{r.action}[/]\n{r.approval_reason}\n[dim]{r.event_id}",
-                      said or json.dumps(out, ensure_ascii=False), r.params)
+        out = _loads(r.output)
+        out = out if isinstance(out, dict) else {}
+        # The answer's short fields on one line (category=support · confidence=0.93), then
+        # its first long text (a summary) below.
+        said = " · ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in out.items() if isinstance(v, bool | int | float)
+                          or (isinstance(v, str) and len(v) <= 24))
+        long = next((v for v in out.values() if isinstance(v, str) and len(v) > 24), "")
+        said += f"\n{_short(long, 300)}" if long else ""
+        params = _loads(r.params)
+        runs = ("\n".join(f"{k} = {_short(v)}" for k, v in params.items())
+                if isinstance(params, dict) else str(params))
+        doubt = "[bold yellow]in doubt:[/] resolve with --resend, --done or --cancel\n" \
+            if in_doubt(r) else ""
+        table.add_row(str(r.id), f"[bold]{escape(r.action)}[/]\n[dim]{r.event_id}[/]",
+                      f"{doubt}{escape(r.approval_reason or '')}\n[italic]{escape(said)}[/]"
+                      f"\n[dim]{escape(runs)}[/]")
     console.print(table)
+
+
+def _loads(text: str | None):
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _short(value, width: int = 120) -> str:
+    """A value on one line, cut with an ellipsis past ``width`` (`events show` has it all)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _reviewer(reviewer: str | None) -> str:
@@ -98,7 +145,9 @@ def _settle(store, row) -> str:
     spec = integration_for(store, row.integration, None)
     with store.read() as conn:
         path = conn.execute(select(events.c.path).where(events.c.id == row.event_id)).scalar()
-    state, _, reason = Pipeline(spec, store).finish_actions(row.event_id, path or "ai")
+    from seamline.runtime import settle_actions
+
+    state, _, reason = settle_actions(spec, store, row.event_id, path or "ai")
     return f"event {row.event_id} is {state}{': ' + reason if reason else ''}"
 
 
@@ -193,13 +242,20 @@ def approvals_reject(
 
 
 @flag_app.command("show")
-def flag_show(db: DbOption = None):
+def flag_show(db: DbOption = None, json_: JsonOption = False):
     """Every flag that was set, with its reason."""
+    from seamline.rollout import Flags
+
+    rows = Flags(store_for(db, read_only=True)).all()
+    if json_:
+        print_json([{"name": name, "mode": mode, "percent": pct, "reason": reason,
+                     "updated_at": iso(at)} for name, mode, pct, reason, at in rows])
+        return
     table = Table(title="Flags")
     for col in ("flag", "mode", "percent", "reason"):
-        table.add_column(col)
-    for name, mode, pct, reason, _ in Flags(store_for(db)).all():
-        table.add_row(name, mode, f"{pct:g}", reason)
+        table.add_column(col, overflow="fold")
+    for name, mode, pct, reason, _ in rows:
+        table.add_row(name, mode, f"{pct:g}", escape(reason))
     console.print(table)
 
 
@@ -211,9 +267,13 @@ def flag_set(
     db: DbOption = None,
     new: NewFlagOption = False,
 ):
-    """Flip a flag; it takes effect at once, without a deploy."""
+    """Flip a flag; it takes effect at once, without a deploy. Above 0% its integration must
+    pass its signed-off golden set first (docs/golden-signoff.md)."""
     store = store_for(db)
     known_flag(store, name, value, new=new)  # a typo is refused, not a new flag
+    from seamline.rollout import Flags, check_go_live
+
+    check_go_live(store, None, flag=name, value=value)  # eval-first go-live
     state = Flags(store).set(name, value, reason=reason)
     console.print(f"Flag {name} is now {state.mode}"
                   + (f" at {state.percent:g}%" if state.mode == "percent" else "") + ".")

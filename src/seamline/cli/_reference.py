@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticUndefined
 
+from seamline.cli._common import JSON_LISTINGS
 from seamline.cli._reference_docs import DOCS, FILE_KEYS
 from seamline.integration import Integration
 
@@ -121,13 +122,16 @@ def json_schema() -> dict[str, Any]:
         model = by_name.get(name)
         props = definition.get("properties", {})
         definition.pop("title", None)
+        # The schema names a field as the file writes it (its alias: ``for``); the docs
+        # and the checks below go by the field's own name (``for_``).
+        field_name = {(f.alias or k): k for k, f in model.model_fields.items()} if model else {}
         for key, prop in props.items():
             prop.pop("title", None)
-            text, example = _doc(f"{name}.{key}")
+            text, example = _doc(f"{name}.{field_name.get(key, key)}")
             prop["description"] = text
             if example is not PydanticUndefined:
                 prop["examples"] = [example]
-            if model is not None and _is_duration(model, key):
+            if model is not None and _is_duration(model, field_name.get(key, key)):
                 # a number of seconds, or a text such as "90s", "5m", "1.5h", "7d"
                 prop.pop("type", None)
                 prop["anyOf"] = [{"type": "number", "minimum": 0},
@@ -263,7 +267,7 @@ def _rows(path: str, model: type[BaseModel]) -> Iterator[str]:
                                                                 and k == "source_path")]
     for key, field in keys:
         text, _ = _doc(f"{name}.{key}")
-        yield (f"| `{key}` | {_type_name(field.annotation)}{_duration(model, key)} | "
+        yield (f"| `{field.alias or key}` | {_type_name(field.annotation)}{_duration(model, key)} | "
                f"{_default(field)} | {_example(name, key, field)} | {text} |")
     for key, (text, example) in FILE_KEYS.items():
         if key.startswith(f"{name}."):
@@ -284,8 +288,12 @@ names it in the first line of the YAML:
 ```
 
 The file is YAML (or TOML with the same keys). Relative paths (`file.py:function`, prompt
-files, `model.examples`, `retrieval.docs`) are relative to the integration file. An unknown
-key is an error, and `seamline check` reports every problem of a file at once.
+files, `model.examples` and the `examples` of every fallback and of the judge's route,
+`retrieval.docs`, `retrieval.index`) are relative to the integration file, whatever the
+folder a command runs in. An unknown key is an error, and `seamline check` reports every
+problem of a file at once: typos in several keys and inline schemas, the spec's rules and
+what only the check finds (exit 2 when the file itself is inconsistent, 1 when it reads but
+cannot go live, 0 when it is ready).
 """
 
 _SYNTAX = """\
@@ -395,6 +403,29 @@ def answer(request):
 """
 
 
+_SCRIPTS = """\
+## Scripts: `--json`
+
+Every listing command takes `--json`: __COMMANDS__.
+
+With it, the command prints **one JSON document** on stdout and nothing else (sentences and
+warnings go to stderr), so `| jq` and `json.loads` read it whole:
+
+- a listing is a **list of objects**, `[]` when nothing matches (exit 0, as for the table);
+  `costs`, `queue status` and `drift` are reports, one **object** each;
+- keys are snake_case and stable: a key may be added, none is renamed or removed without
+  a release note;
+- times are ISO 8601 in UTC (`2026-11-01T08:00:00+00:00`) in keys ending in `_at`, money is
+  US dollars as numbers in keys ending in `_usd`, durations are seconds in keys ending in
+  `_s`; what an event carried (`output`, `params`, `input`) is its JSON, redacted as stored;
+- the exit code is the table's (`queue status` exits 1 when a worker is unhealthy either way).
+
+```sh
+seamline dlq list --json | jq -r '.[] | select(.stage == "actions") | .event_id'
+```
+"""
+
+
 def markdown() -> str:
     """docs/reference.md."""
     syntax = (_SYNTAX.replace("__TYPES__", ", ".join(f"`{t}`" for t in INLINE_TYPES))
@@ -409,4 +440,6 @@ def markdown() -> str:
             parts.append(doc.split("\n\n")[0].replace("\n", " ") + "\n")
         parts.append("\n".join(_rows(path, model)) + "\n")
     parts.append(syntax)
+    parts.append(_SCRIPTS.replace("__COMMANDS__", ", ".join(
+        f"`seamline {c}`" for c in JSON_LISTINGS)))
     return "\n".join(parts)

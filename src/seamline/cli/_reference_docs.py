@@ -41,10 +41,20 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "Integration.retrieval": "Documents retrieved into the input before the prompt.",
     "Integration.idempotency_key": ("Input field whose value dedupes events.", "message_id"),
     "Integration.tenant_key": ("Input field naming the tenant, for budgets.", "tenant_id"),
+    "Integration.user_key": ("Input field naming the end user, for per-user soft caps.",
+                             "customer_id"),
     "Integration.text_fields": (("Fields the on-device model reads, in order; default: every "
                                 "string field."), ["subject", "body"]),
     "Integration.stream": "The stream shape: consume a broker and decide once per window.",
     "Integration.sources": "Vendor webhooks and pollers that feed the queue.",
+    "Integration.vendors": (("Per family of vendor-neutral actions (`crm`, `email`, `sms`, "
+                            "`calendar`, `ticket`, `payments`): the vendor in force (`use`) "
+                            "and each vendor's options; switching is the `use:` line "
+                            "(docs/vendor-neutral.md)."),
+                            {"crm": {"use": "hubspot", "hubspot": {},
+                                     "salesforce": {"base_url": "https://acme.my.salesforce.com",
+                                                    "contact_key_field": "Email_Key__c"}},
+                             "email": {"use": "resend"}}),
     "Integration.source_path": "Set by the loader (where the file was read from); not a key to write.",
     # -- Checklist
     "Checklist.workflow": ("One sentence: what the integration does for whom.",
@@ -83,6 +93,11 @@ DOCS: dict[str, str | tuple[str, Any]] = {
         ("How structured output is asked for: `auto` (the best the provider supports), "
         "`tool` (Anthropic tool use), `json_schema` / `json_object` (OpenAI response "
         "formats), `json` (asked in the prompt) or `none`."), "json_schema"),
+    "ModelRoute.max_tokens_param": (
+        ("The request field that carries `max_output_tokens` on the OpenAI wire format: "
+         "`auto` is `max_completion_tokens` on `openai` (reasoning models refuse "
+         "`max_tokens`) and `max_tokens` on `openai-compatible` servers, most of which know "
+         "only that one."), "max_tokens"),
     "ModelRoute.examples": (("JSONL of labelled examples the `local` model learns from "
                             "(see *The local model's examples*), relative to the file."),
                             "data/train.jsonl"),
@@ -91,6 +106,14 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "ModelRoute.breaker": "When to stop calling a failing model for a while.",
     "ModelRoute.rate_limit": "The provider's limits; calls wait for capacity instead of a 429.",
     "ModelRoute.cache_ttl_s": ("Opt-in response cache, seconds.", 3600),
+    "ModelRoute.data": (("What the provider may receive: `redacted_only` (the default), or "
+                        "`raw_allowed` for fields the PII policy lets through (`allow`), "
+                        "which also needs `dpa_reviewed` (see docs/data-policies.md)."),
+                        "raw_allowed"),
+    "ModelRoute.region": ("Where the provider processes the data (free text), for the audit.",
+                          "eu"),
+    "ModelRoute.dpa_reviewed": (("When the provider's data-processing terms were reviewed "
+                                 "(ISO date)."), "2025-11-03"),
     "ModelRoute.fallbacks": (("Routes tried in order when this one fails retryably or its "
                              "breaker is open."),
                              [{"provider": "local", "model": "local-linear",
@@ -99,6 +122,20 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "Budgets.per_call_usd": ("Largest estimated cost of one call.", 0.05),
     "Budgets.per_tenant_daily_usd": ("Spend per tenant per UTC day (needs `tenant_key`).", 5),
     "Budgets.daily_usd": ("Spend of this integration per UTC day.", 20),
+    "Budgets.soft_daily_usd": (("Soft caps per UTC day: past one, an event runs on "
+                               "`over_soft` instead of being refused (see docs/costs.md)."),
+                              {"per_user": 0.5, "per_tenant": 3}),
+    "Budgets.over_soft": (("Where an event past a soft cap runs: `baseline`, or `{route: …}` "
+                          "naming a fallback's model or a whole route."),
+                          {"route": "claude-haiku-4-5"}),
+    "Budgets.alert_at": (("Shares of every hard cap that raise one alert per cap and period "
+                         "(1.0 also when the cap refuses)."), [0.5, 0.8, 1.0]),
+    # -- SoftCaps
+    "SoftCaps.per_user": ("Spend per end user per UTC day (needs `user_key`).", 0.5),
+    "SoftCaps.per_tenant": ("Spend per tenant per UTC day (needs `tenant_key`).", 3),
+    # -- OverSoft
+    "OverSoft.route": (("The model of one of the route's fallbacks, or a whole model route."),
+                       "claude-haiku-4-5"),
     # -- RetrySpec
     "RetrySpec.max_retries": "Retries after the first attempt (0–10).",
     "RetrySpec.base_delay_s": "First backoff delay; doubles per retry.",
@@ -129,8 +166,19 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "ActionSpec.approval": "When the action waits for a person (see *Approval*).",
     "ActionSpec.connector": (("Options of a `connector:` handler (base_url, channel, `*_env` "
                              "names of credential variables)."), {"channel": "#support"}),
+    "ActionSpec.vendor": (("A `kind:` action's vendor instead of its family's `vendors.FAMILY.use` "
+                          "(options still from `vendors`)."), "salesforce"),
+    "ActionSpec.risk": (("`high`: sends, charges or contracts; its approval gate is never "
+                         "dropped by evidence (a connector operation that sends, charges, "
+                         "refunds, pays, posts or contracts is high whatever this says)."),
+                        "high"),
     "ActionSpec.idempotent": (("The receiver dedupes on the idempotency key, so after a crash "
                               "the action is sent again; otherwise it waits for a person."), True),
+    # -- VendorChoice
+    "VendorChoice.use": ("The vendor that does this family's kinds.", "hubspot"),
+    "VendorChoice.options": (("Per vendor, its connector options and adapter settings; written "
+                             "beside `use` (`hubspot: {…}`), kept when switching."),
+                             {"hubspot": {"token_env": "HUBSPOT_ACCESS_TOKEN"}}),
     # -- ApprovalPolicy
     "ApprovalPolicy.always": ("Every run of the action waits for a person.", True),
     "ApprovalPolicy.below_confidence": ("Wait when the output's confidence is below this.", 0.6),
@@ -148,6 +196,35 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "RolloutSpec.baseline": (("`file.py:function(data) -> dict` answering when the AI path is "
                              "off or fails."), "baseline.py:keyword_triage"),
     "RolloutSpec.baseline_on_failure": "Answer with the baseline when the AI path fails.",
+    "RolloutSpec.mode": (("`live` (the flag decides), `shadow` (the model watched on every "
+                          "event, acting nowhere; the baseline acts) or `gated` (every model "
+                          "action waits for a person until evidence drops its gate); "
+                          "docs/rollout.md."), "shadow"),
+    "RolloutSpec.shadow_log": "Also write each shadow decision to the `seamline.shadow` logger.",
+    "RolloutSpec.gates": ("Action → the evidence that drops its gate in the gated stage.",
+                          {"tag_ticket": {"last": 200, "unedited_at_least": 0.98,
+                                          "lower_bound_at_least": 0.95}}),
+    "RolloutSpec.plan": (("The whole path as stages walked by `seamline rollout watch` on the "
+                          "recorded numbers; while it runs its stage sets the mode."),
+                         [{"stage": "shadow", "for": "7d"}, {"stage": "gated"},
+                          {"stage": "canary", "steps": [5, 10, 25, 50, 100]}]),
+    # -- GateRule
+    "GateRule.last": "How many of the latest decisions on the action are weighed (at least 20).",
+    "GateRule.unedited_at_least": "The share of them approved unedited the gate needs dropped.",
+    "GateRule.lower_bound_at_least": ("The lower 95% (Wilson) bound that share needs; `check` "
+                                      "refuses a bound `last` can never reach."),
+    # -- RolloutStage
+    "RolloutStage.stage": ("`shadow`, `gated` or `canary`.", "shadow"),
+    "RolloutStage.for_": ("Shadow: how long at least (a duration); written `for`.", "7d"),
+    "RolloutStage.min_events": "Shadow: answered shadow decisions needed before moving on.",
+    "RolloutStage.min_agreement": ("Shadow: the lower 95% bound every output field's "
+                                   "agreement needs."),
+    "RolloutStage.steps": ("Canary: the flag's percentages, rising.", [5, 10, 25, 50, 100]),
+    "RolloutStage.window": ("Canary: how long each step must stay healthy.", "1h"),
+    "RolloutStage.criteria": (("Canary: the thresholds a step must hold (as `rollout start "
+                               "--criteria`)."), {"max_error_rate_increase": 0.01}),
+    "RolloutSpec.require_signoff": (("The flag goes above 0% only once a signed-off golden set "
+                                     "is passed (docs/golden-signoff.md); `false` opts out."), True),
     # -- QueueSpec
     "QueueSpec.attempts": ("Tries per stage whose failures are transient.",
                            {"inference": 5, "actions": 5}),
@@ -177,6 +254,11 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "GroundingSpec.documents_field": ("Input field holding the documents provided.", "documents"),
     "GroundingSpec.document_id_keys": "Keys identifying a cited document object.",
     "GroundingSpec.numbers_from_sources": ("Every number in a claim must occur in the source.", True),
+    "GroundingSpec.citations": (("Which contract backs the claims: `quotes` (the model's own, "
+                                "checked verbatim) or `provider` (Anthropic's citations API; "
+                                "anthropic routes only; docs/citations.md)."), "provider"),
+    "GroundingSpec.answer_field": (("Output field that receives the cited answer's whole "
+                                    "text (`citations: provider`)."), "answer"),
     "GroundingSpec.allowed_sources": ("Citation whitelist: ids, URLs or hosts (fnmatch patterns).",
                                       ["docs.acme.example", "kb-*"]),
     "GroundingSpec.reasoning_field": (("Visible reasoning written before the claims, kept in the "
@@ -236,7 +318,9 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "CountWindow.slide": ("Decide every `slide` events; default `size`.", 5),
     # -- SourceSpec
     "SourceSpec.name": ("Lower-case name; answers at `POST /v1/webhooks/NAME`.", "stripe"),
-    "SourceSpec.kind": "`stripe`, `shopify`, `github`, `slack`, `standard`, `hmac` or `poll`.",
+    "SourceSpec.kind": ("The vendor's scheme: `stripe`, `shopify`, `github`, `slack`, `standard`, "
+                        "`twilio`, `intercom`, `hubspot`, `zendesk`, `sendgrid`, `basic`, `postmark`, "
+                        "`paddle`, `calcom`, `calendly`, `hmac` or `poll` (docs/webhooks.md)."),
     "SourceSpec.secret_env": (("Variable holding the signing secret (several, space-separated, "
                               "for rotation)."), "STRIPE_WEBHOOK_SECRET"),
     "SourceSpec.tolerance_s": "Oldest signed timestamp accepted.",
@@ -247,6 +331,9 @@ DOCS: dict[str, str | tuple[str, Any]] = {
     "SourceSpec.id_field": ("Dotted path of the vendor's event id in the body.", "data.id"),
     "SourceSpec.id_header": "Refused: no signature covers such a header; use `id_field`.",
     "SourceSpec.max_body_bytes": ("Largest body accepted.", 65536),
+    "SourceSpec.public_url": (("Twilio, HubSpot: the URL as entered at the vendor, when a proxy "
+                              "rewrites host or path (the query comes from the request)."),
+                             "https://hooks.example.com/v1/webhooks/sms"),
     "SourceSpec.hmac": ("The scheme of a `kind: hmac` source.", {"header": "X-Signature"}),
     "SourceSpec.poll": ("The fetch function of a `kind: poll` source.",
                         {"fetch": "poll.py:fetch", "interval_s": 60}),

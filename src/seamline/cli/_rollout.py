@@ -1,10 +1,10 @@
-"""``seamline rollout``: staged canaries (start, status, evaluate, pause, resume, abort, flip)
-and ``watch``, the loop that evaluates running rollouts and alert rules every so often.
+"""``seamline rollout``: staged canaries (start, status, evaluate, pause, resume, abort, flip),
+the evidence before them (report, gates, plan), and ``watch``, the loop that evaluates
+running rollouts, declared plans and alert rules every so often.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -19,15 +19,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from seamline.cli._common import (
     DbOption,
+    JsonOption,
     NewFlagOption,
     console,
     err_console,
     existing_file,
     fail,
+    iso,
     known_flag,
+    print_json,
     stop_on_signals,
     store_for,
 )
+from seamline.cli._rollout_review import advance_plans, gates_cmd, plan_cmd, report_cmd
 from seamline.durations import seconds
 from seamline.errors import ConfigError, SeamlineError
 from seamline.integration import Integration
@@ -53,6 +57,9 @@ from seamline.store.tables import integrations
 rollout_app = typer.Typer(help="Staged rollouts: promoted while healthy, rolled back when not.",
                           no_args_is_help=True)
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the audit trail)")]
+rollout_app.command("report")(report_cmd)
+rollout_app.command("gates")(gates_cmd)
+rollout_app.command("plan")(plan_cmd)
 
 
 def _sentence(exc: Exception) -> str:
@@ -120,10 +127,17 @@ def start_cmd(
 
 @rollout_app.command("status")
 def status_cmd(flag: Annotated[str | None, typer.Argument(help="One flag")] = None,
-               db: DbOption = None):
+               db: DbOption = None, json_: JsonOption = False):
     """Every staged rollout: where it is and why."""
-    store = store_for(db)
+    store = store_for(db, read_only=True)
     plans = [p for p in [get_plan(store, flag)] if p] if flag else list_plans(store)
+    if json_:  # step counts from 1, as the table shows it
+        print_json([{"flag": p.flag, "integration": p.integration, "status": p.status,
+                     "step": p.step + 1, "steps": list(p.steps), "percent": p.percent,
+                     "window_s": p.window_s, "step_started_at": iso(p.step_started_at),
+                     "updated_at": iso(p.updated_at), "reason": p.reason,
+                     "criteria": p.criteria.model_dump(mode="json")} for p in plans])
+        return
     if not plans:
         console.print("No staged rollouts." if not flag else f"The flag {flag} has no rollout.")
         return
@@ -139,16 +153,15 @@ def status_cmd(flag: Annotated[str | None, typer.Argument(help="One flag")] = No
 
 @rollout_app.command("evaluate")
 def evaluate_cmd(flag: Annotated[str | None, typer.Argument(help="One flag (default: all)")] = None,
-                 json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+                 json_out: JsonOption = False,
                  db: DbOption = None):
     """Measure the current step now: promote, hold, or roll back."""
     store = store_for(db)
     decisions = [evaluate_rollout(store, flag)] if flag else evaluate_all(store)
     if json_out:
-        console.print_json(json.dumps([{"flag": d.flag, "action": d.action, "percent": d.percent,
-                                        "reason": d.reason,
-                                        "health": d.health.as_dict() if d.health else None}
-                                       for d in decisions]))
+        print_json([{"flag": d.flag, "action": d.action, "percent": d.percent,
+                     "reason": d.reason, "health": d.health.as_dict() if d.health else None}
+                    for d in decisions])
         return
     if not decisions:
         console.print("No running rollouts.")
@@ -196,10 +209,12 @@ def _rules(path: Path | None) -> list[AlertRule]:
         raise ConfigError(f"The alert rules in {path} are invalid: {_sentence(exc)}.") from None
 
 
-def watch_round(store: Store, rules: list[AlertRule]) -> None:
-    """One round of the watcher: every running rollout, then every alert rule."""
+def watch_round(store: Store, rules: list[AlertRule],
+                given: dict[str, Integration] | None = None) -> None:
+    """One round of the watcher: every running rollout, every declared plan, every alert rule."""
     for d in evaluate_all(store):
         _say(d)
+    advance_plans(store, given)  # declared plans (shadow → gated → canary), after canaries
     for alert in evaluate_rules(store, rules):
         console.print(f"[yellow]{alert.kind}[/]: {alert.sentence}")
 
@@ -209,17 +224,24 @@ def watch_cmd(
     every: Annotated[str, typer.Option(help="How often, e.g. 30s or 5m")] = "30s",
     rules: Annotated[Path | None, typer.Option(help="Alert rules (YAML)")] = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
+    integration: Annotated[list[str] | None, typer.Option(
+        "--integration", help="An integration whose rollout plan to walk (file or "
+                              "module:attr; repeat for more); default: each from the file "
+                              "it last ran from")] = None,
     db: DbOption = None,
 ):
     """Evaluate running rollouts and alert rules every so often; SIGTERM ends it between rounds."""
+    from seamline.integration import load_integration
+
     store, loaded, period = store_for(db), _rules(rules), seconds(every)
+    given = {i.name: i for i in (load_integration(t) for t in integration or [])}
     stop = threading.Event()
     stop_on_signals(stop.set, "stopping after this round")
     console.print(f"Watching the running rollouts and {len(loaded)} alert rule(s) every "
                   f"{period:g} s.")
     while True:
         try:
-            watch_round(store, loaded)
+            watch_round(store, loaded, given)
         except (SeamlineError, SQLAlchemyError, OSError) as exc:
             if once:
                 raise

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from seamline.cli._common import DbOption, console, existing_file, fail, store_for
 from seamline.eval import GoldenScore, categorical_fields, check_split, score_golden
-from seamline.integration import Integration, load_integration
+from seamline.integration import Integration, load_integration, read_integration
 from seamline.preflight import check
 from seamline.runtime import Pipeline, RunSummary, count_lines, run_file
 
@@ -23,25 +24,44 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def show_problems(integration: Integration) -> bool:
-    """Print the check's findings; True when nothing blocks going live."""
+def show_problems(integration: Integration, file_problems: tuple[str, ...] = ()) -> bool:
+    """Print the check's findings, the file's own problems first; True when nothing blocks
+    going live."""
     problems = check(integration)
     errors = [p for p in problems if p.level == "error"]
+    for sentence in file_problems:
+        console.print(f"  [red]error[/] [dim]file:[/] {escape(_ended(sentence))}", highlight=False)
     for p in problems:
         colour = "red" if p.level == "error" else "yellow"
-        console.print(f"  [{colour}]{p.level}[/] [dim]{p.part}:[/] {p.sentence}")
-    if not errors:
+        console.print(f"  [{colour}]{p.level}[/] [dim]{p.part}:[/] {escape(p.sentence)}")
+    count = len(errors) + len(file_problems)
+    if not count:
         console.print(f"[green]✓[/] {integration.name} is ready to go live"
                       + (f" ({len(problems)} warnings)" if problems else "") + ".")
     else:
-        console.print(f"[red]✗[/] {integration.name} is not ready: {len(errors)} problem(s) to fix.")
-    return not errors
+        console.print(f"[red]✗[/] {integration.name} is not ready: {count} problem(s) to fix.")
+    return not count
+
+
+def _ended(sentence: str) -> str:
+    return sentence if sentence.endswith((".", "?", "!")) else sentence + "."
 
 
 def check_cmd(integration: Annotated[str, typer.Argument(help="integration.yaml/.toml, or module:attr")]):
-    """Name every missing or inconsistent part of an integration; exit 1 if it cannot go live."""
-    if not show_problems(load_integration(integration)):
-        raise typer.Exit(1)
+    """Name every missing or inconsistent part of an integration; exit 1 if it cannot go live.
+
+    Every problem at once: typos in several keys and inline schemas, the spec's own rules,
+    and the checks of what the file declares. Exit 2 when the file itself is inconsistent
+    (a typo, a wrong type), 1 when it reads but cannot go live, 0 when it is ready."""
+    reading = read_integration(integration)
+    if reading.integration is None:  # too broken to check further: its problems alone
+        for sentence in reading.problems:
+            console.print(f"  [red]error[/] [dim]file:[/] {escape(_ended(sentence))}", highlight=False)
+        console.print(f"[red]✗[/] {integration} cannot be read: {len(reading.problems)} "
+                      "problem(s) to fix.", highlight=False)
+        raise typer.Exit(2)
+    if not show_problems(reading.integration, reading.problems):
+        raise typer.Exit(2 if reading.problems else 1)
 
 
 def summary_tables(summary: RunSummary) -> None:

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from seamline.access import Role, add_user, list_users, set_disabled, set_password, set_role
-from seamline.cli._common import DbOption, console, fail, store_for
+from seamline.cli._common import DbOption, JsonOption, console, fail, iso, print_json, store_for
 from seamline.errors import ConfigError, NotFound
 
 users_app = typer.Typer(help="Console users and their roles (viewer, reviewer, admin).",
@@ -68,9 +68,14 @@ def users_add(name: Annotated[str, typer.Argument(help="Username")],
 
 
 @users_app.command("list")
-def users_list(db: DbOption = None):
+def users_list(db: DbOption = None, json_: JsonOption = False):
     """Every user, their role and whether they may sign in."""
-    rows = list_users(store_for(db))
+    rows = list_users(store_for(db, read_only=True))
+    if json_:  # never the password hash: list_users does not read it
+        print_json([{"username": u.username, "role": u.role.value, "disabled": u.disabled,
+                     "created_at": iso(u.created_at), "updated_at": iso(u.updated_at)}
+                    for u in rows])
+        return
     table = Table(title=f"{len(rows)} user(s)")
     for col in ("username", "role", "status", "updated (UTC)"):
         table.add_column(col)

@@ -11,12 +11,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seamline.cli._common import DbOption, console, existing_file, fail, stop_on_signals, store_for
-from seamline.cli._run import _progress, show_problems
-from seamline.integration import load_integration
-from seamline.preflight import check
-from seamline.queue import JobQueue, Worker
-from seamline.runtime import count_lines, jsonl_bytes
+from seamline.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    existing_file,
+    fail,
+    iso,
+    print_json,
+    stop_on_signals,
+    store_for,
+)
+from seamline.queue import JobQueue
+
+# `enqueue` and `worker` import the integration loader, the checks and the worker's
+# pipeline themselves: `queue status` and `queue purge` answer without them.
 
 queue_app = typer.Typer(help="The durable job queue: what waits, runs, finished or died.",
                         no_args_is_help=True)
@@ -33,6 +42,10 @@ def enqueue_cmd(
 ):
     """Put events on the durable queue for workers; every line is kept, bad ones included
     (a worker dead-letters them with the reason)."""
+    from seamline.cli._run import _progress
+    from seamline.integration import load_integration
+    from seamline.runtime import count_lines, jsonl_bytes
+
     spec = load_integration(integration)
     existing_file(input, "input file")
     store = store_for(db)
@@ -69,8 +82,16 @@ def worker_cmd(
 ):
     """Claim queued events under leases and run them; SIGTERM or Ctrl-C finishes what is in hand.
 
+    OAuth credentials the integrations use are refreshed in the background when due or
+    after the token endpoint was down, and the actions that waited for them run then.
+
     A store that cannot be written is retried with a backoff while `seamline queue status`
     says why; the worker exits 1 (never with its summary) if it gives up or is stopped then."""
+    from seamline.cli._run import show_problems
+    from seamline.integration import load_integration
+    from seamline.preflight import check
+    from seamline.queue import Worker
+
     specs = [load_integration(t) for t in integration]
     for spec in specs:
         if any(p.level == "error" for p in check(spec)):
@@ -92,7 +113,10 @@ def worker_cmd(
     def report():
         while not done.wait(10):
             s = worker.stats
-            console.print(f"  {s.finished} finished, {s.retried} retried, {s.dead} dead-lettered")
+            released = f", {s.released} released after waiting for a credential" \
+                if s.released else ""
+            console.print(f"  {s.finished} finished, {s.retried} retried, {s.dead} "
+                          f"dead-lettered{released}")
 
     if not quiet:
         threading.Thread(target=report, daemon=True).start()
@@ -113,6 +137,9 @@ def worker_cmd(
     for state, n in sorted(stats.by_state.items()):
         table.add_row(state, str(n))
     table.add_row("retried later", str(stats.retried))
+    if stats.released or stats.credentials_refreshed:  # the OAuth renewal's work (no job)
+        table.add_row("OAuth credentials refreshed", str(stats.credentials_refreshed))
+        table.add_row("released after waiting for a credential", str(stats.released))
     # Time in the queue's own statements: claims (empty polls included) and settling.
     table.add_row("queue ms per job",
                   f"{stats.claim_seconds * 1000 / max(1, stats.claimed):.2f}")
@@ -121,15 +148,26 @@ def worker_cmd(
 
 @queue_app.command("status")
 def queue_status(db: DbOption = None,
-                 name: Annotated[str | None, typer.Option(help="Only this integration")] = None):
+                 name: Annotated[str | None, typer.Option(help="Only this integration")] = None,
+                 json_: JsonOption = False):
     """Jobs by status: queued, running (leased), done, dead; and every worker's health.
 
     Exits 1 when a worker reports a problem (a store it cannot write) or went silent while
     its process lives; a worker whose process is gone is listed, its jobs go to others."""
     from seamline.queue import worker_reports
 
-    store = store_for(db)
+    store = store_for(db, read_only=True)
     counts = JobQueue(store).counts(name)
+    if json_:  # a report: the same exit code as the table's
+        reports = worker_reports(store)
+        print_json({"jobs": {s: counts.get(s, 0) for s in ("queued", "running", "done", "dead")},
+                    "dead_lettered_events": _dead_events(store, name),
+                    "workers": [{"name": r.name, "pid": r.pid, "state": r.state,
+                                 "healthy": r.healthy, "sentence": r.sentence,
+                                 "heartbeat_at": iso(r.beat_at)} for r in reports]})
+        if any(r.state in ("unhealthy", "silent") for r in reports):
+            raise typer.Exit(1)
+        return
     table = Table(title="Jobs" + (f" of {name}" if name else ""))
     table.add_column("status")
     table.add_column("jobs", justify="right")
@@ -148,6 +186,13 @@ def queue_status(db: DbOption = None,
 def _say_dead_letters(store, name: str | None, dead_jobs: int) -> None:
     """Jobs count only what went through the queue; the store's dead letters are all of
     them (`seamline run`, the server, streams too): say so rather than show "dead 0" alone."""
+    dead_events = _dead_events(store, name)
+    if dead_events != dead_jobs:
+        console.print(f"{dead_events} event(s) are dead-lettered in all (by every way in, not "
+                      "only the queue): [bold]seamline dlq list[/].")
+
+
+def _dead_events(store, name: str | None) -> int:
     from sqlalchemy import func, select
 
     from seamline.store.tables import events
@@ -156,10 +201,7 @@ def _say_dead_letters(store, name: str | None, dead_jobs: int) -> None:
     if name:
         q = q.where(events.c.integration == name)
     with store.read() as conn:
-        dead_events = conn.execute(q).scalar() or 0
-    if dead_events != dead_jobs:
-        console.print(f"{dead_events} event(s) are dead-lettered in all (by every way in, not "
-                      "only the queue): [bold]seamline dlq list[/].")
+        return int(conn.execute(q).scalar() or 0)
 
 
 @queue_app.command("purge")

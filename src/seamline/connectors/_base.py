@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seamline.alerts import Alert, raise_alert
 from seamline.connectors._errors import (
@@ -26,6 +26,7 @@ from seamline.connectors._errors import (
     VendorUnavailable,
 )
 from seamline.connectors._ledger import SendLedger, Verify
+from seamline.connectors._oauth import OAuthCredential, OAuthSettings
 from seamline.connectors._transport import VendorHTTP
 from seamline.contracts import ContractBook, FieldPolicy
 from seamline.errors import ConfigError
@@ -47,6 +48,17 @@ class ConnectorOptions(BaseModel):
     timeout_s: float = Field(10.0, gt=0)
     retry_budget_s: float = Field(30.0, ge=0, description="Longest total wait for 429/503 retries.")
     max_retries: int = Field(4, ge=0, le=10)
+    # ``auth: oauth``: the bearer token comes from an OAuth 2.0 credential (``oauth:``
+    # settings; see docs/connectors.md, *OAuth*) instead of a token in the environment.
+    auth: Literal["token", "oauth"] = "token"
+    oauth: OAuthSettings | None = None
+
+    @model_validator(mode="after")
+    def _oauth_settings_given(self) -> ConnectorOptions:
+        if self.auth == "oauth" and self.oauth is None:
+            raise ValueError("auth: oauth needs an oauth: mapping (authorize_url, token_url, "
+                             "client_id_env, …)")
+        return self
 
 
 class Reply(BaseModel):
@@ -84,6 +96,7 @@ class Connector:
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     credentials: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str] = ""
+    supports_oauth: ClassVar[bool] = False  # sends a bearer token that ``auth: oauth`` can give
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, store: Store | None = None,
                  sleep: Callable[[float], None] = time.sleep,
@@ -97,6 +110,20 @@ class Connector:
         self._contracts = ContractBook(store) if store is not None else None
         self._ledger = SendLedger(store, self.name) if store is not None else None
         self._sleep, self._transport = sleep, transport
+        self.oauth = self._oauth_credential()
+
+    def _oauth_credential(self) -> OAuthCredential | None:
+        """The OAuth credential when the options say ``auth: oauth`` (no request made yet)."""
+        if self.options.auth != "oauth" or self.options.oauth is None:
+            return None
+        if not self.supports_oauth:
+            raise ConfigError(f"The {self.name} connector does not take auth: oauth; remove it "
+                              "or use a connector that sends a bearer token.")
+        if self.store is None:
+            raise ConfigError(f"The {self.name} connector keeps its OAuth tokens in the store "
+                              "and needs one; build it with store=… (the outbox does).")
+        return OAuthCredential(self.store, self.options.oauth, connector=self.name,
+                               sleep=self._sleep)
 
     # -- credentials -------------------------------------------------------------------
 
@@ -128,15 +155,32 @@ class Connector:
         fields = cls.Options.model_fields
         return [str(fields[o].default) for o in cls.credentials if fields[o].default]
 
+    @classmethod
+    def option_problems(cls, options: ConnectorOptions) -> list[str]:
+        """What ``seamline check`` should say about valid options beyond credentials: here,
+        an ``auth: oauth`` connector's client id/secret variables that are not set."""
+        if options.auth != "oauth" or options.oauth is None:
+            return []
+        if not cls.supports_oauth:
+            return [f"The {cls.name} connector does not take auth: oauth."]
+        return [f"The {cls.name} connector's OAuth client reads the environment variable {var}, "
+                "which is not set." for var in (options.oauth.client_id_env,
+                                                options.oauth.client_secret_env)
+                if var and not os.environ.get(var)]
+
     # -- sending -----------------------------------------------------------------------
 
     def http(self, headers: Mapping[str, str], *, auth: Any = None,
-             default_base_url: str | None = None) -> VendorHTTP:
-        """The vendor's HTTP client: base URL (option first), pinned version in the User-Agent."""
-        base = self.options.base_url or default_base_url or self.default_base_url
+             default_base_url: str | None = None, base_url: str | None = None) -> VendorHTTP:
+        """The vendor's HTTP client: base URL (option first), pinned version in the User-Agent.
+
+        ``base_url`` overrides the option: the host a token endpoint named (Salesforce)."""
+        base = base_url or self.options.base_url or default_base_url or self.default_base_url
         if not base:
             raise ConfigError(f"The {self.name} connector needs the option base_url.")
         ua = {"User-Agent": f"seamline-connector/{self.name} (api {self.version})"}
+        if auth is None and self.oauth is not None:  # a fresh bearer token on every request
+            auth = self.oauth.auth()
         return VendorHTTP(self.name, base, headers={**ua, **headers}, auth=auth,
                           timeout_s=self.options.timeout_s,
                           retry_budget_s=self.options.retry_budget_s,

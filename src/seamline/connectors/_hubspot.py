@@ -12,8 +12,10 @@ from typing import Any
 
 from pydantic import Field
 
+from seamline.connectors import _hubspot_objects as objects
 from seamline.connectors._base import Connector, ConnectorOptions, Params, Reply
 from seamline.connectors._errors import BadParams, ConnectorError
+from seamline.connectors._paths import fill
 
 # HubSpot-defined association types from a note to each object type.
 NOTE_ASSOCIATION = {"contacts": 202, "companies": 190, "deals": 214, "tickets": 228}
@@ -50,16 +52,18 @@ class HubSpotConnector(Connector):
     name = "hubspot"
     api_version = "crm-v3"  # in every path: /crm/v3/…
     idempotency = "ours"
-    operations = ("update_record", "add_note")
+    operations = ("update_record", "add_note", "create_record", "upsert_record", "associate")
     Options = HubSpotOptions
     credentials = ("token_env",)
     default_base_url = "https://api.hubapi.com"
+    supports_oauth = True  # a public app's OAuth token instead of a private app token
     options: HubSpotOptions
 
     def __init__(self, options=None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
-        token = self.secret("token_env")
-        self._http = self.http({"Authorization": f"Bearer {token}"})
+        # auth: oauth puts a fresh bearer token on every request (see Connector.http)
+        headers = {} if self.oauth else {"Authorization": f"Bearer {self.secret('token_env')}"}
+        self._http = self.http(headers)
 
     def vendor_message(self, body: Any) -> str:
         if isinstance(body, dict) and isinstance(body.get("message"), str):
@@ -70,7 +74,9 @@ class HubSpotConnector(Connector):
     def update_record(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
         """PATCH the record's properties once per key; returns ``{"id", "updated_at"}``."""
         p = self.params(UpdateRecord, params, "update_record")
-        path = f"/crm/v3/objects/{p.object_type or self.options.object_type}/{p.id}"
+        path = fill("/crm/v3/objects/{object_type}/{id}", {
+            "object_type": p.object_type or self.options.object_type, "id": p.id},
+            connector=self.name)
 
         def send() -> dict[str, Any]:
             response = self._http.request("PATCH", path, json={"properties": p.properties})
@@ -112,3 +118,19 @@ class HubSpotConnector(Connector):
             return {"id": reply.id}
 
         return self.once(idempotency_key, send, what="add_note")
+
+    # create, upsert by a unique property, associate: see _hubspot_objects
+
+    def create_record(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """Create a record (with associations) once per key; returns ``{"id"}``."""
+        return objects.create_record(self, self._http, self.options.object_type, params,
+                                     idempotency_key)
+
+    def upsert_record(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """Create or update the record whose unique ``id_property`` is ``id``; ``{"id", "created"}``."""
+        return objects.upsert_record(self, self._http, self.options.object_type, params,
+                                     idempotency_key)
+
+    def associate(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """Associate two records (v4 PUT, a set: twice leaves one); ``{"from_id", "to_id"}``."""
+        return objects.associate(self, self._http, params, idempotency_key)

@@ -15,11 +15,20 @@ from typing import Any, TypeGuard
 from pydantic import ValidationError
 
 from seamline.connectors._base import Connector
+from seamline.connectors._gcalendar import GoogleCalendarConnector
 from seamline.connectors._generic import HttpConnector
 from seamline.connectors._hubspot import HubSpotConnector
+from seamline.connectors._intercom import IntercomConnector
+from seamline.connectors._pipedrive import PipedriveConnector
+from seamline.connectors._posthog import PostHogConnector
+from seamline.connectors._postmark import PostmarkConnector
+from seamline.connectors._resend import ResendConnector
+from seamline.connectors._salesforce import SalesforceConnector
+from seamline.connectors._sendgrid import SendGridConnector
 from seamline.connectors._slack import SlackConnector
 from seamline.connectors._smtp import SmtpConnector
 from seamline.connectors._stripe import StripeConnector
+from seamline.connectors._twilio import TwilioConnector
 from seamline.connectors._zendesk import ZendeskConnector
 from seamline.errors import ConfigError
 from seamline.store import Store
@@ -30,7 +39,10 @@ PREFIX = "connector:"
 ENTRY_POINT_GROUP = "seamline.connectors"
 BUILTIN: dict[str, type[Connector]] = {c.name: c for c in (
     HttpConnector, SlackConnector, HubSpotConnector, ZendeskConnector, StripeConnector,
-    SmtpConnector)}
+    SmtpConnector,
+    SalesforceConnector, PipedriveConnector, IntercomConnector,
+    ResendConnector, PostmarkConnector, SendGridConnector, TwilioConnector,
+    GoogleCalendarConnector, PostHogConnector)}
 
 
 def installed() -> dict[str, type[Connector]]:
@@ -103,6 +115,8 @@ def connector_problems(ref: str, options: Mapping[str, Any] | None = None) -> li
         return [f"The options of the {cls.name} connector are invalid: "
                 + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
                 + "."]
-    return [f"The {cls.name} connector reads a credential from the environment variable {var}, "
-            "which is not set." for var in (getattr(parsed, o) for o in cls.credentials)
-            if var and not os.environ.get(var)]
+    return cls.option_problems(parsed) + [
+        f"The {cls.name} connector reads a credential from the environment variable {var}, "
+        "which is not set." for var in (getattr(parsed, o) for o in cls.credentials
+                                        if parsed.auth != "oauth")  # OAuth: option_problems
+        if var and not os.environ.get(var)]

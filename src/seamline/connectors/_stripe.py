@@ -1,4 +1,4 @@
-"""``stripe``: update an object's metadata (form-encoded, ``Idempotency-Key``, ``Stripe-Version``).
+"""``stripe``: update an object's metadata and refund a payment (form-encoded, ``Idempotency-Key``, ``Stripe-Version``).
 
 Stripe dedupes on the idempotency key for 24 hours, so a retry with the same key
 replays the first result instead of acting again; the API version is pinned per request.
@@ -6,12 +6,13 @@ replays the first result instead of acting again; the API version is pinned per 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seamline.connectors._base import Connector, ConnectorOptions, Params, Reply
 from seamline.connectors._errors import BadParams, VendorRejected, VendorUnavailable
+from seamline.connectors._paths import fill
 
 UPDATABLE = ("customers", "payment_intents", "charges", "subscriptions", "invoices",
              "products", "prices", "refunds")
@@ -29,6 +30,22 @@ class UpdateMetadata(Params):
     object: str | None = None
 
 
+class CreateRefund(Params):
+    """https://docs.stripe.com/api/refunds/create: a PaymentIntent or a Charge, all or part."""
+
+    payment_intent: str | None = Field(None, min_length=1)
+    charge: str | None = Field(None, min_length=1)
+    amount: int | None = Field(None, gt=0, description="In the smallest currency unit.")
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+    metadata: dict[str, str | int | float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_payment(self) -> CreateRefund:
+        if (self.payment_intent is None) == (self.charge is None):
+            raise ValueError("a refund names exactly one of payment_intent and charge")
+        return self
+
+
 class StripeObject(Reply):
     id: str | None = None
     object: str | None = None
@@ -41,7 +58,7 @@ class StripeConnector(Connector):
     name = "stripe"
     api_version = "2024-06-20"
     idempotency = "vendor"
-    operations = ("update_metadata",)
+    operations = ("update_metadata", "create_refund")
     Options = StripeOptions
     credentials = ("secret_key_env",)
     default_base_url = "https://api.stripe.com"
@@ -81,8 +98,26 @@ class StripeConnector(Connector):
             raise BadParams(f"stripe.update_metadata updates {', '.join(UPDATABLE)}, "
                                  f"not {kind!r}.", connector=self.name)
         form = {f"metadata[{k}]": "" if v is None else str(v) for k, v in p.metadata.items()}
-        response = self._http.request("POST", f"/v1/{kind}/{p.id}", data=form,
+        path = fill("/v1/{kind}/{id}", {"kind": kind, "id": p.id}, connector=self.name)
+        response = self._http.request("POST", path, data=form,
                                       headers={"Idempotency-Key": idempotency_key})
         reply = self.reply(response, StripeObject, "update_metadata", proof=("id", "object"))
         return {"id": reply.id, "object": reply.object,
+                "replayed": response.headers.get("idempotent-replayed") == "true"}
+
+    def create_refund(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """Refund a payment (all, or ``amount``) once per key; Stripe replays a retry.
+
+        Returns ``{"id", "status", "amount", "currency", "replayed"}``.
+        """
+        p = self.params(CreateRefund, params, "create_refund")
+        form = {k: str(v) for k, v in p.model_dump(
+            include={"payment_intent", "charge", "amount", "reason"}, exclude_none=True).items()}
+        form |= {f"metadata[{k}]": str(v) for k, v in p.metadata.items()}
+        response = self._http.request("POST", "/v1/refunds", data=form,
+                                      headers={"Idempotency-Key": idempotency_key})
+        reply = self.reply(response, StripeObject, "create_refund", proof=("id", "object"))
+        found = reply.model_dump()
+        return {"id": reply.id, "status": found.get("status"), "amount": found.get("amount"),
+                "currency": found.get("currency"),
                 "replayed": response.headers.get("idempotent-replayed") == "true"}

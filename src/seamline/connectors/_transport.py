@@ -3,6 +3,10 @@
 Timeouts on every call, and 429/503 retried after the wait the vendor asks for
 (Retry-After) or a capped, fully jittered exponential backoff, within a bounded budget:
 beyond it the caller gets a retryable :class:`VendorUnavailable` and the outbox retries later.
+
+Every path is checked before anything is sent: it must be relative to the base URL and
+stay under it. httpx would use an absolute URL as it is, ignoring the base URL, and drop
+the host of ``//evil.example/x``; a path built from model output must never get that far.
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import unquote
 
 import httpx
 
 from seamline.backoff import Backoff
-from seamline.connectors._errors import VendorUnavailable
+from seamline.connectors._errors import BadParams, VendorUnavailable
 
 RETRY_STATUSES = frozenset({429, 503})
 MAX_BACKOFF_S = 30.0  # the longest wait without a Retry-After
@@ -57,7 +62,12 @@ class VendorHTTP:
                                    transport=transport, follow_redirects=False)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send once, or again after a 429/503 while the budget allows; returns any other reply."""
+        """Send once, or again after a 429/503 while the budget allows; returns any other reply.
+
+        ``path`` is refused (:class:`BadParams`, nothing sent) unless :meth:`check_path`
+        accepts it.
+        """
+        self.check_path(method, path)
         waited, backoff = 0.0, Backoff(self.backoff_s, MAX_BACKOFF_S)
         for attempt in range(self.max_retries + 1):
             response = self._send(method, path, **kwargs)
@@ -77,6 +87,36 @@ class VendorHTTP:
             self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def check_path(self, method: str, path: str) -> None:
+        """BadParams unless ``path`` is a relative path that keeps the base URL's origin and path.
+
+        It must start with a single ``/``, hold no backslash, fragment, whitespace or
+        control character, and no ``.`` or ``..`` segment (percent-encoded or not); the URL
+        it makes with the base URL must keep its scheme, host, port and base path.
+        """
+        if not isinstance(path, str):
+            self._refuse(method, path, "it is not text")
+        if not path.startswith("/") or path.startswith("//"):
+            self._refuse(method, path, "it is not a path starting with a single /")
+        if any(c in path for c in "\\#") or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in path):
+            self._refuse(method, path, "it holds a backslash, a #, a space or a control character")
+        for part in path.partition("?")[0].split("/"):
+            if _decoded(part) in {".", ".."}:
+                self._refuse(method, path, "it has a . or .. segment")
+        base = self.client.base_url
+        try:
+            url = self.client.build_request(method, path).url
+        except httpx.InvalidURL:
+            self._refuse(method, path, "it does not make a valid URL")
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or \
+                not (url.raw_path.partition(b"?")[0] + b"/").startswith(base.raw_path):
+            self._refuse(method, path, f"it would leave the base URL {base}")
+
+    def _refuse(self, method: str, path: object, why: str) -> NoReturn:
+        shown = repr(path) if len(repr(path)) <= 200 else repr(path)[:200] + "…"
+        raise BadParams(f"{self.connector} refused to send {method} {shown}: {why}.",
+                        connector=self.connector, sent=False)
+
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self.client.request(method, path, **kwargs)
@@ -93,3 +133,13 @@ class VendorHTTP:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _decoded(part: str) -> str:
+    """``part`` percent-decoded until it no longer changes (``%252e`` is ``.`` twice removed)."""
+    for _ in range(5):
+        once = unquote(part)
+        if once == part:
+            break
+        part = once
+    return part

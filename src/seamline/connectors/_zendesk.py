@@ -3,6 +3,13 @@
 Zendesk takes no idempotency key on updates, so sends are recorded on our side and
 carry the key in the update's audit metadata; after an interrupted attempt the
 ticket's audits are searched for it before anything is sent again.
+
+Where the key goes, per https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+("metadata": write only, *inside* the ticket of the update; "Setting Metadata"): Zendesk
+stores it on the audit the update creates, under ``metadata.custom``
+(https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_audits/). A
+``metadata`` beside ``ticket`` is ignored, and an update that changes nothing creates no
+audit; every update here carries a change, as a comment always is one.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from pydantic import Field
 
 from seamline.connectors._base import Connector, ConnectorOptions, Params, Reply
 from seamline.connectors._errors import ConnectorError
+from seamline.connectors._paths import fill
 from seamline.errors import ConfigError
 
 METADATA_KEY = "seamline_idempotency_key"
+AUDIT_PAGES, AUDIT_PAGE_SIZE = 10, 100  # 100 is the most a page of audits holds
 
 
 class ZendeskOptions(ConnectorOptions):
@@ -79,8 +88,12 @@ class ZendeskConnector(Connector):
             include={"status", "priority", "tags"}, exclude_none=True)}
         if p.comment:
             ticket["comment"] = {"body": p.comment, "public": p.public}
-        body = {"ticket": ticket, "metadata": {"custom": {METADATA_KEY: idempotency_key}}}
-        path = f"/api/v2/tickets/{p.id}.json"
+        given = ticket.get("metadata")
+        theirs: dict[str, Any] = given if isinstance(given, dict) else {}
+        # Inside the ticket: Zendesk keeps it on this update's audit, in metadata.custom.
+        ticket["metadata"] = {**theirs, METADATA_KEY: idempotency_key}
+        body = {"ticket": ticket}
+        path = fill("/api/v2/tickets/{id}.json", {"id": p.id}, connector=self.name)
 
         def send() -> dict[str, Any]:
             response = self._http.request("PUT", path, json=body)
@@ -101,20 +114,30 @@ class ZendeskConnector(Connector):
         return self.update_ticket(params, idempotency_key=idempotency_key)
 
     def _find(self, ticket_id: int, key: str) -> dict[str, Any] | None:
-        """The audit of our update, if the ticket has it (newest first, at most 5 pages)."""
-        path: str | None = f"/api/v2/tickets/{ticket_id}/audits.json?sort_order=desc"
-        for _ in range(5):
-            if not path:
-                return None
+        """The audit of our update, if the ticket has it (None when absent or unreadable).
+
+        Lists the ticket's audits with cursor pagination (``page[size]``, ``page[after]``,
+        ``meta.has_more``: https://developer.zendesk.com/api-reference/introduction/pagination/),
+        at most ``AUDIT_PAGES`` pages, looking for our key in each audit's ``metadata.custom``.
+        """
+        path = fill("/api/v2/tickets/{id}/audits.json", {"id": ticket_id}, connector=self.name)
+        query = {"page[size]": str(AUDIT_PAGE_SIZE)}
+        for _ in range(AUDIT_PAGES):
             try:
-                response = self._http.request("GET", path)
+                response = self._http.request("GET", path, params=query)
                 reply = self.reply(response, Reply, "list_audits", proof=("audits",))
             except ConnectorError:
-                return None
+                return None  # cannot check: the ledger refuses rather than guess
             data = reply.model_dump()
             for audit in data.get("audits") or []:
-                custom = ((audit or {}).get("metadata") or {}).get("custom") or {}
-                if custom.get(METADATA_KEY) == key:
+                metadata = audit.get("metadata") if isinstance(audit, dict) else None
+                custom = metadata.get("custom") if isinstance(metadata, dict) else None
+                if isinstance(custom, dict) and custom.get(METADATA_KEY) == key:
                     return {"ticket_id": ticket_id, "audit_id": audit.get("id"), "recovered": True}
-            path = data.get("next_page") if isinstance(data.get("next_page"), str) else None
+            meta = data.get("meta")
+            cursor = meta.get("after_cursor") if isinstance(meta, dict) else None
+            if not (isinstance(meta, dict) and meta.get("has_more") and isinstance(cursor, str)
+                    and cursor):
+                return None
+            query = {"page[size]": str(AUDIT_PAGE_SIZE), "page[after]": cursor}
         return None

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from seamline.actions import AWAITING, outbox_row
+from seamline.actions import AWAITING, in_doubt, outbox_row
 from seamline.audit import story
 from seamline.console._evidence import QUOTE_FIELDS, EvidenceView, Node, evidence, laid_out
 from seamline.console._story import sentence
@@ -94,6 +94,9 @@ class ReviewView:
     evidence: EvidenceView
     output_fields: list[Node] = field(default_factory=list)
     next_id: int | None = None  # the next action waiting after this one (keyboard "n")
+    # It may have run already (its worker stopped between sending and recording): a person
+    # resends it, marks it done or cancels it, instead of approving or rejecting.
+    in_doubt: bool = False
 
 
 def review(store: Store, outbox_id: int,
@@ -121,7 +124,8 @@ def review(store: Store, outbox_id: int,
     return ReviewView(row.id, row.integration, row.event_id, row.action,
                       scrub_value(_json(row.params)), row.status, scrub(row.approval_reason),
                       scrub(row.decided_by), scrub(row.comment), data, output,
-                      confidence_of(output), grounding, shown, laid_out(output), next_id)
+                      confidence_of(output), grounding, shown, laid_out(output), next_id,
+                      in_doubt(row))
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,15 +26,17 @@ from seamline.actions import (
     EditRefused,
     decide,
     outbox_row,
+    resolve_in_doubt,
 )
 from seamline.console import _lists as lists
 from seamline.console import _queries as q
 from seamline.console._chain import ChainCheck
 from seamline.console._evidence import QUOTE_FIELDS, laid_out, scrub_filter
+from seamline.console._runbook import add_runbook_routes, integration_from_store
 from seamline.errors import ConfigError, NotFound
 from seamline.integration import PromptSpec
 from seamline.prompt import PromptTemplate
-from seamline.rollout import Flags, parse_state
+from seamline.rollout import Flags, check_go_live, parse_state
 from seamline.runtime import Pipeline, dead_letter, replay
 from seamline.store import Store
 
@@ -63,13 +65,20 @@ _NOTICES = {
     "flag": "Flag {id} was changed.",
     "verified": "The audit chain was verified just now.",
     "replayed": "Event {id} was replayed; nothing was acted on.",
+    "resent": "Action {id} is sent again, with the same idempotency key.",
+    "marked_done": "Action {id} was marked done; nothing was sent.",
+    "cancelled": "Action {id} was cancelled; it will not run.",
 }
 
 
 # The outbox statuses each action notice is true of.
 _DECIDED_AS = {"approved": {PENDING, DONE, FAILED}, "edited": {PENDING, DONE, FAILED},
                "rejected": {REJECTED}, "recorded": {PENDING, DONE, FAILED, REJECTED},
-               "agent": {PENDING, DONE, FAILED, REJECTED}}
+               "agent": {PENDING, DONE, FAILED, REJECTED},
+               "resent": {PENDING, DONE, FAILED}, "marked_done": {DONE},
+               "cancelled": {REJECTED}}
+# An action in doubt: what the person found at the receiver -> the resolution and its notice.
+_RESOLUTIONS = {"resend": "resent", "done": "marked_done", "cancel": "cancelled"}
 _MAX_ID = 2**63 - 1  # the outbox's BIGINT: past it, no driver takes the number
 _EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}")  # events.id is a String(40)
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
@@ -274,6 +283,35 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
                                "A rejection needs a comment saying why.")
         return settle(number, user, request, "rejected", approve=False, comment=comment)
 
+    @router.post("/reviews/{outbox_id}/resolve", dependencies=csrf)
+    def resolve(request: Request, outbox_id: str, user: Reviewer, form: Form):
+        """An action in doubt: resend it, mark it done or cancel it (seamline approvals
+        resolve --resend | --done | --cancel), with what the person checked."""
+        number = _row_id(outbox_id)
+        if number is None:
+            return no_such_action(request, user)
+        resolution = form.get("resolution", "")
+        comment = form.get("comment", "").strip()
+        if resolution not in _RESOLUTIONS:
+            return review_page(request, user, number, 422,
+                               "Choose what became of the action: send it again, mark it "
+                               "done, or cancel it.")
+        if not comment:
+            return review_page(request, user, number, 422,
+                               "Say what you checked at the receiver; it goes to the audit "
+                               "trail.")
+        try:
+            row = resolve_in_doubt(store, number, resolution,  # type: ignore[arg-type]
+                                   reviewer=user.username, comment=comment)
+        except NotFound as exc:
+            return problem(request, user, 409, "Not in doubt", str(exc), "/console/reviews")
+        p = pipeline(row.integration)
+        if p is None:
+            return done("/console/reviews", "recorded", number)
+        event = q.timeline(store, row.event_id)[0]
+        p.finish_actions(row.event_id, (event.path if event else "") or "ai")
+        return done("/console/reviews", _RESOLUTIONS[resolution], number)
+
     @router.post("/reviews/{outbox_id}/edit", dependencies=csrf)
     def edit(request: Request, outbox_id: str, user: Reviewer,
              form: Form):
@@ -458,7 +496,13 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
         if not reason:
             return rows[name], None, "A flag change needs a reason; it goes to the audit trail."
         try:
-            return rows[name], parse_state(name, value), ""
+            state = parse_state(name, value)
+            # Eval-first go-live, as `seamline flag set` checks it (docs/golden-signoff.md).
+            owner = rows[name].get("integration") or None
+            served = pipeline(owner) if owner else None
+            check_go_live(store, served.integration if served is not None else owner,
+                          flag=name, value=value)
+            return rows[name], state, ""
         except ConfigError as exc:
             return rows[name], None, str(exc)
 
@@ -480,6 +524,15 @@ def install_console(app: FastAPI, store: Store, access: Any) -> None:
         flags.set(new.name, form["value"].strip(), reason=form["reason"].strip(),
                   integration=current.get("integration", ""), actor=user.username)
         return done("/console/flags", "flag", new.name)
+
+    def integration_of(name: str) -> Any:
+        """The declaration served here, else the file it last ran from on this store."""
+        served = pipeline(name)
+        return served.integration if served is not None else integration_from_store(store, name)
+
+    add_runbook_routes(router, store, viewer=Viewer, render=render, problem=problem,
+                       integration_of=integration_of,
+                       names=lambda: sorted({*q.known_integrations(store), *served_names()}))
 
     app.mount("/console/static", StaticFiles(directory=str(_HERE / "static")),
               name="console-static")

@@ -15,7 +15,9 @@ _STATES = {"succeeded": "succeeded", "dead_lettered": "was put in the dead-lette
            "retrying": "will be retried", "over_budget": "was held: a spending cap was reached",
            "baseline": "was answered by the baseline", "rejected": "had its action rejected",
            "acting": "is running its actions", "processing": "is being processed",
-           "duplicate": "was a duplicate"}
+           "duplicate": "was a duplicate",
+           "waiting_credentials": "waits for a connector's credential: nothing was sent, and "
+                                  "its actions run once the credential works again"}
 
 
 def _s(p: dict[str, Any], key: str, default: str = "?") -> str:
@@ -98,6 +100,10 @@ def _planned(p: dict[str, Any]) -> str:
 
 def _action(p: dict[str, Any]) -> str:
     status = _s(p, "status")
+    if status == "waiting_credentials":  # nothing was sent: not an attempt, not a failure
+        return (f"Action {_s(p, 'action')} was not sent: it waits for the credential "
+                f"{_s(p, 'waiting_for')}" + (f" ({p['error']})" if p.get("error") else "")
+                + ".")
     verb = {"done": "ran", "failed": "failed", "pending": "is pending",
             "awaiting_approval": "waits for approval", "rejected": "was rejected"}.get(
         status, f"is {status}")
@@ -123,7 +129,16 @@ def _approval(p: dict[str, Any]) -> str:
 
 def _state(p: dict[str, Any]) -> str:
     state = _s(p, "state")
-    return f"The event {_STATES.get(state, f'is now {state}')}{_because(p)}."
+    # The waiting state's reason only repeats what its sentence says.
+    because = "" if state == "waiting_credentials" else _because(p)
+    return f"The event {_STATES.get(state, f'is now {state}')}{because}."
+
+
+def _resume(p: dict[str, Any]) -> str:
+    if p.get("from_state") == "waiting_credentials" and p.get("credential"):
+        return (f"Resumed: the credential {p['credential']} works again, so the actions that "
+                "waited for it run now.")
+    return f"Resumed from state {_s(p, 'from_state')}."
 
 
 def _dead_letter(p: dict[str, Any]) -> str:
@@ -213,7 +228,7 @@ _TELL: dict[str, Callable[[dict[str, Any]], str]] = {
     "action_attempt": _attempt, "approval": _approval, "state": _state,
     "dead_letter": _dead_letter, "redrive": _redrive, "flag": _flag, "replay": _replay,
     "budget": _budget, "rollout": _rollout, "duplicate": _duplicate, "retry": _retry,
-    "resume": _from_state("Resumed"), "release": _from_state("Released"),
+    "resume": _resume, "release": _from_state("Released"),
     "backfill": _backfill, "feedback": _feedback, "action_in_doubt": _in_doubt,
     "baseline": _baseline, "retrieval": _retrieval,
 }

@@ -35,11 +35,19 @@ _MAX_ID = 300  # the width of webhook_receipts.delivery_id
 # "v0:{t}:" + body: the event's id is in the body. Standard Webhooks signs
 # "{webhook-id}.{t}." + body: the id header is signed. GitHub and Shopify sign the body
 # alone, so X-GitHub-Delivery and X-Shopify-Webhook-Id are not covered and the body's
-# SHA-256 identifies a delivery (their retries resend the same body). A generic scheme:
-# its id_field in the body, else the body's SHA-256. A signed timestamp is left out of the
-# identity on purpose: a vendor's retry is signed anew, and must stay the same delivery;
-# a captured request replayed carries the same timestamp, and is refused 409 by it.
-_ID_FIELDS = {"stripe": "id", "slack": "event_id", "poll": "id"}
+# SHA-256 identifies a delivery (their retries resend the same body). Intercom counts its
+# delivery_attempts in the body, so the notification's id there is read; Paddle's event_id
+# names the event however often it is sent (a replay from Paddle's dashboard too). HubSpot and SendGrid post batches of events
+# whose bodies change on retry (HubSpot's attemptNumber): the sorted ids of the batch's
+# events identify it. Twilio, Zendesk, Cal.com, Calendly and Postmark send no signed id
+# (Twilio's I-Twilio-Idempotency-Token, Zendesk's X-Zendesk-Webhook-Invocation-Id are
+# unsigned headers): the body's SHA-256. A generic scheme: its id_field in the body, else
+# the body's SHA-256. A signed timestamp is left out of the identity on purpose: a vendor's
+# retry is signed anew, and must stay the same delivery; a captured request replayed
+# carries the same timestamp, and is refused 409 by it.
+_ID_FIELDS = {"stripe": "id", "slack": "event_id", "intercom": "id", "paddle": "event_id",
+              "poll": "id"}
+_BATCH_ID_FIELDS = {"hubspot": "eventId", "sendgrid": "sg_event_id"}
 # Where a vendor says which API version it used for this payload.
 _VERSION_HEADERS = {"shopify": "x-shopify-api-version"}
 _VERSION_FIELDS = {"stripe": "api_version"}
@@ -50,7 +58,8 @@ def purge_receipts(store: Store, older_than_s: float) -> int:
 
     A receipt answers a vendor's retry of a delivery with "duplicate". Vendors stop
     retrying within days (Stripe: 3), and a captured request replayed later is refused by
-    its signed timestamp where the scheme signs one (Stripe, Slack, Standard Webhooks);
+    its signed timestamp where the scheme signs one (Stripe, Slack, Standard Webhooks,
+    HubSpot, Zendesk, SendGrid, Paddle, Calendly);
     for the others the event's idempotency key still dedupes it. Keep more than the
     longest retry window of your vendors: 30 days by default in ``seamline queue purge``.
     """
@@ -88,6 +97,16 @@ def dotted(payload: Any, path: str) -> Any:
     return value
 
 
+def _batch_id(payload: Any, field: str) -> str | None:
+    """The sorted ids of a batch's events (``"17,18"``); None unless every event has one."""
+    if not isinstance(payload, list) or not payload:
+        return None
+    ids = [item.get(field) if isinstance(item, Mapping) else None for item in payload]
+    if any(i is None or i == "" for i in ids):
+        return None
+    return ",".join(sorted({str(i) for i in ids}))
+
+
 class Intake:
     """One source's door into its integration's queue."""
 
@@ -112,6 +131,8 @@ class Intake:
         elif s.kind == "standard":
             signed = standard_headers(headers)  # the very id the verifier signed with
             found = signed[1] if signed else None
+        elif s.kind in _BATCH_ID_FIELDS:
+            found = _batch_id(payload, _BATCH_ID_FIELDS[s.kind])
         if found is None or found == "":
             return "sha256:" + hashlib.sha256(body).hexdigest()
         text = str(found)

@@ -5,8 +5,10 @@ turns the outcome into a response), so the whole path is testable without a serv
 Refusals are :class:`WebhookRefused` with the status the route answers:
 
 - 400: the body does not decode (``seamline.ingest.decode_event``: not JSON, not UTF-8, too
-  deep, NaN, a key twice ...), or the signed timestamp is outside the tolerance;
-- 401: a signature header is missing, or no signature matches;
+  deep, NaN, a key twice ...; a form-encoded body, as Twilio sends, is read as its fields),
+  or the signed timestamp is outside the tolerance;
+- 401: a signature header is missing, or no signature matches (Postmark: the Basic
+  credentials do not);
 - 409: the same delivery with the same signed timestamp again (a captured request
   replayed; a vendor's retry is signed anew and is answered 200 ``duplicate``);
 - 422: the payload does not fit the integration's input (dead-lettered, receipt kept).
@@ -22,8 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from seamline.contracts import ContractBook
+from seamline.edges._form import decode_form, is_form
 from seamline.edges._intake import Intake, Prepared, Receipt
-from seamline.edges._signatures import WebhookRefused, verify
+from seamline.edges._signatures import WebhookRefused, check_secrets, verify
 from seamline.errors import ConfigError, InputInvalid
 from seamline.ingest import check_value, decode_event, describe_validation, redact
 from seamline.integration import Integration
@@ -63,10 +66,12 @@ class WebhookReceiver:
                 if source.name in self._doors:
                     raise ConfigError(f"Two webhook sources are named {source.name!r}; each "
                                       "needs its own URL.")
-                # Secrets are read now: a missing one stops the server at start, not at the
-                # vendor's first delivery days later.
+                # Secrets are read now: a missing one (or a SendGrid key that does not
+                # parse) stops the server at start, not at the vendor's first delivery.
+                secrets = source.secrets()
+                check_secrets(source, secrets)
                 self._doors[source.name] = _Door(
-                    Intake(integration, source, store, queue, contracts), source.secrets(),
+                    Intake(integration, source, store, queue, contracts), secrets,
                     pipelines[integration.name])
 
     @property
@@ -79,14 +84,20 @@ class WebhookReceiver:
     def body_limit(self, name: str, default: int) -> int:
         return self._doors[name].intake.source.max_body_bytes or default
 
-    def receive(self, name: str, body: bytes, headers: Mapping[str, str]) -> WebhookAnswer:
-        """One delivery to its answer; raises :class:`WebhookRefused` (nothing enqueued)."""
+    def receive(self, name: str, body: bytes, headers: Mapping[str, str], *, url: str = "",
+                method: str = "POST") -> WebhookAnswer:
+        """One delivery to its answer; raises :class:`WebhookRefused` (nothing enqueued).
+
+        ``url`` is the full URL the request arrived at (query included) and ``method`` its
+        method: Twilio and HubSpot sign them.
+        """
         door = self._doors[name]
         intake = door.intake
         lower = {k.lower(): v for k, v in headers.items()}
-        verified = verify(intake.source, body, lower, door.secrets, self.clock())
+        verified = verify(intake.source, body, lower, door.secrets, self.clock(), url=url,
+                          method=method)
         try:
-            payload = decode_event(body)  # not UTF-8, too deep, NaN, a key twice ... refused
+            payload = _decode(body, lower)  # not UTF-8, too deep, NaN, a key twice ... refused
         except InputInvalid as exc:
             sentence = redact(str(exc)).text  # it may name a key, and a key may be PII
             refused = door.pipeline.refuse(body, f"webhook {name}: {sentence}")
@@ -142,6 +153,15 @@ class WebhookReceiver:
             door.intake.record(conn, prepared, event_id=refused.event_id, signed_at=signed_at,
                                enqueue=False)
         raise WebhookRefused(422, redact(sentence).text, event_id=refused.event_id)
+
+
+def _decode(body: bytes, headers: Mapping[str, str]) -> Any:
+    """The payload: a form-encoded body's fields (Twilio), else the body's JSON."""
+    if is_form(headers):
+        fields = decode_form(body)
+        check_value(fields)  # the JSON decoder's rules: no NUL, no lone surrogate ...
+        return fields
+    return decode_event(body)
 
 
 def _again(earlier: Receipt, delivery_id: str, signed_at: float | None) -> WebhookAnswer:

@@ -15,12 +15,14 @@ from seamline.emulator._backend import (
     echo_backend,
     load_script_backend,
 )
+from seamline.emulator._citations import Cite, CitedReply, cite, cited
 from seamline.emulator._faults import FaultPlan, FaultRule, Latency
 from seamline.emulator._server import ConnectionDropped, Emulator, RecordedRequest
 from seamline.emulator._tools import ToolUseReply, tool_use
 
 __all__ = [
-    "Backend", "ConnectionDropped", "EmulatedRequest", "Emulator", "FaultPlan", "FaultRule",
-    "Latency", "LocalModelBackend", "RecordedRequest", "ScriptBackend", "ToolUseReply",
-    "echo_backend", "load_script_backend", "tool_use",
+    "Backend", "Cite", "CitedReply", "ConnectionDropped", "EmulatedRequest", "Emulator",
+    "FaultPlan", "FaultRule", "Latency", "LocalModelBackend", "RecordedRequest",
+    "ScriptBackend", "ToolUseReply", "cite", "cited", "echo_backend", "load_script_backend",
+    "tool_use",
 ]

@@ -1,6 +1,7 @@
 """The Anthropic Messages wire format (POST /v1/messages): validation, replies, errors, SSE events.
 
 Messages and shapes follow the public API; what the official SDK checks is what matters.
+Document blocks and citations (in and out) are ``_citations``'.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from seamline.emulator import _citations
 from seamline.emulator._backend import EmulatedRequest
 from seamline.emulator._usage import PromptUsage, Segment, approx_tokens
 from seamline.emulator._wire import WireError, invalid, new_id
@@ -80,6 +82,8 @@ def _block_text(block: dict[str, Any]) -> str:
         return str(content)
     if block.get("type") == "tool_use":
         return json.dumps(block.get("input", {}))
+    if block.get("type") == "document":
+        return _citations.document_text(block)
     return ""
 
 
@@ -105,6 +109,8 @@ def _blocks(content: Any, where: str, segments: list[Segment]) -> str:
                 raise invalid(f"{at}.text: Input should be a valid string")
             if not block["text"]:
                 raise invalid(f"{where}: text content blocks must be non-empty")
+        elif block["type"] == "document":
+            _citations.check_document(block, at)
         text = _block_text(block)
         texts.append(text)
         data = {k: v for k, v in block.items() if k != "cache_control"}
@@ -175,6 +181,7 @@ def parse(body: Any) -> tuple[EmulatedRequest, list[Segment]]:
             raise invalid(f"messages.{i}.content: Field required")
         text = _blocks(msg["content"], f"messages.{i}.content", segments)
         turns.append(Message(msg["role"], text))
+    _citations.check_request(body)
 
     if _cache_control(body.get("cache_control"), "") and segments:
         last = segments[-1]
@@ -251,8 +258,14 @@ def stream_events(message: dict[str, Any], chunk: int = 16) -> Iterator[bytes]:
         else:
             head, text = {"type": "text", "text": ""}, block["text"]
             kind, key = "text_delta", "text"
+            if "citations" in block:
+                head["citations"] = []
         yield _event("content_block_start", {"type": "content_block_start", "index": index,
                                              "content_block": head})
+        for citation in block.get("citations") or ():  # streamed ahead of the text they back
+            yield _event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                 "delta": {"type": "citations_delta",
+                                                           "citation": citation}})
         for i in range(0, len(text), chunk):
             yield _event("content_block_delta", {"type": "content_block_delta", "index": index,
                                                  "delta": {"type": kind, key: text[i:i + chunk]}})

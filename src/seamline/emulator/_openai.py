@@ -6,6 +6,7 @@ Messages and shapes follow the public API; what the official SDK checks is what 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -20,6 +21,16 @@ PATH = "/v1/chat/completions"
 REQUEST_ID_HEADER = "x-request-id"
 
 _ROLES = ("system", "assistant", "user", "function", "tool", "developer")
+# Reasoning models take max_completion_tokens only; max_tokens is a 400 there
+# (https://platform.openai.com/docs/api-reference/chat/create: max_tokens "is not
+# compatible with o-series models"; the error is the API's own, code unsupported_parameter).
+_REASONING = re.compile(r"^(o1|o3|o4|gpt-5)([-.].*)?$")
+
+
+def reasoning_model(model: str) -> bool:
+    """Whether ``model`` names an OpenAI reasoning model (o1, o3, o4-mini, gpt-5 families)."""
+    return bool(_REASONING.match(model.rsplit("/", 1)[-1]))
+
 _FAULT_ERRORS = {
     "rate_limit": WireError(429, "requests", "Rate limit reached for requests (emulated). "
                             "Please try again later.", None, "rate_limit_exceeded"),
@@ -109,6 +120,10 @@ def parse(body: Any) -> tuple[EmulatedRequest, list[Segment]]:
         else:
             turns.append(Message("assistant" if msg["role"] == "assistant" else "user", text))
 
+    if "max_tokens" in body and reasoning_model(str(body["model"])):
+        raise invalid("Unsupported parameter: 'max_tokens' is not supported with this model. "
+                      "Use 'max_completion_tokens' instead.", "max_tokens",
+                      "unsupported_parameter")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
                                    or max_tokens < 1):

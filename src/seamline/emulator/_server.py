@@ -27,6 +27,8 @@ from starlette.routing import Route
 
 from seamline.emulator import _anthropic, _batches, _openai
 from seamline.emulator._backend import Backend, echo_backend, reply_text
+from seamline.emulator._citations import CitedReply
+from seamline.emulator._citations import reply as cited_reply
 from seamline.emulator._faults import FaultPlan, FaultRule, FaultState
 from seamline.emulator._tools import ToolUseReply
 from seamline.emulator._tools import reply as tool_reply
@@ -296,6 +298,8 @@ class Emulator:
         if isinstance(out, ToolUseReply):  # a script step calling tools (agents)
             cache = self._cache.anthropic if wire is _anthropic else self._cache.openai
             return tool_reply(wire.NAME, ereq, out, cache(ereq.model, segments))
+        if isinstance(out, CitedReply) and wire is _anthropic:  # text blocks with citations
+            return cited_reply(ereq, out, self._cache.anthropic(ereq.model, segments))
         text = reply_text(out)
         data = out if isinstance(out, dict) else _loads(text)
         stop = "end"

@@ -24,7 +24,7 @@ from seamline.durations import seconds
 from seamline.errors import ConfigError
 from seamline.runtime import DUPLICATE, TERMINAL
 from seamline.store import Store
-from seamline.store.tables import events, ground_truth
+from seamline.store.tables import audit_log, events, ground_truth
 
 
 def parse_since(text: str, now: float | None = None) -> float:
@@ -103,6 +103,20 @@ def sample_events(store: Store, integration: str, n: int, *, since: float | None
         line.update(source="rejection", rejected_output=rej["output"],
                     rejection={"action": rej["action"], "params": rej["params"],
                                "reviewer": rej["reviewer"], "comment": rej["comment"]})
+    for edit in _edits(store, integration, since):  # a person's corrections, with their why
+        found = lines.get(edit["event_id"])
+        if found is not None:
+            line = found
+        else:
+            with store.read() as conn:
+                edited = conn.execute(select(cols.id, cols.input, cols.output)
+                                      .where(cols.id == edit["event_id"])).first()
+            if edited is None or edited.input is None:
+                continue
+            line = lines.setdefault(edited.id, {"id": edited.id, "input": _loads(edited.input),
+                                                "output": _loads(edited.output), "rated": False,
+                                                "source": "edit"})
+        line.setdefault("edits", []).append(edit["edit"])
     for event_id, t in truths.items():
         ev = truth_inputs.get(event_id)
         if ev is None or ev.input is None:
@@ -123,4 +137,24 @@ def write_sample(lines: list[dict[str, Any]], out: Path, *, integration: str, ve
     with out.open("w", encoding="utf-8") as fh:
         for item in [header, *lines]:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return out
+
+
+def _edits(store: Store, integration: str, since: float | None) -> list[dict[str, Any]]:
+    """Approvals a person edited first (the ``approval`` audit entries that say so): the
+    action, its parameters before and after, who and why; the gated stage counts them."""
+    q = (select(audit_log.c.event_id, audit_log.c.payload, audit_log.c.created_at)
+         .where(audit_log.c.integration == integration, audit_log.c.kind == "approval")
+         .order_by(audit_log.c.seq))
+    if since is not None:
+        q = q.where(audit_log.c.created_at >= since)
+    out = []
+    with store.read() as conn:
+        for event_id, payload, _at in conn.execute(q):
+            entry = _loads(payload)
+            if isinstance(entry, dict) and entry.get("edited"):
+                out.append({"event_id": event_id, "edit": {
+                    "action": entry.get("action"), "params_before": entry.get("params_before"),
+                    "params_after": entry.get("params_after"),
+                    "reviewer": entry.get("reviewer"), "comment": entry.get("comment", "")}})
     return out

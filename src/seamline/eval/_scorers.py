@@ -164,6 +164,21 @@ def grounding(expected: Any, actual: Any, context: Context) -> float | None:
     return None if report is None else float(bool(report.get("passed")))
 
 
+def citation_coverage(expected: Any, actual: Any, context: Context) -> float | None:
+    """Share of the answer's sentences (its ``answer_field``; else its claims) backed by a
+    provider citation that passed the checks (``grounding.citations: provider``). An answer
+    that came back without citations (a fallback route, a batch) scores 0; an abstention,
+    or an example with no grounding report, is not applicable."""
+    report = context.grounding
+    if report is None or report.get("abstained"):
+        return None
+    cited = report.get("provider_citations") or {}
+    if cited.get("contract") == "quotes":
+        return 0.0
+    value = cited.get("coverage")
+    return None if value is None else float(value)
+
+
 def abstention(expected: Any, actual: Any, context: Context) -> float | None:
     """1 when the answer abstained (a measure: its mean is the abstention rate)."""
     report = context.grounding
@@ -232,6 +247,16 @@ def _not_for_on_device(integration: Integration) -> str:
     return ""
 
 
+def _without_citations(integration: Integration) -> str:
+    if integration.grounding.citations != "provider":
+        return ("not informative: the integration keeps the quote contract (grounding."
+                "citations: quotes), so no answer carries a provider citation")
+    if integration.model.provider != "anthropic":
+        return (f"not informative: the model route ({integration.model.provider}) has no "
+                "citations API, so no answer carries a citation")
+    return ""
+
+
 def _redaction_only(integration: Integration) -> str:
     return ("not informative: it checks that redaction kept PII out of the prompt, before any "
             "model runs, so no answer can fail it (a failure is a redaction bug)")
@@ -294,11 +319,12 @@ PLAIN: dict[str, tuple[Scorer, Kind]] = {
     "exact": (exact, "quality"), "grounding": (grounding, "quality"),
     "no_pii_leak": (no_pii_leak, "quality"), "abstention": (abstention, "measure"),
     "cost": (cost, "measure"), "latency": (latency, "measure"),
+    "citation_coverage": (citation_coverage, "quality"),
 }
 # Why a built-in stays out of the headline for an integration ("" when it counts).
 LEFT_OUT: dict[str, Callable[[Integration], str]] = {
     "grounding": _not_for_on_device, "no_pii_leak": _redaction_only, "mrr": _retrieval_only,
-    "judge": _judge_left_out,
+    "judge": _judge_left_out, "citation_coverage": _without_citations,
 }
 
 
@@ -318,6 +344,8 @@ def default_specs(integration: Integration) -> list[Any]:
         specs.append("grounding")
         if integration.grounding.abstain_field:
             specs.append("abstention")
+        if integration.grounding.citations == "provider":
+            specs.append("citation_coverage")
     if integration.retrieval is not None:  # rated by golden lines that name "relevant" ids
         specs += ["recall@1", f"recall@{integration.retrieval.k}", "mrr"]
     return specs + ["cost", "latency"]
@@ -407,4 +435,4 @@ def _make(kind_of: str, opts: dict[str, Any], base: Path | None) -> tuple[str, S
         return kind_of.rpartition(":")[2], fn, "quality"
     raise ConfigError(f"The scorer {kind_of!r} is unknown; use one of exact, fields, field, numeric, "
                       "precision, recall, f1, regex, grounding, abstention, no_pii_leak, judge, key_facts, "
-                      "cost, latency, recall@K, mrr, cites_relevant, or 'module:function'.")
+                      "citation_coverage, cost, latency, recall@K, mrr, cites_relevant, or 'module:function'.")

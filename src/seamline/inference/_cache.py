@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
 )
 
+from seamline.citations import Citation
 from seamline.errors import ConfigError
 from seamline.inference._types import ModelReply, ModelRequest, Provider, Usage
 from seamline.store import FastStatement, Store, insert_ignore
@@ -48,20 +49,25 @@ def cache_key(provider: str, request: ModelRequest, *, reads_source: bool = True
         "output_schema": request.output_schema,
         "source": request.source if reads_source else None,
         "max_tokens": request.max_tokens,
+        "citations": request.citations,  # the documents a cited call sends (repr: all fields)
     }
     blob = json.dumps(shape, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _dump(reply: ModelReply) -> str:
+    cited = None if reply.citations is None else [dataclasses.asdict(c) for c in reply.citations]
     return json.dumps({"text": reply.text, "model": reply.model, "stop_reason": reply.stop_reason,
-                       "usage": dataclasses.asdict(reply.usage)}, ensure_ascii=False)
+                       "usage": dataclasses.asdict(reply.usage), "citations": cited},
+                      ensure_ascii=False)
 
 
 def _load(blob: str) -> CachedReply:
     data = json.loads(blob)
-    return CachedReply(text=data["text"], usage=Usage(), model=data["model"],
-                       stop_reason=data["stop_reason"], original_usage=Usage(**data["usage"]))
+    cited = data.get("citations")  # a cited reply keeps its citations, or it would be checked
+    return CachedReply(text=data["text"], usage=Usage(), model=data["model"],  # as uncited
+                       stop_reason=data["stop_reason"], original_usage=Usage(**data["usage"]),
+                       citations=None if cited is None else tuple(Citation(**c) for c in cited))
 
 
 _SELECT = FastStatement(select(response_cache.c.reply, response_cache.c.expires_at)

@@ -1,10 +1,13 @@
 """Layer 3, inference: the gateway, every call policy composed around the route's providers.
 
 For each model of the route (the primary, then its fallbacks):
-``Breaking(Retrying(Throttling(provider)))``; a ``Fallback`` over those; ``Caching`` outside
-when the route opts in. Breakers and local rate limits are per process and shared by
-every pipeline in it; rate limits are shared through Redis when ``SEAMLINE_REDIS_URL`` is
-set, else through the store, so every process using it shares one bucket.
+``Breaking(TracedCall(Retrying(Throttling(TracedAttempt(provider)))))``; a ``Fallback`` over
+those; ``Caching`` outside when the route opts in. The two ``Traced`` layers make the
+OpenTelemetry GenAI span of each call and a child span per attempt (a call the breaker
+refuses, or the cache answers, sends nothing, so it has none). Breakers and local rate
+limits are per process and shared by every pipeline in it; rate limits are shared through
+Redis when ``SEAMLINE_REDIS_URL`` is set, else through the store, so every process using it
+shares one bucket.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from seamline.inference._ratelimit import (
 )
 from seamline.inference._retry import Retrying, RetryPolicy
 from seamline.inference._route import models_dir_for, provider_for_route
+from seamline.inference._traced import TracedAttempt, TracedCall
 from seamline.inference._types import ModelReply, ModelRequest, Provider
 from seamline.integration import Integration, ModelRoute
 from seamline.store import Store
@@ -105,7 +109,7 @@ class Gateway:
 
 def _link(route: ModelRoute, integration: Integration, provider: Provider | None,
           store: Store | None, models_dir: Path) -> Retrying:
-    inner = provider or provider_for_route(route, integration, models_dir)
+    inner: Provider = TracedAttempt(provider or provider_for_route(route, integration, models_dir))
     if route.rate_limit is not None:
         rl = route.rate_limit
         inner = Throttling(inner, _limiter(rl.shared_by, store), rl.rpm, rl.tpm, burst=rl.burst_s, timeout=rl.max_wait_s,
@@ -128,7 +132,7 @@ def build_gateway(integration: Integration, store: Store | None = None, *,
     folder = models_dir or models_dir_for(store.url if store is not None else None)
     links = [_link(r, integration, provider if i == 0 else None, store, folder)
              for i, r in enumerate(routes)]
-    chain = [(Breaking(link, _board(r)), r.model) for link, r in zip(links, routes)]
+    chain = [(Breaking(TracedCall(link), _board(r)), r.model) for link, r in zip(links, routes)]
     fallback = Fallback(chain) if len(chain) > 1 else None
     top: Provider = fallback if fallback is not None else chain[0][0]
     if route.cache_ttl_s is not None and store is not None:

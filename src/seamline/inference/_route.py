@@ -71,7 +71,9 @@ def provider_for_route(route: ModelRoute, integration: Integration,
         else:
             structured = route.structured
         return OpenAIModel(route.model, name=route.provider, api_key_env=route.api_key_env or default_env,
-                           base_url=route.base_url, timeout=route.timeout_s, structured=structured)
+                           base_url=route.base_url, timeout=route.timeout_s, structured=structured,
+                           max_tokens_param=None if route.max_tokens_param == "auto"
+                           else route.max_tokens_param)
     if route.provider == "scripted":
         raise ConfigError("The scripted provider is driven by a function: pass "
                           "provider=ScriptedModel(fn) from Python.")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from seamline.citations import Citation, CitationRequest
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -32,6 +34,9 @@ class ModelRequest:
     source: dict[str, Any] = field(default_factory=dict)
     attempt: int = 0  # 0 for the first call, 1.. for repair retries
     max_tokens: int = 512  # the output cap the cost reservation was made for
+    # The documents a provider with a citations API is asked to cite (None: the quote
+    # contract; a provider without such an API ignores it).
+    citations: CitationRequest | None = None
 
     @property
     def system(self) -> str:
@@ -66,6 +71,10 @@ class ModelReply:
     stop_reason: str = "end"
     evidence: dict[str, Any] = field(default_factory=dict)
     reads_prompt: bool = True
+    response_id: str = ""  # the provider's id of the completion (telemetry's gen_ai.response.id)
+    # What the provider's citations API said backs each claim; None: the provider has no
+    # citations API (or was not asked), so the claims stand on the model's own quotes.
+    citations: tuple[Citation, ...] | None = None
 
 
 @runtime_checkable

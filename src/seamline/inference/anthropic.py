@@ -3,6 +3,26 @@
 The SDK's own retries are off (``max_retries=0``): Seamline's retry policy decides.
 The system prompt is marked for prompt caching; structured output asks for a tool call
 whose input schema is the integration's output schema, or for plain JSON text.
+
+Citations (``grounding.citations: provider``; docs/citations.md). The request's sources
+go as ``document`` blocks with citations enabled, and the answer's cited statements
+become the output's claims. Citations and structured output do not combine: the
+citations page (https://docs.anthropic.com/en/docs/build-with-claude/citations) says a
+request with cited documents and structured outputs (``output_config.format``) is
+refused with a 400, and a forced tool call answers in a ``tool_use`` block, which never
+carries citations. So a cited answer is two steps:
+
+1. the cited call: documents with citations enabled, no tools, no output format; the
+   model answers in plain sentences and each text block that carries citations is one
+   claim, its cited texts the claim's quotes (and the whole text the ``answer_field``);
+2. only when the output schema requires fields besides those: the extraction call, the
+   ordinary structured call (a forced tool, or JSON text) with the cited answer as the
+   model's previous turn and no documents; the cited claims and text are then written
+   over whatever it put in those fields, so the claims checked are exactly what was cited.
+
+Both calls' tokens are the reply's usage. Batch mode (the Message Batches API) sends the
+ordinary request: a batch cannot run the second step, so batched answers keep the quote
+contract (their replies carry no citations, and the checks treat them so).
 """
 
 from __future__ import annotations
@@ -10,11 +30,19 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from dataclasses import replace
 from typing import Any, Literal
 
 import anthropic
 
 from seamline.errors import ConfigError, ContentRefused, ProviderError, ProviderUnavailable
+from seamline.inference._anthropic_citations import (
+    cited_messages,
+    extraction_messages,
+    merged,
+    needs_extraction,
+    read_cited,
+)
 from seamline.inference._batch import item_error
 from seamline.inference._sdk_errors import classify
 from seamline.inference._types import ModelReply, ModelRequest, Usage
@@ -36,6 +64,15 @@ def _sdk_parameters(client: anthropic.Anthropic) -> frozenset[str]:
 
 
 _SDK_PARAMETERS: frozenset[str] | None = None
+
+
+def _without_sdk_spans() -> dict[str, Any]:
+    """The option that turns off the SDK's own OpenTelemetry spans, where it has them (2.x,
+    on by default): the gateway already makes each call's GenAI span (see
+    seamline.telemetry), and two would count every call's tokens twice in Langfuse & co."""
+    if "open_telemetry" in inspect.signature(anthropic.Anthropic).parameters:
+        return {"open_telemetry": {"traces": False}}
+    return {}
 
 
 def _wire_body(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +98,7 @@ class AnthropicModel:
                 raise ConfigError(f"Set {api_key_env} to call Anthropic (the key is read from "
                                   "the environment only).")
             client = anthropic.Anthropic(api_key=key, base_url=base_url or os.environ.get(
-                "ANTHROPIC_BASE_URL"), max_retries=0, timeout=timeout)
+                "ANTHROPIC_BASE_URL"), max_retries=0, timeout=timeout, **_without_sdk_spans())
         self.client = client
 
     def _arguments(self, request: ModelRequest) -> dict[str, Any]:
@@ -89,16 +126,59 @@ class AnthropicModel:
             args["tool_choice"] = {"type": "tool", "name": _TOOL}
         return args
 
-    def complete(self, request: ModelRequest) -> ModelReply:
+    def _create(self, arguments: dict[str, Any]) -> Any:
         try:
-            message = self.client.messages.create(**self._arguments(request))
+            return self.client.messages.create(**arguments)
         # A 200 whose body is not JSON reaches us as a plain ValueError from the SDK.
         except (anthropic.AnthropicError, ValueError) as exc:
-            raise classify(exc, anthropic, provider=self.name, model=request.model or self.model) from exc
-        reply = self._batch_reply(message)
+            raise classify(exc, anthropic, provider=self.name,
+                           model=arguments.get("model") or self.model) from exc
+
+    def complete(self, request: ModelRequest) -> ModelReply:
+        if request.citations is not None and request.citations.documents:
+            return self._complete_cited(request)
+        reply = self._batch_reply(self._create(self._arguments(request)))
         if isinstance(reply, ProviderError):
             raise reply
         return reply
+
+    def _complete_cited(self, request: ModelRequest) -> ModelReply:
+        """The two steps of a cited answer (see the module docstring)."""
+        creq = request.citations
+        assert creq is not None
+        arguments = self._arguments(request)
+        arguments.pop("tools", None)
+        arguments.pop("tool_choice", None)
+        arguments["messages"] = cited_messages(request.messages, creq.documents)
+        message = self._create(arguments)
+        if message.stop_reason == "refusal":
+            raise ContentRefused("Anthropic refused to answer this request",
+                                 provider=self.name, model=message.model)
+        answer = read_cited(message, creq)
+        usage = _usage(message)
+        output: dict[str, Any] = {}
+        stop = message.stop_reason or "end_turn"
+        if needs_extraction(request.output_schema, creq):
+            follow = replace(request, citations=None,
+                             messages=extraction_messages(request.messages, answer.text))
+            second = self._batch_reply(self._create(self._arguments(follow)))
+            if isinstance(second, ProviderError):
+                raise second
+            usage = _added(usage, second.usage)
+            stop = second.stop_reason
+            try:
+                parsed = json.loads(second.text)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):  # the output checks will name what is wrong
+                return ModelReply(text=second.text, usage=usage, model=message.model,
+                                  stop_reason=stop, response_id=getattr(message, "id", None) or "",
+                                  citations=tuple(answer.citations))
+            output = parsed
+        text = json.dumps(merged(output, creq, answer), ensure_ascii=False)
+        return ModelReply(text=text, usage=usage, model=message.model, stop_reason=stop,
+                          response_id=getattr(message, "id", None) or "",
+                          citations=tuple(answer.citations))
 
     # -- batch mode (Message Batches API): half price, answered within 24 hours ------------
 
@@ -155,9 +235,19 @@ class AnthropicModel:
                 parts.append(json.dumps(block.input, ensure_ascii=False))
             elif block.type == "text":
                 parts.append(block.text)
-        u = message.usage
-        usage = Usage(input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,
-                      cache_write_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
-                      cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0)
-        return ModelReply(text="".join(parts), usage=usage, model=message.model,
-                          stop_reason=message.stop_reason or "end_turn")
+        return ModelReply(text="".join(parts), usage=_usage(message), model=message.model,
+                          stop_reason=message.stop_reason or "end_turn",
+                          response_id=getattr(message, "id", None) or "")
+
+
+def _usage(message: Any) -> Usage:
+    u = message.usage
+    return Usage(input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,
+                 cache_write_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
+                 cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0)
+
+
+def _added(a: Usage, b: Usage) -> Usage:
+    return Usage(a.input_tokens + b.input_tokens, a.output_tokens + b.output_tokens,
+                 a.cache_write_tokens + b.cache_write_tokens,
+                 a.cache_read_tokens + b.cache_read_tokens)

@@ -1,8 +1,11 @@
 """Layer 3, inference: OpenAI Chat Completions (and compatible servers) through the ``openai`` SDK.
 
 One wire format, two providers: ``openai`` and ``openai-compatible`` (vLLM, Ollama,
-llama.cpp, Together …) differ only in base URL, key and how much structured output
-the server supports. The SDK's own retries are off: Seamline's policy decides.
+llama.cpp, Together …) differ only in base URL, key, how much structured output the
+server supports, and the field that caps the reply: OpenAI deprecated ``max_tokens`` for
+``max_completion_tokens``, which its reasoning models (o1, o3, o4-mini, gpt-5) require
+(https://platform.openai.com/docs/api-reference/chat/create), while many compatible
+servers know only ``max_tokens``. The SDK's own retries are off: Seamline's policy decides.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from seamline.inference._types import ModelReply, ModelRequest, Usage
 
 _PASSED_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
 Structured = Literal["json_schema", "json_object", "none"]
+TokensParam = Literal["max_completion_tokens", "max_tokens"]
 _BATCH_ENDPOINT: Final = "/v1/chat/completions"
 _BATCH_RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
 
@@ -36,8 +40,12 @@ class OpenAIModel:
 
     def __init__(self, model: str, *, name: str = "openai", api_key_env: str = "OPENAI_API_KEY",
                  base_url: str | None = None, timeout: float = 60.0,
-                 structured: Structured = "json_schema", client: openai.OpenAI | None = None) -> None:
+                 structured: Structured = "json_schema", client: openai.OpenAI | None = None,
+                 max_tokens_param: TokensParam | None = None) -> None:
         self.name, self.model, self.structured = name, model, structured
+        # None: what the provider understands, max_completion_tokens on OpenAI itself.
+        self.max_tokens_param: TokensParam = max_tokens_param or (
+            "max_completion_tokens" if name == "openai" else "max_tokens")
         if client is None:
             key = os.environ.get(api_key_env)
             if not key and name == "openai":
@@ -50,12 +58,13 @@ class OpenAIModel:
             client = openai.OpenAI(api_key=key or "not-needed", base_url=base_url, max_retries=0,
                                    timeout=timeout)
         self.client = client
+        self._formats: dict[int, tuple[object, dict[str, Any]]] = {}
 
     def _arguments(self, request: ModelRequest) -> dict[str, Any]:
         args: dict[str, Any] = {
             "model": request.model or self.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "max_tokens": request.max_tokens,
+            self.max_tokens_param: request.max_tokens,
         }
         args.update({k: v for k, v in request.params.items() if k in _PASSED_PARAMS})
         if request.output_schema and self.structured == "json_schema":
@@ -65,10 +74,31 @@ class OpenAIModel:
             args["response_format"] = {"type": "json_object"}
         return args
 
+    def _prepared(self, request: ModelRequest, args: dict[str, Any]) -> dict[str, Any]:
+        """``args`` with the response format moved to ``extra_body``, built once per schema.
+
+        The SDK's ``maybe_transform`` walks every argument against its TypedDicts on every
+        call, and the JSON schema in ``response_format`` is the largest part of that walk
+        (about 1.5 ms a call here). ``extra_body`` is the SDK's supported way to send body
+        parts as they are: the bytes on the wire are the same, the walk is skipped.
+        """
+        response_format = args.pop("response_format", None)
+        if response_format is None:
+            return args
+        schema = request.output_schema
+        held = self._formats.get(id(schema))
+        # The schema object itself is held beside its entry, so its id cannot be reused.
+        if held is None or held[0] is not schema:
+            if len(self._formats) >= 64:  # a route has one or two schemas; bound it anyway
+                self._formats.clear()
+            held = self._formats[id(schema)] = (schema, {"response_format": response_format})
+        return {**args, "extra_body": held[1]}
+
     def complete(self, request: ModelRequest) -> ModelReply:
         model = request.model or self.model
         try:
-            completion = self.client.chat.completions.create(**self._arguments(request))
+            completion = self.client.chat.completions.create(
+                **self._prepared(request, self._arguments(request)))
         # A 200 whose body is not JSON reaches us as a plain ValueError from the SDK.
         except (openai.OpenAIError, ValueError) as exc:
             raise classify(exc, openai, provider=self.name, model=model) from exc
@@ -170,4 +200,4 @@ class OpenAIModel:
         stop = {"stop": "end_turn", "length": "max_tokens"}.get(choice.finish_reason or "stop",
                                                                  choice.finish_reason or "end_turn")
         return ModelReply(text=choice.message.content or "", usage=usage, model=model,
-                          stop_reason=stop)
+                          stop_reason=stop, response_id=completion.id or "")

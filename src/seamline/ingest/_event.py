@@ -34,6 +34,7 @@ class IngestedEvent:
     idempotency_key: str = ""
     tenant: str = ""
     sticky: str = ""
+    user: str = ""  # the end user (``user_key``), for soft caps
 
 
 def describe_validation(exc: ValidationError) -> str:
@@ -271,7 +272,7 @@ def content_key(data: Any) -> str:
 
 def ingest_event(raw: Any, *, schema: type[BaseModel], pii: Mapping[str, str],
                  kinds: tuple[str, ...] = (), idempotency_key: str = "", tenant_key: str = "",
-                 sticky_key: str = "",
+                 sticky_key: str = "", user_key: str = "",
                  cpu_budget_s: float | None = DEFAULT_CPU_BUDGET_S) -> IngestedEvent:
     """Validate ``raw`` and redact it; raise :class:`InputInvalid` with a reason otherwise.
 
@@ -303,5 +304,5 @@ def ingest_event(raw: Any, *, schema: type[BaseModel], pii: Mapping[str, str],
     return IngestedEvent(
         data=redacted, secrets=secrets,
         idempotency_key=key_of(idempotency_key) or content_key(data),
-        tenant=key_of(tenant_key), sticky=key_of(sticky_key),
+        tenant=key_of(tenant_key), sticky=key_of(sticky_key), user=key_of(user_key),
     )

@@ -17,12 +17,13 @@ Japanese names are found by their honorific (様, さん) or as the closing line
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from seamline.ingest import _lexicon, _ner
+from seamline.ingest import _lexicon, _ner, _products
 from seamline.ingest._people_words import (
     DASH_SIGN,
     GREETINGS,
@@ -40,9 +41,14 @@ from seamline.ingest._people_words import (
     VERB_BEFORE,
     WEAK_AFTER,
     WEAK_WORDS,
-    norm,
 )
+from seamline.ingest._people_words import norm as _plain_norm
 from seamline.ingest._phones import CHECK, Tick, no_tick
+
+# A word's normal form and its lexicon flags are asked for two or three times per capitalised
+# word, and the same words come back text after text: both are cached (the lexicon never
+# changes in a process).
+norm = functools.lru_cache(maxsize=1 << 16)(_plain_norm)
 
 
 def _split(words: str, sep: str | None = None) -> list[str]:
@@ -109,6 +115,7 @@ class _Run:
     gated: bool = False  # left to the model
     vetoed: bool = False  # its context says no person ("City: …", "May 3"): never spread to
     cut: bool = False  # capitalised words after it were dropped ("Rose" of "Rose Gold")
+    raw: tuple[int, int] = (0, 0)  # (start, end) before its titles and openers were trimmed
 
 
 # A chat transcript's speaker lines: "Pat: can you check?", "Aurore : oui".
@@ -160,6 +167,7 @@ def _surname(word: str) -> bool:
     return "S" in f or "G" in f
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _flags(word: str) -> str:
     f = _lexicon.flags(word)
     if not f and "-" in word:  # "Okafor-Bello": what its parts are
@@ -177,9 +185,10 @@ def _is_noun(f: str) -> bool:
 
 # The endings of abstract nouns, which name teams and departments, not people:
 # "Onboarding", "Localisation", "Verwaltung", "Contabilidad", "Facturation", "Assistenza".
-_NOUN_ENDING = re.compile(
-    r"(?:ing|tion|sion|ment|ness|ity|ship|ology|ance|ence|ics|ung|heit|keit|schaft|ción"
-    r"|sión|dad|zione|zza|enza|ção|ssão|dade|ité|ismo|ismus)\Z", re.IGNORECASE)
+# (str.endswith on a tuple: a regular expression anchored at the end is tried at every
+# position of the word.)
+_NOUN_ENDINGS = tuple(_split("ing tion sion ment ness ity ship ology ance ence ics ung heit keit "
+                             "schaft ción sión dad zione zza enza ção ssão dade ité ismo ismus"))
 
 
 def _noun_like(word: str, f: str) -> bool:
@@ -187,10 +196,10 @@ def _noun_like(word: str, f: str) -> bool:
     English word ("Onboarding", "Invoicing"), so that "Xiaoming" stays a name."""
     if "G" in f or "S" in f or len(word) < 6:
         return False
-    m = _NOUN_ENDING.search(word)
-    if m is None:
+    low = word.casefold()
+    if not low.endswith(_NOUN_ENDINGS):
         return False
-    if m.group().lower() != "ing":
+    if not low.endswith("ing"):
         return True
     stem = word[:-3].casefold()
     tries = (stem, stem + "e", stem[:-1], stem[2:], stem[3:])  # "onboard" ends in "board"
@@ -221,6 +230,8 @@ def _latin_names(text: str, tick: Tick) -> list[tuple[int, int, str]]:
         if len(run.tokens) == 1:  # most runs: one word, most often a word and no name
             word = text[run.start : run.end]
             w = norm(word)
+            if w in _DOCUMENT_WORDS:
+                continue  # "Reisepass: …", "Dokumentennummer: …": a form's label
             if w in _CONTEXT_WORDS or len(w) == 1 or w in TITLE_WORDS or w in ORG_SUFFIXES:
                 if w in _NAMEABLE and _named_here(text, run):  # "Hi May,", "Best,\nDean"
                     run.decided = run.person = True
@@ -233,8 +244,11 @@ def _latin_names(text: str, tick: Tick) -> list[tuple[int, int, str]]:
                     run.decided = run.person = True
                     kept.append(run)
                 continue
+        run.raw = (run.start, run.end)
         if _trim(text, run):
             _decide(text, run, english, chat)
+            if run.person or run.gated:
+                _product(text, run)
             kept.append(run)
     gated = [r for r in kept if r.gated and not r.decided]
     if gated:
@@ -245,13 +259,40 @@ def _latin_names(text: str, tick: Tick) -> list[tuple[int, int, str]]:
                 text[a.end : b.start]) and not (a.vetoed or b.vetoed) and (all(
                     r.person or _maybe_name(text, r) or _full_name(text, r) for r in (a, b)
                 ) and any(r.person or _name_like(text, r, strict=False) for r in (a, b))
-                or a.person and _greeted_pair(text, a, b)):
+                or a.person and _greeted_pair(text, a, b)) and not (
+                _product(text, a) or _product(text, b)):
             a.person = b.person = a.decided = b.decided = True
     found = [r for r in kept if r.person]
     if found:
         _spread(text, kept, found)
         found = [r for r in kept if r.person]
     return [(r.start, r.end, _key(text, r)) for r in found]
+
+
+def _product(text: str, run: _Run) -> bool:
+    """Whether ``run`` names a product ("a box of Earl Grey", "Mrs. Meyer's hand soap", "my
+    Taylor guitar"); then it is no person, and no name found elsewhere is spread to it.
+
+    Asked only of the runs about to become people (a few per text), with the words of the
+    run before its titles were trimmed ("out of Dr Pepper") and after ("Mrs. Meyer's")."""
+    if run.vetoed:
+        return True
+    spans = {run.raw, (run.start, run.end)} if run.raw[1] else {(run.start, run.end)}
+    if not any(_products.is_product(text, a, b) for a, b in spans) or _greeted(text, run):
+        return False
+    run.decided = run.vetoed = True
+    run.person = run.gated = False
+    return True
+
+
+def _greeted(text: str, run: _Run) -> bool:
+    """Whether a greeting comes right before ``run``, or before the name it is paired with
+    ("Hi Ben & Jerry,"): a greeting addresses people, never products."""
+    line = text[max(0, run.start - _REACH) : run.start].rsplit("\n", 1)[-1]
+    words = [w.strip(",!") for w in line.casefold().split()]
+    if len(words) >= 2 and words[-1] in ("&", "and", "und", "et", "y", "e"):
+        words = words[:-2]
+    return any(" ".join(words[-k:]) in GREETINGS for k in (1, 2, 3) if len(words) >= k)
 
 
 def _named_here(text: str, run: _Run) -> bool:
@@ -281,6 +322,12 @@ def _english(text: str) -> bool:
 
 
 _CONTEXT_WORDS = GREETINGS | SIGN_OFFS | TITLES | NOT_NAMES | LABELS
+# The names of identity documents, which label a form's rows (the numbers are _ids.py's).
+_DOCUMENT_WORDS = frozenset(_split(
+    "passport passports reisepass reisepassnummer passeport pasaporte passaporto passaporte "
+    "paspoort paspoortnummer personalausweis personalausweisnummer ausweis ausweisnummer "
+    "ausweisdokument dokumentennummer dokumentnummer führerschein führerscheinnummer "
+    "steueridentifikationsnummer burgerservicenummer rijbewijs rijbewijsnummer aadhaar"))
 _SIGNALS = GREETINGS | SIGN_OFFS | TITLES | LABELS
 
 
@@ -636,8 +683,8 @@ def _spread(text: str, runs: list[_Run], found: list[_Run]) -> None:
         if " ".join(words) in names or len(words) == 1 and words[0] in parts:
             # A name that is also a word ("Hi Will," … "Will the refund …?", "Dear Rose,"
             # … "Rose Gold") is the person again only where a verb says so ("Will said").
-            r.person = len(words) > 1 or not _word_like(text[r.start : r.end]) or (
-                not r.cut and _verb_near(text, r))
+            r.person = (len(words) > 1 or not _word_like(text[r.start : r.end]) or (
+                not r.cut and _verb_near(text, r))) and not _product(text, r)
     # Lists: "Ana Souza, Li Wei and Tom Baker" – the neighbours of a name, on its line.
     for _ in range(2):
         for i, r in enumerate(runs):
@@ -647,7 +694,8 @@ def _spread(text: str, runs: list[_Run], found: list[_Run]) -> None:
                 if not 0 <= j < len(runs) or not runs[j].person:
                     continue
                 a, b = (runs[j].end, r.start) if j < i else (r.end, runs[j].start)
-                if 0 < b - a <= 8 and _LIST_SEP.match(text[a:b]) and _listable(text, r):
+                if 0 < b - a <= 8 and _LIST_SEP.match(text[a:b]) and _listable(text, r) \
+                        and not _product(text, r):
                     r.person = True
                     break
 

@@ -19,17 +19,19 @@ Phone numbers are found in ``_phones.py``; ``_redact.py`` turns spans into place
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from seamline.ingest._address import find_addresses
-from seamline.ingest._dob import find_births
-from seamline.ingest._ids import find_ids
-from seamline.ingest._people import find_people
 from seamline.ingest._phones import CHECK, Tick, find_phones, no_tick
+
+# The people's-data detectors (names, addresses, dates of birth, identity numbers) are
+# imported by their wrappers below, on the first text that asks for their kind: their
+# patterns and word lists cost ~80 ms to build, and the audit trail's scrub, which asks
+# only for SECRET, runs in every command that decides anything.
 
 PII_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IP", "SECRET",
              "PERSON", "ADDRESS", "DOB", "ID_NUMBER")
@@ -161,6 +163,28 @@ _ASSIGN_VALUE = re.compile(
 
 _PLACEHOLDER = re.compile(
     r"<(?:EMAIL|PHONE|CARD|IBAN|SSN|IP|SECRET|PERSON|ADDRESS|DOB|ID_NUMBER)_[0-9]+>")
+
+
+# kind -> its detector's module, until that is imported (then the entry goes).
+_NOT_LOADED = {"PERSON": "_people", "ADDRESS": "_address", "DOB": "_dob", "ID_NUMBER": "_ids"}
+
+
+def unloaded(kinds: frozenset[str]) -> list[str]:
+    """The kinds among ``kinds`` whose detector is not imported yet (usually none)."""
+    if not _NOT_LOADED:
+        return []
+    # A copy first: another thread may be loading one (and dropping its entry) meanwhile.
+    return [kind for kind in tuple(_NOT_LOADED) if kind in kinds]
+
+
+def load_detectors(kinds: Iterable[str]) -> None:
+    """Import the detectors of ``kinds`` now (``redact`` does it with its budget paused: a
+    module's one-time set-up is no event's CPU time)."""
+    for kind in kinds:
+        module = _NOT_LOADED.get(kind)
+        if module is not None:
+            importlib.import_module(f"seamline.ingest.{module}")
+            _NOT_LOADED.pop(kind, None)
 
 
 def find_pii(text: str, kinds: frozenset[str], region: str, tick: Tick = no_tick) -> list[Span]:
@@ -461,18 +485,26 @@ def _assign_ops(text: str) -> Iterator[int]:
 
 
 def _people(text: str, tick: Tick) -> list[Span]:
+    from seamline.ingest._people import find_people
+
     return [Span(s, e, "PERSON", key) for s, e, key in find_people(text, tick)]
 
 
 def _addresses(text: str, tick: Tick) -> list[Span]:
+    from seamline.ingest._address import find_addresses
+
     return [Span(s, e, "ADDRESS", key) for s, e, key in find_addresses(text, tick)]
 
 
 def _births(text: str, tick: Tick) -> list[Span]:
+    from seamline.ingest._dob import find_births
+
     return [Span(s, e, "DOB", key) for s, e, key in find_births(text, tick)]
 
 
 def _id_numbers(text: str, tick: Tick) -> list[Span]:
+    from seamline.ingest._ids import find_ids
+
     return [Span(s, e, "ID_NUMBER", key) for s, e, key in find_ids(text, tick)]
 
 

@@ -9,7 +9,7 @@ import ipaddress
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -17,7 +17,7 @@ import phonenumbers
 from seamline.errors import ConfigError, IngestBudgetExceeded
 from seamline.ingest import _ner
 from seamline.ingest._phones import CHECK, Tick, no_tick
-from seamline.ingest._pii import PII_KINDS, find_pii
+from seamline.ingest._pii import PII_KINDS, find_pii, load_detectors, unloaded
 
 __all__ = ["DEFAULT_CPU_BUDGET_S", "PII_KINDS", "CpuBudget", "Entity", "Redaction",
            "RedactionSession", "mask", "redact"]
@@ -179,13 +179,16 @@ def _tick_of(budget: CpuBudget | None) -> Tick:
 
 
 def _ready(wanted: frozenset[str], budget: CpuBudget | None) -> None:
-    # The model loads once per process, in about a second: that is no event's CPU time.
-    if "PERSON" in wanted and not _ner.loaded():
-        if budget is None:
+    # The model loads once per process, in about a second, and each people's-data detector
+    # is imported on first use: that is no event's CPU time.
+    detectors = unloaded(wanted)
+    model = "PERSON" in wanted and not _ner.loaded()
+    if not detectors and not model:
+        return
+    with budget.paused() if budget is not None else nullcontext():
+        load_detectors(detectors)
+        if model:
             _ner.status()
-        else:
-            with budget.paused():
-                _ner.status()
 
 
 def redact(

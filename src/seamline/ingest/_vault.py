@@ -1,7 +1,9 @@
 """Layer 1, ingest: the vault keeps the real values behind PII placeholders.
 
 Encrypted with Fernet (from ``cryptography``); only the action layer reveals them,
-and neither the model nor the audit trail ever sees them.
+and neither the model nor the audit trail ever sees them. ``cryptography`` is imported
+when a key is made or a vault opened: `seamline queue status` imports the queue, which
+seals with a vault, and needs no cipher to count jobs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Connection, insert, select
 
 from seamline.errors import ConfigError
@@ -25,6 +26,8 @@ _PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
 def vault_key(store: Store) -> bytes:
     """``SEAMLINE_VAULT_KEY`` from the environment; for a local SQLite store only, a key
     file beside the database (mode 0600) is made on first use."""
+    from cryptography.fernet import Fernet
+
     env = os.environ.get("SEAMLINE_VAULT_KEY")
     if env:
         return env.encode()
@@ -45,6 +48,8 @@ _INSERT = FastStatement(insert(vault_table))
 
 class Vault:
     def __init__(self, store: Store, key: bytes | None = None) -> None:
+        from cryptography.fernet import Fernet
+
         self.store = store
         try:
             self._fernet = Fernet(key or vault_key(store))
@@ -73,6 +78,8 @@ class Vault:
         return self._fernet.encrypt(data).decode()
 
     def unseal_bytes(self, token: str) -> bytes:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token.encode())
         except (InvalidToken, ValueError):  # ValueError: not even ASCII, so no token at all
@@ -84,6 +91,8 @@ class Vault:
         with self.store.read() as conn:
             rows = conn.execute(select(vault_table.c.placeholder, vault_table.c.ciphertext)
                                 .where(vault_table.c.event_id == event_id)).all()
+        from cryptography.fernet import InvalidToken
+
         try:
             return {r.placeholder: _text(self._fernet.decrypt(r.ciphertext.encode())) for r in rows}
         except InvalidToken:

@@ -7,7 +7,12 @@ so every layer can read it. Checking a declaration against the layers is
 ``seamline.preflight``.
 """
 
-from seamline.integration._files import integration_from_dict, load_integration
+from seamline.integration._files import (
+    FileReading,
+    integration_from_dict,
+    load_integration,
+    read_integration,
+)
 from seamline.integration._grounding import DualSpec, GroundingSpec, JudgeSpec
 from seamline.integration._refs import resolve
 from seamline.integration._retrieval import RetrievalSpec
@@ -25,13 +30,17 @@ from seamline.integration._spec import (
     BreakerSpec,
     Budgets,
     Checklist,
+    GateRule,
     Integration,
     ModelRoute,
+    OverSoft,
     PromptSpec,
     QueueSpec,
     RateLimitSpec,
     RetrySpec,
     RolloutSpec,
+    RolloutStage,
+    SoftCaps,
 )
 from seamline.integration._stream import (
     CountWindow,
@@ -42,6 +51,7 @@ from seamline.integration._stream import (
     WindowInput,
     WindowSpec,
 )
+from seamline.integration._vendors import VendorChoice
 
 __all__ = [
     "WEBHOOK_KINDS",
@@ -53,12 +63,15 @@ __all__ = [
     "CountWindow",
     "DualSpec",
     "FieldPolicy",
+    "FileReading",
+    "GateRule",
     "GroundingSpec",
     "HmacScheme",
     "Integration",
     "JudgeSpec",
     "LatePolicy",
     "ModelRoute",
+    "OverSoft",
     "PollSpec",
     "PromptSpec",
     "QueueSpec",
@@ -66,14 +79,18 @@ __all__ = [
     "RetrievalSpec",
     "RetrySpec",
     "RolloutSpec",
+    "RolloutStage",
     "SlidingWindow",
+    "SoftCaps",
     "SourceKind",
     "SourceSpec",
     "StreamSpec",
     "TumblingWindow",
+    "VendorChoice",
     "WindowInput",
     "WindowSpec",
     "integration_from_dict",
     "load_integration",
+    "read_integration",
     "resolve",
 ]

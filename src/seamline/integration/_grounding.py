@@ -8,6 +8,8 @@ and a declared ``claims_field`` brings every claim check in ``claim_checks`` wit
 measured ``claim_coverage`` (docs/grounding.md). An integration loosens them only by
 declaring so (a lower number, a shorter tuple, ``untrusted_parameters: allow``), never by
 leaving a field out. Every input is untrusted user text unless ``trusted_fields`` names it.
+``citations: provider`` asks the provider's citations API for the claims' quotes instead
+of the model's own (the same checks then run on what it cites).
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ class GroundingSpec(_Frozen):
     documents_field: str = ""  # input: the documents provided (objects)
     document_id_keys: tuple[str, ...] = ("id", "url")
     numbers_from_sources: bool = False  # every number in a claim occurs in the source
+    # Which contract backs the claims: "quotes" (the model copies quotes, checked verbatim)
+    # or "provider" (the provider's citations API, on an anthropic route: the sources go as
+    # document blocks and its citations become the claims' quotes; docs/citations.md).
+    citations: Literal["quotes", "provider"] = "quotes"
+    answer_field: str = ""  # output: the cited answer's whole text (provider citations)
     # Source whitelist: cited ids/URLs must match one of these (fnmatch patterns; for a
     # URL, its host may match instead, e.g. "docs.acme.example" or "*.acme.example").
     allowed_sources: tuple[str, ...] = ()

@@ -7,16 +7,24 @@ the same place: the integration's durable job queue.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from seamline.errors import ConfigError
 
-SourceKind = Literal["stripe", "shopify", "github", "slack", "standard", "hmac", "poll"]
-WEBHOOK_KINDS = ("stripe", "shopify", "github", "slack", "standard", "hmac")
+SourceKind = Literal["stripe", "shopify", "github", "slack", "standard", "twilio", "intercom",
+                     "hubspot", "zendesk", "sendgrid", "basic", "postmark", "paddle", "calcom",
+                     "calendly", "hmac", "poll"]
+WEBHOOK_KINDS: tuple[str, ...] = tuple(k for k in get_args(SourceKind) if k != "poll")
+# The kinds whose vendor signs the URL it called: behind a proxy that changes the host or
+# path, the source declares that URL as public_url.
+_URL_SIGNING_KINDS = ("twilio", "hubspot")
 # What each kind's signature covers: all that may identify a delivery (docs/webhooks.md).
 _SIGNED = {
     "stripe": "a Stripe signature covers the timestamp and the body; the event id is the body's id",
@@ -25,6 +33,16 @@ _SIGNED = {
                 "webhook-id already identifies a delivery",
     "github": "a GitHub signature covers the body only",
     "shopify": "a Shopify signature covers the body only",
+    "twilio": "a Twilio signature covers the URL and the form fields (or the body's SHA-256)",
+    "intercom": "an Intercom signature covers the body only; the id is the body's id",
+    "hubspot": "a HubSpot v3 signature covers the method, the URL, the body and the timestamp",
+    "zendesk": "a Zendesk signature covers the timestamp and the body",
+    "sendgrid": "a SendGrid signature covers the timestamp and the body",
+    "basic": "HTTP Basic credentials cover nothing of the delivery",
+    "postmark": "Postmark sends credentials, which cover nothing of the delivery",
+    "paddle": "a Paddle signature covers the timestamp and the body; the id is the body's event_id",
+    "calcom": "a Cal.com signature covers the body only",
+    "calendly": "a Calendly signature covers the timestamp and the body",
     "hmac": "an hmac signature covers the body, and the timestamp when one is declared",
     "poll": "a polled item has no headers",
 }
@@ -102,11 +120,34 @@ class SourceSpec(_Frozen):
     # delivery could carry any value there and pass as a new one.
     id_header: str | None = None
     max_body_bytes: int | None = Field(None, gt=0)
+    # Twilio and HubSpot sign the URL they called. By default that is the URL the request
+    # arrived at; behind a proxy that rewrites the host or the path, declare the URL as
+    # entered at the vendor (scheme, host, path; the query is taken from the request).
+    public_url: str | None = Field(None, max_length=2000)
     hmac: HmacScheme | None = None
     poll: PollSpec | None = None
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, value: Any) -> Any:
+        # Pydantic's own sentence lists sixteen quoted names; a typo deserves a suggestion.
+        if isinstance(value, str) and value not in get_args(SourceKind):
+            close = difflib.get_close_matches(value.lower(), get_args(SourceKind), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PydanticCustomError(
+                "unknown_kind", "the kind {kind} is not known{hint}; the known kinds are "
+                "{known}", {"kind": repr(value), "hint": hint, "known": ", ".join(get_args(SourceKind))})
+        return value
+
     @model_validator(mode="after")
     def _complete(self) -> SourceSpec:
+        if self.public_url and self.kind not in _URL_SIGNING_KINDS:
+            raise ValueError(f"the {self.kind} source {self.name!r} has a public_url, which only "
+                             f"the kinds whose signature covers the URL read "
+                             f"({', '.join(_URL_SIGNING_KINDS)})")
+        if self.public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
+            raise ValueError(f"the public_url of source {self.name!r} must be an http(s) URL with "
+                             "no query or fragment (the query is taken from each request)")
         if self.id_header:
             raise ValueError(
                 f"the id_header {self.id_header} of source {self.name!r} is not covered by the "

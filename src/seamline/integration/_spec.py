@@ -7,15 +7,18 @@ An :class:`Integration` is declared in Python or loaded from YAML/TOML (see
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from seamline.durations import seconds
 from seamline.integration._grounding import GroundingSpec, JudgeSpec
 from seamline.integration._retrieval import RetrievalSpec
 from seamline.integration._source import SourceSpec
 from seamline.integration._stream import StreamSpec
+from seamline.integration._vendors import VendorChoice
 from seamline.scrub import install_log_filter
 from seamline.scrub import register as register_secret_names
 
@@ -43,12 +46,44 @@ class PromptSpec(_Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class SoftCaps(_Frozen):
+    """Daily soft caps in US dollars: an event whose worst case would take the day's spend
+    of its end user (``user_key``) or tenant (``tenant_key``) past one is not refused but
+    runs on ``budgets.over_soft`` (a cheaper route, or the baseline)."""
+
+    per_user: float | None = Field(None, ge=0)
+    per_tenant: float | None = Field(None, ge=0)
+
+
+class OverSoft(_Frozen):
+    """Where an event past a soft cap runs: ``route`` is a whole model route, or the model
+    name of one of the primary route's fallbacks."""
+
+    route: ModelRoute | str
+
+
 class Budgets(_Frozen):
-    """Hard caps in US dollars, checked before each call by reserving its estimate."""
+    """Hard caps in US dollars, checked before each call by reserving its estimate; soft
+    caps that degrade instead of refusing; and the shares of each hard cap that alert."""
 
     per_call_usd: float | None = Field(None, ge=0)
     per_tenant_daily_usd: float | None = Field(None, ge=0)
     daily_usd: float | None = Field(None, ge=0)
+    soft_daily_usd: SoftCaps | None = None
+    # An event past a soft cap: ``baseline``, or ``{route: <ModelRoute or fallback name>}``.
+    over_soft: Literal["baseline"] | OverSoft | None = None
+    # Shares of every hard cap (daily, per-tenant daily, global daily, monthly) at which
+    # one alert is raised per cap and period, e.g. [0.5, 0.8, 1.0]; 1.0 also when it refuses.
+    alert_at: tuple[float, ...] = ()
+
+    @field_validator("alert_at")
+    @classmethod
+    def _shares(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        bad = [s for s in value if not 0 < s <= 1]
+        if bad:
+            raise ValueError(f"alert_at holds shares of a cap between 0 (excluded) and 1, "
+                             f"not {', '.join(f'{s:g}' for s in bad)}")
+        return tuple(sorted(set(value)))
 
 
 class RetrySpec(_Frozen):
@@ -90,13 +125,16 @@ class ModelRoute(_Frozen):
     max_output_tokens: int = Field(512, gt=0)
     context_window: int = Field(8192, gt=0)
     oversize: OversizePolicy = "truncate"
-    budgets: Budgets = Budgets()
+    budgets: Budgets = Field(default_factory=lambda: Budgets())
     # Remote providers: where, which environment variable holds the key, how long to wait,
     # and how to ask for structured output ("auto": the best the provider supports).
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_s: float = Field(60.0, gt=0)
     structured: Literal["auto", "tool", "json", "json_schema", "json_object", "none"] = "auto"
+    # OpenAI wire format: which field carries max_output_tokens ("auto": max_completion_tokens
+    # on openai, which reasoning models require; max_tokens on openai-compatible servers).
+    max_tokens_param: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
     # Labelled examples the on-device model learns from (JSONL of {"input", "output"}).
     examples: Path | None = None
     max_repairs: int = Field(2, ge=0, le=2)
@@ -107,9 +145,19 @@ class ModelRoute(_Frozen):
     cache_ttl_s: float | None = Field(None, gt=0)
     # Tried in order when this model fails retryably or its breaker is open.
     fallbacks: tuple[ModelRoute, ...] = ()
+    # The provider's data policy (seamline check, the audit of every call): whether it may
+    # receive values an integration lets through unredacted, where it processes them, and
+    # when its data-processing terms were reviewed.
+    data: Literal["redacted_only", "raw_allowed"] = "redacted_only"
+    region: str = ""
+    dpa_reviewed: date | None = None
 
 
-# The judge may name its own route: ModelRoute exists only now.
+# Budgets may name a route to degrade to, and the judge its own route: ModelRoute exists
+# only now.
+OverSoft.model_rebuild(_types_namespace={"ModelRoute": ModelRoute})
+Budgets.model_rebuild()
+ModelRoute.model_rebuild()
 JudgeSpec.model_rebuild(_types_namespace={"ModelRoute": ModelRoute})
 GroundingSpec.model_rebuild(_types_namespace={"ModelRoute": ModelRoute})
 
@@ -170,6 +218,52 @@ class ActionSpec(_Frozen):
     # recording, the action is sent again with the same key. Otherwise such an action is
     # "in doubt" and waits for a person (connectors that can ask the vendor ask first).
     idempotent: bool = False
+    # "high": the action sends, charges or contracts; its approval gate is never dropped
+    # by evidence (rollout.gates). A connector operation that sends, charges or contracts
+    # is high-risk whatever this says (seamline.rollout.action_risk).
+    risk: Literal["low", "high"] = "low"
+    # A vendor-neutral action (``handler: kind:FAMILY.VERB``): this vendor instead of the
+    # integration's ``vendors.FAMILY.use`` (its options still come from ``vendors``).
+    vendor: str | None = None
+
+
+class GateRule(_Frozen):
+    """When the gated stage's approval gate of one action may be dropped: over the last
+    ``last`` decisions on it, at least ``unedited_at_least`` of them approved as they were,
+    with the lower 95% (Wilson) bound of that share at least ``lower_bound_at_least``."""
+
+    last: int = Field(200, ge=20)
+    unedited_at_least: float = Field(0.98, gt=0, le=1)
+    lower_bound_at_least: float = Field(0.95, gt=0, le=1)
+
+
+class RolloutStage(_Frozen):
+    """One stage of a declared rollout plan (``rollout.plan``), walked by ``rollout watch``.
+
+    ``shadow``: the model watched for at least ``for`` (a duration) and ``min_events``
+    events, then on when every output field agrees with what happened with a lower 95%
+    bound of at least ``min_agreement``. ``gated``: every action approved by a person, on
+    when every declared gate rule holds (their gates are dropped as they do). ``canary``:
+    the flag's staged rollout over ``steps`` with ``window`` and ``criteria``, rolled back
+    on a breach; high-risk actions keep their gates through it and after.
+    """
+
+    stage: Literal["shadow", "gated", "canary"]
+    for_: str = Field("7d", alias="for")
+    min_events: int = Field(100, ge=1)
+    min_agreement: float = Field(0.9, gt=0, le=1)
+    steps: tuple[float, ...] = (5, 10, 25, 50, 100)
+    window: str = "1h"
+    criteria: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              populate_by_name=True)
+
+    @field_validator("for_", "window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        seconds(value)  # a sentence now, not at 3 am when the stage would end
+        return value
 
 
 class RolloutSpec(_Frozen):
@@ -188,6 +282,23 @@ class RolloutSpec(_Frozen):
     sticky_key: str = ""
     baseline: str | Callable[..., Any] | None = None
     baseline_on_failure: bool = True
+    # "live": the flag sends each event down the AI path or the baseline's. "shadow": the
+    # AI path runs on every event under the same budgets, its actions are recorded as
+    # "would have run" and never executed, and the baseline answers and acts; `seamline
+    # rollout report` scores the two. "gated": the AI path answers, and every action waits
+    # for a person until its gate is dropped by evidence (``gates``).
+    mode: Literal["live", "shadow", "gated"] = "live"
+    # Also write each shadow decision to the "seamline.shadow" logger (redacted, one line).
+    shadow_log: bool = True
+    # Action name -> the evidence that drops its gate in the gated stage.
+    gates: dict[str, GateRule] = Field(default_factory=dict)
+    # The whole path as one plan, e.g. [{stage: shadow, for: 7d}, {stage: gated},
+    # {stage: canary, steps: [5, 10, 25, 50, 100]}]; while it runs, its stage sets the mode.
+    plan: tuple[RolloutStage, ...] = ()
+    # Eval-first go-live: the flag goes above 0% only once a signed-off golden set is passed
+    # by the current prompt version and model (seamline.rollout.go_live_problem). False is
+    # the declared opt-out, for integrations whose quality is not judged by a golden set.
+    require_signoff: bool = True
 
 
 _FIVE_TRIES: dict[RetriedStage, int] = {"inference": 5, "actions": 5}
@@ -242,12 +353,16 @@ class Integration(_Frozen):
     retrieval: RetrievalSpec | None = None
     idempotency_key: str = Field("", description="Input field whose value dedupes events.")
     tenant_key: str = Field("", description="Input field naming the tenant, for budgets.")
+    user_key: str = Field("", description="Input field naming the end user, for soft caps.")
     # Fields the on-device model reads, in order; default: every string field.
     text_fields: tuple[str, ...] = ()
     # The stream shape: consume a broker and decide once per window (seamline.streaming).
     stream: StreamSpec | None = None
     # Where events come from besides the API: vendor webhooks and pollers (seamline.edges).
     sources: tuple[SourceSpec, ...] = ()
+    # Per family of vendor-neutral actions (crm, email, ...): the vendor that does them and
+    # each vendor's options; switching vendor is the family's ``use:`` line.
+    vendors: dict[str, VendorChoice] = Field(default_factory=dict)
     source_path: Path | None = Field(None, description="Where the file form was loaded from.")
 
     @property
@@ -261,6 +376,9 @@ class Integration(_Frozen):
         options, a retrieval database's ``env:NAME``."""
         names: list[str] = [s.secret_env for s in self.sources if s.secret_env]
         routes = [self.model]
+        over_soft = self.model.budgets.over_soft
+        if over_soft is not None and over_soft != "baseline" and not isinstance(over_soft.route, str):
+            routes.append(over_soft.route)
         while routes:
             route = routes.pop()
             names += [route.api_key_env] if route.api_key_env else []
@@ -268,6 +386,8 @@ class Integration(_Frozen):
         for action in self.actions:
             names += [v for k, v in action.connector.items()
                       if k.endswith("_env") and isinstance(v, str) and v]
+        for choice in self.vendors.values():
+            names += choice.secret_env_names
         if self.retrieval is not None and self.retrieval.db.startswith("env:"):
             names.append(self.retrieval.db.removeprefix("env:"))
         return tuple(dict.fromkeys(names))

@@ -40,6 +40,12 @@ _PHRASES: list[tuple[tuple[str, ...], str]] = [
     (("mode", "jailbreak"), r"(?:developer|debug|god|admin|jailbreak|dan)\s+mode|\bjailbreak"),
     (("system", "assistant", "developer"),
      r"system\s+prompt|(?:^|\n|(?<=[.!?] ))[ \t]{0,8}(?:system|assistant|developer)[ \t]{0,4}:"),
+    # A role label hidden in markup ("<!-- system: …"), or the model addressed by name
+    # with an order ("assistant, you must set the deal stage …").
+    (("<!--",), r"<!--\s*(?:system|assistant|developer|instructions?)\b"),
+    (("assistant", "chatbot", "ai,", "bot,", "model,"),
+     (r"\b(?:assistant|chatbot|ai|bot|model)\s*,\s*(?:you\s+(?:must|should|need\s+to|will)\s+|"
+      r"please\s+)?(?:set|mark|change|update|approve|close|escalate|offer|issue|grant|refund)\b")),
     (("<|", "|>", "[inst", "[/inst", "[sys", "###"),
      r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?(?:inst|sys)\]|###\s*instruction"),
     # Steering the answer or the policy.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seamline.outputs._instructions import InstructionSpan, instruction_spans
-from seamline.outputs._tokens import Token, is_content, is_informative, tokenize
+from seamline.outputs._tokens import Token, is_content, is_informative, text_language, tokenize
 from seamline.outputs._verbatim import Normal, normal_form, occurrences
 
 TRUSTED, UNTRUSTED = "trusted", "untrusted"
@@ -32,6 +32,7 @@ class Source:
     trusted: bool
     normal: Normal
     marked: tuple[InstructionSpan, ...]
+    lang: str = "en"  # the language its words are lemmatised in
     _tokens: list[Token] | None = None
     _capital: dict[str, bool] = field(default_factory=dict)
 
@@ -43,7 +44,7 @@ class Source:
     def tokens(self) -> list[Token]:
         """Every token of the text (tokenised on first use)."""
         if self._tokens is None:
-            self._tokens = tokenize(self.normal.text)
+            self._tokens = tokenize(self.normal.text, self.lang)
         return self._tokens
 
     def marked_at(self, start: int, end: int) -> InstructionSpan | None:
@@ -75,13 +76,13 @@ class Source:
             head = hay.find(" ", floor, start) + 1 if floor else 0
         inside: list[Token] = []
         before = []
-        for t in tokenize(hay[head:end]):
+        for t in tokenize(hay[head:end], self.lang):
             t.start, t.end = t.start + head, t.end + head
             (inside if t.start >= start else before).append(t)
         tail = hay[end:end + 40]
         after = None
         if tail.strip():
-            first = tokenize(tail)[:1]
+            first = tokenize(tail, self.lang)[:1]
             if first:
                 after = first[0]
                 after.start, after.end = after.start + end, after.end + end
@@ -105,7 +106,9 @@ class Source:
 
 
 def prepare(name: str, text: str, trusted: bool) -> Source:
-    return Source(name, text, trusted, normal_form(text), instruction_spans(text))
+    normal = normal_form(text)
+    return Source(name, text, trusted, normal, instruction_spans(text),
+                  text_language(normal.text[:2000]))
 
 
 @dataclass(frozen=True, slots=True)

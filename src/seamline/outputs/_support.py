@@ -32,6 +32,7 @@ from seamline.outputs._lexicon import (
     OPPOSITES,
     SCOPE_ENDS,
     STOP,
+    synonym_sets,
 )
 from seamline.outputs._sources import TRUSTED, UNTRUSTED, Located, Source, locate
 from seamline.outputs._tokens import Token, is_content, tokenize
@@ -134,7 +135,9 @@ def judge(text: str, quotes: list[str], sources: list[Source],
 
 
 def _compare(verdict: ClaimVerdict, sources: list[Source], rules: SupportRules) -> None:
-    claim = tokenize(normal_form(verdict.text, casefold=False).text)
+    claim_text = normal_form(verdict.text, casefold=False).text
+    langs = {q.source.lang for q in verdict.quotes}  # a claim in its sources' language
+    claim = tokenize(claim_text, langs.pop() if len(langs) == 1 else None)
     quoted = [t for q in verdict.quotes for t in q.tokens]
     keys: set[str] = set()
     for t in quoted:
@@ -182,7 +185,8 @@ def _compare(verdict: ClaimVerdict, sources: list[Source], rules: SupportRules) 
                 theirs = [t.text for t in dropped]
                 missing = [t.text for t in claim if t.initial and t.kind == "word"
                            and t.capital and is_content(t) and not t.keys & keys
-                           and not any(s.has(t.low) for s in sources)]
+                           and not any(s.has(t.low) for s in sources)
+                           and t.key not in synonym_sets()]  # "Setting up …": a common word
         if missing:
             problems.append(f"names {_listing(missing)}, which its quotes do not"
                             + (f" (they name {_listing(theirs)})" if theirs else ""))
@@ -455,7 +459,13 @@ def _negation(verdict: ClaimVerdict, claim: list[Token], content: list[Token],
         last = False  # whether the clause's last word its quotes hold is negated there
         for t in words:
             same = [q for q in quoted if q.keys & t.keys]
-            if same:
+            if same and t.negated:  # "unopened": negated by its own prefix
+                if not any(q.negated for q in same):
+                    verdict.problems.append(f"negates {t.text!r} ('un-'), which its quotes "
+                                            "state without a negation")
+                    return
+                last = False
+            elif same:
                 last = all(q.negated for q in same)
                 if last:
                     flipped.append((t, same[0]))

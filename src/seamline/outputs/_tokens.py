@@ -6,6 +6,10 @@ number 5000 and the currency usd; "3rd", "three" and "3" are 3; "2024-05-02" is 
 2024, the day 2 and the month May). Negation is read in context: a token is *negated*
 when a cue ("not", "never", "didn't", "no longer", ...) precedes it in the same clause,
 within a few words — so a quote that starts after the "not" is still read as negated.
+"Stopped charging" negates "charging", and "unopened" is "opened" negated.
+
+A word's keys are its stem, its dictionary lemma in the text's language (so "went" meets
+"go" and "veut" meets "veux"), and the synonym sets and paraphrase groups of both.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from seamline.outputs._lexicon import (
     CURRENCY_WORDS,
     FRAMING,
     MONTHS,
+    MULTIPLIERS,
     NEGATOR_PAIRS,
     NEGATORS,
     NUMBER_WORDS,
+    PERCENT_WORDS,
     RELATIVE_DAYS,
     RELATIVE_LEAD,
     RELATIVE_UNITS,
@@ -31,10 +37,13 @@ from seamline.outputs._lexicon import (
     SCOPE_WORDS,
     SOFT_NUMBERS,
     STOP,
+    STOP_VERBS,
     SUBORDINATE,
     TENS,
     WEEKDAYS,
     concepts,
+    language,
+    lemma,
     stem,
 )
 
@@ -76,14 +85,15 @@ class Token:
 
     @property
     def capital(self) -> bool:
-        return self.text[:1].isupper()
+        """Written with a capital: "Anna", "SSO", and "iPhone" too."""
+        return any(c.isupper() for c in self.text)
 
     @property
     def soft(self) -> bool:
         return self.kind == "num" and self.low in SOFT_NUMBERS
 
 
-def _keys(kind: str, key: str, low: str) -> frozenset[str]:
+def _keys(kind: str, key: str, low: str, lang: str = "en", folded: str = "") -> frozenset[str]:
     if kind == "word":
         if "-" in low:  # "double-billed" matches "billed" and "double" too
             out = concepts(key)
@@ -91,7 +101,13 @@ def _keys(kind: str, key: str, low: str) -> frozenset[str]:
                 if len(part) > 2 and part not in STOP:
                     out |= concepts(stem(part))
             return out
-        return concepts(key)
+        out = concepts(key)
+        lem = lemma(folded or low, lang)  # the dictionary wants the accents: "échange"
+        if lem != (folded or low) and lem not in STOP:
+            out = out | concepts(stem(_STRIP_MARKS.sub("", lem) if not lem.isascii() else lem))
+        if _negative_affix(low):  # "unopened" is about opening too
+            out = out | concepts(stem(low[2:]))
+        return out
     if kind == "num" and low.isalpha():  # "twice" is 2, and "double" too
         return concepts(stem(low)) | {key}
     return frozenset((key,))
@@ -107,9 +123,17 @@ def _content(kind: str, key: str, low: str) -> bool:
     return True
 
 
-def _make(kind: str, key: str, text: str, start: int, end: int) -> Token:
-    low = text.casefold() if text.isascii() else _STRIP_MARKS.sub("", text).casefold()
-    return Token(kind, key, text, low, start, end, _keys(kind, key, low),
+def _negative_affix(low: str) -> bool:
+    """A participle or adjective negated by its prefix: "unopened", "unpaid", "unusable"
+    (not "under", "unit", "uninstall": the rest must end like a participle/adjective)."""
+    return (low.startswith("un") and len(low) >= 7 and low[2:].isalpha()
+            and low.endswith(("ed", "able", "ible")))
+
+
+def _make(kind: str, key: str, text: str, start: int, end: int, lang: str = "en") -> Token:
+    folded = text.casefold()
+    low = folded if text.isascii() else _STRIP_MARKS.sub("", text).casefold()
+    return Token(kind, key, text, low, start, end, _keys(kind, key, low, lang, folded),
                  _content(kind, key, low))
 
 
@@ -155,10 +179,11 @@ def _classify(low: str) -> tuple[str, str]:
         return "num", f"n:{sum(NUMBER_WORDS[p] for p in parts)}"
     if low in NUMBER_WORDS:
         return "num", f"n:{NUMBER_WORDS[low]}"
+    base = low.removesuffix("'s")  # "Tuesday's update"
     if low in MONTHS:
         return "month", f"m:{MONTHS[low]}"
-    if low in WEEKDAYS:
-        return "time", f"d:{low}"
+    if base in WEEKDAYS:
+        return "time", f"d:{base}"
     if low in RELATIVE_DAYS:
         return "time", f"r:{low}"
     return "word", stem(low)
@@ -178,7 +203,7 @@ _Piece = tuple[str, str, str, str, int, int, frozenset[str], bool]
 
 
 @lru_cache(maxsize=50000)
-def _pieces(chunk: str) -> tuple[_Piece, ...]:
+def _pieces(chunk: str, lang: str = "en") -> tuple[_Piece, ...]:
     """The tokens of one run of non-space characters, classified (offsets in the run)."""
     if chunk == "-":  # a dash between spaces ends a clause
         return (("punct", "-", "-", "-", 0, 1, frozenset(("-",)), False),)
@@ -200,22 +225,23 @@ def _pieces(chunk: str) -> tuple[_Piece, ...]:
         else:
             kinds = [("punct", raw, raw, s, e)]
         for kind, key, text, a, b in kinds:
-            t = _make(kind, key, text, a, b)
+            t = _make(kind, key, text, a, b, lang)
             out.append((t.kind, t.key, t.text, t.low, a, b, t.keys, t.content))
     return tuple(out)
 
 
-def _raw_tokens(text: str) -> list[Token]:
+def _raw_tokens(text: str, lang: str) -> list[Token]:
     out: list[Token] = []
     for c in _CHUNK.finditer(text):
         base = c.start()
         out += [Token(kind, key, raw, low, base + a, base + b, keys, content)
-                for kind, key, raw, low, a, b, keys, content in _pieces(c.group())]
+                for kind, key, raw, low, a, b, keys, content in _pieces(c.group(), lang)]
     return out
 
 
-def _combine(tokens: list[Token]) -> list[Token]:
-    """Two-token forms: "twenty five", "last week", "5 May", "no longer", "instead of"."""
+def _combine(tokens: list[Token], lang: str) -> list[Token]:
+    """Two-token forms: "twenty five", "two hundred", "15 percent", "last week", "5 May",
+    "no longer", "instead of", "stopped working"."""
     out: list[Token] = []
     for i, t in enumerate(tokens):
         prev = out[-1] if out else None
@@ -227,6 +253,18 @@ def _combine(tokens: list[Token]) -> list[Token]:
             value = int(prev.key[2:]) + NUMBER_WORDS[low]
             out[-1] = _make("num", f"n:{value}", prev.text + " " + t.text, prev.start, t.end)
             continue
+        elif prev.kind == "num" and low in MULTIPLIERS and prev.key[2:].isdigit() and (
+                prev.low.replace(" ", "").isalpha()):  # "two hundred", not "2 hundred"
+            value = int(prev.key[2:]) * MULTIPLIERS[low]
+            out[-1] = _make("num", f"n:{value}", prev.text + " " + t.text, prev.start, t.end)
+            continue
+        elif prev.kind == "num" and low in PERCENT_WORDS and not prev.key.endswith("%"):
+            out[-1] = _make("num", prev.key + "%", prev.text + " " + t.text, prev.start,
+                            t.end)
+            continue
+        elif prev.kind == "word" and prev.low in STOP_VERBS and t.kind == "word" and \
+                low.endswith("ing") and len(low) > 5:  # "stopped charging"
+            prev.kind, prev.content = "cue", False
         elif prev.kind == "word" and prev.low in RELATIVE_LEAD and (
                 low in RELATIVE_UNITS or low in WEEKDAYS):
             prev.kind, prev.content = "lead", False
@@ -242,7 +280,7 @@ def _combine(tokens: list[Token]) -> list[Token]:
             if dated and t.kind == "word":
                 t = _make("month", f"m:{MONTHS[low]}", t.text, t.start, t.end)
             elif not dated and t.kind == "month":
-                t = _make("word", stem(low), t.text, t.start, t.end)
+                t = _make("word", stem(low), t.text, t.start, t.end, lang)
         out.append(t)
     return out
 
@@ -276,11 +314,20 @@ def _scope(tokens: list[Token]) -> None:
             left -= t.content
             if left == 0:
                 cue = ""
+        elif t.kind == "word" and _negative_affix(t.low):
+            t.negated, t.cue = True, "un-"
 
 
-def tokenize(text: str) -> list[Token]:
-    """The tokens of ``text`` (already in normal form), negation scope marked."""
-    tokens = _combine(_raw_tokens(text))
+def text_language(text: str) -> str:
+    """The language of ``text`` (see ``seamline.outputs._lexicon.language``)."""
+    return language(text.casefold().split())
+
+
+def tokenize(text: str, lang: str | None = None) -> list[Token]:
+    """The tokens of ``text`` (already in normal form), negation scope marked; ``lang``:
+    the language its lemmas are looked up in (by default, guessed from the text)."""
+    lang = lang or text_language(text)
+    tokens = _combine(_raw_tokens(text, lang), lang)
     _scope(tokens)
     return tokens
 

@@ -10,12 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from seamline.connectors import connector_problems, is_connector_ref
+from seamline.connectors import connector_problems, is_connector_ref, is_kind_ref
 from seamline.errors import ConfigError, PromptError
 from seamline.integration import Integration, resolve
+from seamline.preflight._citations import citation_problems
+from seamline.preflight._data_policy import data_policy_problems
 from seamline.preflight._grounding_refs import trusted_field_problems
+from seamline.preflight._kinds import kind_action_problems
 from seamline.preflight._model_fit import model_fit_problems
 from seamline.preflight._pii_kinds import pii_kind_problems
+from seamline.preflight._soft_caps import soft_cap_problems
+from seamline.rollout import gate_problems
 
 KNOWN_PROVIDERS = ("local", "scripted", "anthropic", "openai", "openai-compatible")
 _KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
@@ -134,6 +139,18 @@ def check(integration: Integration) -> list[Problem]:
         err("model", f"The {m.provider} route reads its key from {key_env}, which is not set.")
     if m.provider == "openai-compatible" and not m.base_url:
         err("model", "An openai-compatible route needs a base_url (e.g. http://localhost:8000/v1).")
+    from seamline.inference import route_price
+
+    routes = [m, *((g.judge.route,) if g.judge is not None and g.judge.route else ())]
+    while routes:  # a model without a price stops Pipeline() at start: say so here first
+        route = routes.pop(0)
+        routes += route.fallbacks
+        if route.provider not in KNOWN_PROVIDERS:
+            continue  # named above, once
+        try:
+            route_price(route)
+        except ConfigError as exc:
+            err("model", str(exc))
     if m.max_output_tokens >= m.context_window:
         err("model", "max_output_tokens leaves no room for the prompt in the context window.")
     b = m.budgets
@@ -151,7 +168,7 @@ def check(integration: Integration) -> list[Problem]:
             for sentence in connector_problems(action.handler, action.connector):
                 # An unset credential is the deployment's to fix, not the declaration's.
                 (warn if "not set" in sentence else err)("actions", sentence)
-        else:
+        elif not is_kind_ref(action.handler):  # kinds: kind_action_problems below
             try:
                 handler = resolve(action.handler, base=_base(integration),
                                   what=f"handler of {action.name}")
@@ -169,6 +186,7 @@ def check(integration: Integration) -> list[Problem]:
         if p.above_amount is not None and (not p.amount_field or p.amount_field not in out_fields):
             err("actions", f"Action {action.name!r} asks for approval above an amount, "
                            "but amount_field does not name an output field.")
+    out += [Problem(*found) for found in kind_action_problems(integration)]
     if not integration.actions:
         warn("actions", "No actions are declared: outputs are recorded but nothing acts on them.")
 
@@ -186,5 +204,11 @@ def check(integration: Integration) -> list[Problem]:
         err("rollout", "The rollout percentage must be between 0 and 100.")
     if isinstance(rollout.default, float | int) and not rollout.sticky_key:
         warn("rollout", "A percentage rollout without a sticky key is sticky per event id only.")
+    for sentence in gate_problems(integration):
+        if "no baseline" not in sentence:  # said above already, as "No baseline function"
+            err("rollout", sentence)
     out += [Problem(*finding) for finding in model_fit_problems(integration)]
+    out += [Problem(*finding) for finding in citation_problems(integration)]
+    out += [Problem(*finding) for finding in soft_cap_problems(integration)]
+    out += [Problem(*finding) for finding in data_policy_problems(integration)]
     return out

@@ -18,6 +18,7 @@ worker that lost its lease cannot overwrite the new owner's outcome.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,7 +61,18 @@ class JobQueue:
 
     def __init__(self, store: Store, vault: Vault | None = None) -> None:
         self.store = store
-        self.vault = vault or Vault(store)
+        self._vault = vault
+        self._opening = threading.Lock()
+
+    @property
+    def vault(self) -> Vault:
+        """The vault jobs are sealed with, opened on first use: counting or purging jobs
+        (``seamline queue status``) needs no key, no cipher, and makes no key file."""
+        if self._vault is None:
+            with self._opening:
+                if self._vault is None:
+                    self._vault = Vault(self.store)
+        return self._vault
 
     # ---- producing -------------------------------------------------------------------------
 

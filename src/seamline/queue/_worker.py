@@ -32,6 +32,7 @@ from seamline.backoff import Backoff
 from seamline.errors import StoreBusy
 from seamline.integration import Integration
 from seamline.queue import _wake
+from seamline.queue._credentials import CredentialRenewal
 from seamline.queue._health import Board, Health
 from seamline.queue._jobs import REDRIVE, Job, JobQueue
 from seamline.runtime import ACTING, DEAD_LETTERED, RETRYING, TERMINAL, EventResult, Pipeline
@@ -59,6 +60,8 @@ class WorkerStats:
     by_state: dict[str, int] = field(default_factory=dict)
     store_failures: int = 0  # store writes that failed and were retried
     unsettled: int = 0  # jobs left to their lease because their outcome could not be written
+    credentials_refreshed: int = 0  # OAuth refreshes the renewal thread saved (_credentials)
+    released: int = 0  # events whose actions waited for a credential and were run then
     # Why the worker stopped without being asked (the store stayed unwritable past
     # max_outage_s), or stopped on request while unhealthy; "" after a normal run.
     failure: str = ""
@@ -70,7 +73,9 @@ class Worker:
     def __init__(self, store: Store, integrations: Mapping[str, Integration] | list[Integration], *,
                  concurrency: int = 1, name: str | None = None, poll_s: float = 0.5,
                  pipelines: Mapping[str, Pipeline] | None = None,
-                 max_outage_s: float = 300.0, retry_max_s: float = 5.0) -> None:
+                 max_outage_s: float = 300.0, retry_max_s: float = 5.0,
+                 credentials_every_s: float = 15.0,
+                 credentials_backoff_max_s: float = 600.0) -> None:
         specs = list(integrations.values()) if isinstance(integrations, Mapping) else integrations
         self.store = store
         self.integrations = {s.name: s for s in specs}
@@ -95,6 +100,10 @@ class Worker:
         self.health = Health(self.name)
         self._board: Board | None = None
         self._alerted = False
+        # OAuth credentials renewed without traffic, and what waited for them run (a
+        # thread of its own, only when an integration uses one: _credentials.py).
+        self.credentials_every_s = credentials_every_s
+        self.credentials_backoff_max_s = credentials_backoff_max_s
 
     # ---- running -----------------------------------------------------------------------------
 
@@ -112,6 +121,9 @@ class Worker:
         beat = threading.Thread(target=self._heartbeat, name="seamline-lease", daemon=True)
         beat.start()
         _wake.listen(self.store, self._wake, self._stop)
+        renewal = self._renewal()
+        if renewal is not None:
+            renewal.start()
         threads = [threading.Thread(target=self._guarded_loop,
                                     args=(i, exit_when_idle, max_jobs, on_job),
                                     name=f"seamline-worker-{i}") for i in range(self.concurrency)]
@@ -121,12 +133,38 @@ class Worker:
             t.join()
         self._stop.set()
         beat.join()
+        if renewal is not None:
+            renewal.join()
         if not self.stats.failure and not self.health.healthy:
             self.stats.failure = (f"{self.health.sentence()}; it stopped on request with the "
                                   "store still failing")
         self._board.beat(stopped=True)
         self._board.close()
         return self.stats
+
+    def _renewal(self) -> threading.Thread | None:
+        """The credential-renewal thread, when an integration uses an OAuth credential."""
+        if not CredentialRenewal.wanted(self.integrations):
+            return None
+
+        def count(**kw: int) -> None:
+            with self._lock:
+                for name, n in kw.items():
+                    setattr(self.stats, name, getattr(self.stats, name) + n)
+
+        renewal = CredentialRenewal(
+            self.store, self.integrations, self.pipelines, stop=self._stop,
+            trouble=self._renewal_trouble, every_s=self.credentials_every_s,
+            max_backoff_s=self.credentials_backoff_max_s, stale_s=max(60.0, self.lease_s),
+            on_released=lambda n: count(released=n),
+            on_refreshed=lambda: count(credentials_refreshed=1))
+        return threading.Thread(target=renewal.run, name="seamline-credentials", daemon=True)
+
+    def _renewal_trouble(self, what: str, exc: BaseException) -> None:
+        if _store_failure(exc):
+            self._trouble(what, exc)
+        else:  # a bug or a pipeline that cannot be built: said, and the next round tries
+            log.exception("worker %s: %s failed", self.name, what, exc_info=exc)
 
     @property
     def problem(self) -> str:

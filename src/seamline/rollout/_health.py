@@ -100,7 +100,7 @@ def measure(store: Store, integration: str, since: float, until: float) -> Healt
             .where(eval_runs.c.integration == integration, eval_runs.c.kind == "production",
                    eval_runs.c.window_end > since, eval_runs.c.window_start < until,
                    eval_runs.c.score.is_not(None))).scalar()
-    abstained = {eid for eid, payload in grounding if json.loads(payload).get("abstained")}
+    abstained = {eid for eid, payload in grounding if _payload(payload).get("abstained")}
     paths = {}
     for path in ("ai", "baseline"):
         mine = [r for r in rows if r.path == path]
@@ -113,3 +113,14 @@ def measure(store: Store, integration: str, since: float, until: float) -> Healt
             p95_ms=p95(latencies))
     return Health(paths["ai"], paths["baseline"], None if score is None else float(score),
                   since, until)
+
+
+def _payload(text: str | None) -> dict:
+    """An audit payload as a dict; ``{}`` for one purged by retention or erased (``""``)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -22,6 +22,7 @@ from seamline.alerts import Alert, raise_alert
 from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError
 from seamline.integration import Integration
+from seamline.rollout import _golive
 from seamline.rollout._criteria import Criteria, breaches
 from seamline.rollout._flags import Flags
 from seamline.rollout._health import Health, measure
@@ -157,12 +158,15 @@ def start_rollout(store: Store, integration: str | Integration, *, flag: str | N
     """Start (or restart, after it ended) a staged rollout: the flag goes to the first step now.
 
     Given an :class:`Integration`, the flag is the one it declares; given a name, ``flag``
-    defaults to ``<integration>.ai``.
+    defaults to ``<integration>.ai``. Every step is above 0%, so the integration must pass
+    its signed-off golden set first (``_golive``), or a ConfigError says what to run.
     """
+    declared = integration
     if isinstance(integration, Integration):
         flag, integration = flag or integration.flag_name, integration.name
     flag = flag or f"{integration}.ai"
     ladder = _check_steps(steps)
+    _golive.check_go_live(store, declared, flag=flag, value=ladder[0])
     if window_s <= 0:
         raise ConfigError(f"A rollout window is a positive number of seconds, not {window_s}.")
     crit = criteria if isinstance(criteria, Criteria) else Criteria.model_validate(criteria or {})
@@ -292,9 +296,13 @@ def abort_rollout(store: Store, flag: str, *, reason: str, now: float | None = N
 
 def flip(store: Store, flag: str, value: str | float, *, reason: str, actor: str = "cli",
          integration: str = "", flags: Flags | None = None, now: float | None = None) -> None:
-    """A manual flip: takes effect at once and cancels the automation of a running rollout."""
+    """A manual flip: takes effect at once and cancels the automation of a running rollout.
+
+    Above 0% the flag's integration must pass its signed-off golden set first (``_golive``)."""
     now = time.time() if now is None else now
     plan = get_plan(store, flag)
+    _golive.check_go_live(store, integration or (plan.integration if plan else None),
+                          flag=flag, value=value)
     (flags or Flags(store)).set(flag, value, reason=reason, actor=actor,
                                 integration=integration or (plan.integration if plan else ""))
     if plan and plan.status in (RUNNING, PAUSED):

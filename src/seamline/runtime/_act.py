@@ -10,7 +10,15 @@ import time
 
 from sqlalchemy.engine import Connection
 
-from seamline.actions import AWAITING, DONE, FAILED, PENDING, ActionRunner, OutboxItem
+from seamline.actions import (
+    AWAITING,
+    DONE,
+    FAILED,
+    PENDING,
+    WAITING_CREDENTIALS,
+    ActionRunner,
+    OutboxItem,
+)
 from seamline.actions import REJECTED as REJECTED_ACTION
 from seamline.audit import AuditEntry
 from seamline.runtime._records import EventLog
@@ -69,6 +77,12 @@ class Act:
             return entries
 
         self.runner.run_event(event_id, items, finalize=finalize, defer=defer)
+        # A refresh during these actions fixed a failed credential: what waited for it runs now.
+        for name, waiting, waiting_path in self.runner.take_resumed():
+            if name == self.log.name:  # this event too, if one of its own actions waited
+                outcome = self.finish(waiting, waiting_path, defer=defer)
+                if waiting == event_id:
+                    settled.append(outcome)
         return settled[-1]
 
 
@@ -78,6 +92,9 @@ def _settled(statuses: list[str], path: str) -> Outcome:
         return Outcome(DEAD_LETTERED, "actions", "an action kept failing (see the outbox)")
     if AWAITING in statuses:
         return Outcome(AWAITING_APPROVAL)
+    if WAITING_CREDENTIALS in statuses:  # not failed: it runs once the credential is fixed
+        return Outcome(WAITING_CREDENTIALS, "actions", "an action waits for a connector's "
+                       "credential (seamline connectors status)")
     if REJECTED_ACTION in statuses and DONE not in statuses:
         return Outcome(REJECTED, "", "every action was rejected by a reviewer")
     return Outcome(SUCCEEDED if path == "ai" else BASELINE)

@@ -30,8 +30,9 @@ def process_batch(s: Stages, provider: Provider, raws: list[Any], *, poll_interv
     results: list[EventResult | Admission] = []
     for raw in raws:
         got = admit(s, Received(new_event_id(), raw))
-        if isinstance(got, Admission) and got.prompt is None:
-            got = answer(s, got)  # the baseline path: nothing to batch
+        if isinstance(got, Admission) and (got.prompt is None or (
+                got.reservation is not None and got.reservation.over_soft is not None)):
+            got = answer(s, got)  # the baseline path, or past a soft cap: not the batch's model
         results.append(got)
     waiting = [(i, r) for i, r in enumerate(results) if isinstance(r, Admission)]
     batched = [a for _, a in waiting]

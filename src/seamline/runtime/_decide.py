@@ -10,6 +10,7 @@ after it resumes from the outbox.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -18,6 +19,7 @@ from seamline.actions import AWAITING, PENDING, assess, plan_actions, write_outb
 from seamline.audit import AuditEntry, append
 from seamline.errors import ConfigError
 from seamline.integration import Integration
+from seamline.rollout import SHADOW, Gates, StageModes
 from seamline.runtime._records import EventLog
 from seamline.runtime._results import DEAD_LETTERED, OVER_BUDGET, RETRYING, dumps
 from seamline.runtime._spend import Spend
@@ -26,12 +28,16 @@ from seamline.store import FastStatement, Store
 from seamline.store.tables import events
 from seamline.telemetry import layer_done
 
+GATED = ("the gated stage: every action waits for a person until the evidence of past "
+         "approvals drops its gate (rollout.mode: gated)")
+
 
 class PlanActions:
     """Layer 5's plan for one output: which actions, with which parameters and approvals."""
 
-    def __init__(self, integration: Integration) -> None:
-        self.integration = integration
+    def __init__(self, integration: Integration, gates: Gates | None = None,
+                 modes: StageModes | None = None) -> None:
+        self.integration, self.gates, self.modes = integration, gates, modes
 
     def run(self, a: Admission, inference: Inference) -> Plan | Refusal:
         """The plan for ``inference``'s output (which must be there). Approval policies
@@ -47,6 +53,11 @@ class PlanActions:
                                    trust=trust)
         except ConfigError as exc:
             return Refusal("actions", str(exc))
+        mode = self.modes.mode() if self.modes is not None else self.integration.rollout.mode
+        # Gates hold the model's actions; the baseline's act as they did before the model.
+        if mode == "gated" and self.gates is not None and a.path == "ai":
+            actions = [replace(p, approval_reason=GATED) if not p.approval_reason
+                       and self.gates.closed(p.name) else p for p in actions]
         return Plan(tuple(actions), trust)
 
 
@@ -72,9 +83,11 @@ class Decide:
                 "new_output": dumps(output) if output is not None else None,
                 "fallback": dumps(fallback) if fallback is not None else None,
                 "cost": inference.cost_usd, "new_timings": dumps(a.timings), "ts": now,
-                "new_model": inference.model if a.path == "ai" else ""})
+                "new_model": inference.model if a.path != "baseline" else ""})
             entries = [AuditEntry(event_id, name, "model_call", c) for c in inference.calls]
-            if a.path == "baseline":
+            if inference.shadow is not None:
+                entries.append(AuditEntry(event_id, name, SHADOW, inference.shadow))
+            if a.path in ("baseline", "shadow"):
                 entries.append(AuditEntry(event_id, name, "baseline", {
                     "output": output, "error": inference.error}))
             if inference.grounding is not None:
@@ -105,6 +118,7 @@ class Decide:
             entries.append(AuditEntry(event_id, name, "state", {
                 "state": outcome.state, "reason": outcome.reason, "timings_ms": a.timings}))
             append(conn, entries, now=now)
+        self.spend.announce()  # the shares of a cap this settle reached, now committed
         a.timings["store"] = a.timings.get("store", 0.0) + layer_done("store", t)
         return Decision(a, inference, outcome, fallback, items, plan.awaiting)
 

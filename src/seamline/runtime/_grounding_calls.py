@@ -27,9 +27,24 @@ from prometheus_client import Counter
 from pydantic import BaseModel
 
 from seamline.errors import OutputError
-from seamline.inference import BudgetRefusal, Message, ModelRequest, Provider, price_usage
+from seamline.inference import (
+    BudgetRefusal,
+    Citation,
+    Message,
+    ModelRequest,
+    Provider,
+    policy_of_model,
+    price_usage,
+)
 from seamline.integration import Integration
-from seamline.outputs import GroundingReport, check_grounding, parse_output, sources_of, values_at
+from seamline.outputs import (
+    GroundingReport,
+    check_cited,
+    check_grounding,
+    parse_output,
+    sources_of,
+    values_at,
+)
 from seamline.runtime._spend import CallLog, Spend
 
 GROUNDING_CHECKS = Counter("seamline_grounding_checks_total", "Grounding check outcomes",
@@ -90,11 +105,16 @@ class Grounding:
         self.parameters = action_fields(integration)
 
     def check(self, data: dict[str, Any], messages: list[Message], output: dict[str, Any],
-              log: CallLog) -> GroundingReport:
+              log: CallLog, *, citations: tuple[Citation, ...] | None = None) -> GroundingReport:
         """The report of every declared check; raises :class:`Ungrounded` on failure.
-        The checks' own model calls go into ``log``."""
+        The checks' own model calls go into ``log``. ``citations``: what the provider's
+        citations API said backs each claim (``grounding.citations: provider``)."""
         spec = self.integration.grounding
-        report = check_grounding(spec, output, data, parameters=self.parameters)
+        if spec.citations == "provider":
+            report: GroundingReport = check_cited(spec, output, data, citations,
+                                                  parameters=self.parameters)
+        else:
+            report = check_grounding(spec, output, data, parameters=self.parameters)
         if report.passed and not report.abstained and spec.dual is not None:
             self._dual(data, messages, report, log)
         if report.passed and not report.abstained and spec.judge is not None:
@@ -132,7 +152,9 @@ class Grounding:
                           "params": request.params, "reply": reply.text,
                           "input_tokens": reply.usage.input_tokens,
                           "output_tokens": reply.usage.output_tokens, "cost_usd": cost,
-                          "latency_ms": round((time.perf_counter() - t) * 1000, 3)})
+                          "latency_ms": round((time.perf_counter() - t) * 1000, 3),
+                          "data_policy": policy_of_model(priced_as or self.integration,
+                                                         reply.model or request.model)})
         return reply.text
 
     def _dual(self, data: dict[str, Any], messages: list[Message], report: GroundingReport,

@@ -17,11 +17,13 @@ from seamline.inference import (
     ModelReply,
     ModelRequest,
     Provider,
+    policy_of_model,
     price_usage,
 )
 from seamline.integration import Integration
 from seamline.outputs import (
     GroundingReport,
+    citation_request,
     grounding_instruction,
     parse_output,
     repair_instruction,
@@ -49,11 +51,15 @@ class Infer:
                  output_schema: dict[str, Any], grounding: Grounding | None) -> None:
         self.integration, self.provider, self.spend = integration, provider, spend
         self.output_schema, self.grounding = output_schema, grounding
+        # The over_soft route's own stage (set by the pipeline): events a soft cap degraded.
+        self.over_soft: Infer | None = None
 
     def request(self, messages: list[Message], data: dict[str, Any], attempt: int) -> ModelRequest:
         route = self.integration.model
+        # grounding.citations: provider -- the sources go as documents to cite (docs/citations.md)
         return ModelRequest(tuple(messages), route.model, dict(route.params), self.output_schema,
-                            data, attempt, route.max_output_tokens)
+                            data, attempt, route.max_output_tokens,
+                            citation_request(self.integration.grounding, data))
 
     def trace(self) -> dict[str, Any]:
         """What the provider's policies did on the last call (retries, fallbacks), if it says."""
@@ -67,6 +73,9 @@ class Infer:
         priced at the batch discount.
         """
         assert a.prompt is not None, "the baseline path has no prompt to send"
+        if (first is None and self.over_soft is not None and a.reservation is not None
+                and a.reservation.over_soft is not None):
+            return self.over_soft.run(a)  # past a soft cap: reserved for the cheaper route
         route = self.integration.model
         log = CallLog(a.ev.tenant)
         messages = messages_of(a.prompt)
@@ -112,6 +121,7 @@ class Infer:
                     "cache_read_tokens": u.cache_read_tokens,
                     "cached": getattr(reply, "cached", False), "cost_usd": cost,
                     "latency_ms": round(t_inf, 3), "batch": batched,
+                    "data_policy": policy_of_model(self.integration, model),
                     **({} if batched else self.trace()),
                     **({"evidence": reply.evidence} if reply.evidence else {})}
             t = time.perf_counter()
@@ -120,7 +130,8 @@ class Infer:
                 call["valid"] = True
                 log.calls.append(call)
                 if self.grounding is not None:
-                    grounding = self.grounding.check(a.data, messages, parsed, log)
+                    grounding = self.grounding.check(a.data, messages, parsed, log,
+                                                     citations=reply.citations)
                     parsed = grounding.output
                 output, error, stage = parsed, "", ""
                 t_out += layer_done("outputs", t)

@@ -31,6 +31,7 @@ from seamline.runtime._results import (
     EventResult,
 )
 from seamline.runtime._retrieval import Retrieve
+from seamline.runtime._shadow import Shadow
 from seamline.runtime._spend import Spend
 from seamline.runtime._types import (
     Admission,
@@ -55,6 +56,7 @@ class Stages:
     infer: Infer
     baseline: Baseline
     plan: PlanActions
+    shadow: Shadow
     decide: Decide
     act: Act
     log: EventLog
@@ -96,7 +98,9 @@ def answer(s: Stages, a: Admission, defer: frozenset[str] = frozenset(),
 
     ``inference``: the model's part already done (a batch reply, a failed batch item).
     """
-    if inference is None:                                   # 3-4: model, parse, ground, repair
+    if inference is None and a.shadow:                      # 3-5 watched: the baseline acts
+        inference = s.shadow.run(a)
+    elif inference is None:                                 # 3-4: model, parse, ground, repair
         inference = s.infer.run(a) if a.prompt is not None else s.baseline.run(a)
     plan = Plan()
     if inference.output is not None:                        # 5: what the output asks to do

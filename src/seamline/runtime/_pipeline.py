@@ -20,7 +20,7 @@ from seamline.inference import Provider, build_gateway, text_fields
 from seamline.ingest import TokenCounter, Vault, default_counter
 from seamline.integration import Integration
 from seamline.prompt import PromptTemplate
-from seamline.rollout import Flags
+from seamline.rollout import Flags, Gates, StageModes
 from seamline.runtime import _batch, _path, _redrive, _resume
 from seamline.runtime._act import Act
 from seamline.runtime._baseline import Baseline
@@ -28,11 +28,13 @@ from seamline.runtime._decide import Decide, PlanActions
 from seamline.runtime._grounding_calls import Grounding
 from seamline.runtime._infer import Infer
 from seamline.runtime._ingest import Ingest
+from seamline.runtime._over_soft import over_soft_infer
 from seamline.runtime._prompting import Prompt
 from seamline.runtime._receive import Receive
 from seamline.runtime._records import EventLog
 from seamline.runtime._results import EventResult, new_event_id
 from seamline.runtime._retrieval import Retrieve, Retriever
+from seamline.runtime._shadow import Shadow
 from seamline.runtime._spend import Spend
 from seamline.runtime._types import Admission, Received, Refusal
 from seamline.store import Store, insert_ignore
@@ -72,14 +74,21 @@ class Pipeline:
         grounding = (Grounding(integration, self.provider, spend, prompt.output_schema,
                                judge_provider) if integration.grounding.active else None)
         self.retriever = Retriever(integration, store.url) if integration.retrieval else None
+        infer = Infer(integration, self.provider, spend, prompt.output_schema, grounding)
+        infer.over_soft = over_soft_infer(integration, store, provider, spend,
+                                          prompt.output_schema, judge_provider)
+        baseline = Baseline(integration)
+        modes = StageModes(integration, store)
+        plan = PlanActions(integration, Gates(integration, self.flags), modes)
         self.stages = _path.Stages(
-            ingest=Ingest(integration, self.flags),
+            ingest=Ingest(integration, self.flags, modes),
             retrieve=Retrieve(self.retriever) if self.retriever is not None else None,
             prompt=prompt,
             receive=Receive(integration, store, self.vault, log, spend),
-            infer=Infer(integration, self.provider, spend, prompt.output_schema, grounding),
-            baseline=Baseline(integration),
-            plan=PlanActions(integration),
+            infer=infer,
+            baseline=baseline,
+            plan=plan,
+            shadow=Shadow(integration, infer, plan, baseline),
             decide=Decide(integration, store, log, spend, dry_run=dry_run),
             act=Act(ActionRunner(store, integration, self.vault), log),
             log=log, spend=spend, dry_run=dry_run)
@@ -134,7 +143,10 @@ class Pipeline:
         """Validate, redact, render, dedupe, record and reserve (the first commit): what
         answering needs, or the event's end when it stops here (dead-lettered with a reason,
         a duplicate, over a cost cap)."""
-        return _path.admit(self.stages, Received(event_id or new_event_id(), raw, submitted_by))
+        admitted = _path.admit(self.stages, Received(event_id or new_event_id(), raw,
+                                                     submitted_by))
+        self.stages.spend.announce()  # a refusal or a soft cap just committed may alert
+        return admitted
 
     def answer(self, admission: Admission, *, defer: frozenset[str] = frozenset()) -> EventResult:
         """From an admitted event to its outcome: the model (or the baseline), then act."""

@@ -50,7 +50,7 @@ class Receive:
             _INSERT_EVENT.run(conn, {
                 "id": event_id, "integration": name, "idempotency_key": ev.idempotency_key,
                 "tenant": ev.tenant, "state": PROCESSING, "stage": "", "reason": "",
-                "path": "ai" if ingested.use_ai else "baseline", "duplicate_of": None,
+                "path": _path(ingested), "duplicate_of": None,
                 "input": dumps(data), "output": None, "fallback_output": None,
                 "prompt_version": rendered.version if rendered else "",
                 "model": self.integration.model.model if ingested.use_ai else "", "cost_usd": 0.0,
@@ -65,7 +65,7 @@ class Receive:
                     **({"submitted_by": received.submitted_by} if received.submitted_by else {})}),
                 AuditEntry(event_id, name, "rollout", {
                     "flag": flag.name, "mode": flag.mode, "percent": flag.percent,
-                    "path": "ai" if ingested.use_ai else "baseline"}),
+                    "path": _path(ingested)}),
             ]
             if found is not None:
                 entries.append(AuditEntry(event_id, name, "retrieval", found))
@@ -76,7 +76,8 @@ class Receive:
                     "version": prompted.rendered.version, "system": prompted.rendered.system,
                     "user": prompted.rendered.user, "sha256": prompted.rendered.sha256,
                     "tokens": prompted.tokens}))
-                got = self.spend.reserve(conn, prompted.tokens, ev.tenant, now)
+                got = self.spend.reserve_event(conn, prompted.tokens, ev.tenant, now,
+                                               user=ev.user)
                 if isinstance(got, BudgetRefusal):
                     entries.append(AuditEntry(event_id, name, "budget", {
                         "decision": "refused", "cap": got.cap, "cap_usd": got.cap_usd,
@@ -87,11 +88,22 @@ class Receive:
                     return self.log.observed(EventResult(event_id, OVER_BUDGET, got.reason,
                                                          "inference", "ai", timings_ms=timings))
                 entries.append(AuditEntry(event_id, name, "budget", {
-                    "decision": "reserved", "estimate_usd": got.amount_usd}))
+                    "decision": "over_soft" if got.over_soft else "reserved",
+                    "estimate_usd": got.amount_usd,
+                    **self.spend.over_soft(conn, event_id, got, now)}))
                 reservation = got
+                if got.over_soft is not None and got.over_soft.baseline:
+                    rendered, reservation = None, None  # past a soft cap: the baseline answers
             append(conn, entries, now=now)
         timings["store"] = layer_done("store", t)
-        return Admission(event_id, ev, data, rendered, reservation, timings)
+        return Admission(event_id, ev, data, rendered, reservation, timings,
+                         shadow=ingested.shadow and rendered is not None)
+
+
+def _path(ingested: Ingested) -> str:
+    if ingested.shadow:
+        return "shadow"
+    return "ai" if ingested.use_ai else "baseline"
 
 
 def _kinds(secrets: dict[str, str]) -> dict[str, int]:

@@ -22,7 +22,12 @@ ACTING = "acting"
 # worker will try again after a backoff; the job queue holds the retry.
 RETRYING = "retrying"
 
-TERMINAL = (SUCCEEDED, DEAD_LETTERED, AWAITING_APPROVAL, OVER_BUDGET, BASELINE, DUPLICATE, REJECTED)
+# An action waits for a connector's credential (seamline.actions.WAITING_CREDENTIALS): terminal
+# for the queue (nothing to retry until a person re-authorizes), resumed when it is fixed.
+WAITING_CREDENTIALS = "waiting_credentials"
+
+TERMINAL = (SUCCEEDED, DEAD_LETTERED, AWAITING_APPROVAL, OVER_BUDGET, BASELINE, DUPLICATE, REJECTED,
+            WAITING_CREDENTIALS)
 LAYERS = ("ingest", "prompt", "inference", "outputs", "actions", "store")
 
 

@@ -53,6 +53,7 @@ class Ingested:
     ev: IngestedEvent
     flag: FlagState
     use_ai: bool
+    shadow: bool = False  # rollout.mode shadow: the model answers too, and acts nowhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,12 @@ class Admission:
     prompt: RenderedPrompt | None
     reservation: CostReservation | None
     timings: Timings = field(default_factory=dict)
+    shadow: bool = False  # the model runs watched: the baseline answers and acts
 
     @property
     def path(self) -> str:
+        if self.shadow:
+            return "shadow"
         return "ai" if self.prompt is not None else "baseline"
 
 
@@ -111,6 +115,9 @@ class Inference:
     over_budget: bool = False  # a repair (or check) call was refused by a cost cap
     reservations: tuple[CostReservation, ...] = ()  # the extra calls' estimates
     grounding: GroundingReport | None = None
+    # On the shadow path: the model's answer and the actions it would have run (the
+    # ``shadow`` audit entry), beside the baseline's answer that acts.
+    shadow: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

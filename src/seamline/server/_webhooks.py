@@ -40,8 +40,10 @@ def add_webhook_routes(app: FastAPI, integrations: Iterable[Integration], store:
                 # Names nothing: which vendors this server takes is not a stranger's business.
                 raise ApiRefusal(404, "no such webhook source")
             body = await read_capped(request, receiver.body_limit(source, max_body_bytes))
+            # The URL and method too: Twilio and HubSpot sign them.
             answer = await run_in_threadpool(receiver.receive, source, body,
-                                             dict(request.headers))
+                                             dict(request.headers), url=str(request.url),
+                                             method=request.method)
         except WebhookRefused as exc:
             log.warning("webhook %s refused (%d): %s", source, exc.status, exc.sentence)
             extra = {"event_id": exc.event_id} if exc.event_id else {}

@@ -1,22 +1,22 @@
 """Opening the store: SQLite in WAL mode by default, any SQLAlchemy URL otherwise.
 
 Migrations run on open, so a fresh path is a ready store and an old one is upgraded.
+Alembic is imported only when there is something to migrate (see ``Store.migrate``):
+importing it costs ~0.1 s, which every command paid before, migrations or not.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -42,6 +42,35 @@ def _to_url(target: str | Path | None) -> str:
     path = Path(text).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path.resolve()}"
+
+
+# ``revision = "0015"`` / ``down_revision = "0014"`` (or None) at the top level of a version
+# file, as Alembic's template writes them (optionally annotated).
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?="
+                            r"\s*(?:[\"']([^\"'\n]+)[\"']|None)\s*$", re.MULTILINE)
+
+
+@cache
+def known_head() -> str | None:
+    """The newest migration's revision, read from the version files without Alembic.
+
+    Hand-written rather than Alembic's ``ScriptDirectory`` only because that import is the
+    cost being avoided; it decides nothing but "already up to date, skip Alembic". Any file
+    it cannot read plainly (no literal ``revision``, a merge's tuple of parents), or a
+    history that does not end in exactly one head, gives None, and Alembic decides.
+    tests/store checks that it names the head Alembic names.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((_MIGRATIONS / "versions").glob("*.py")):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if not found.get("revision"):
+            return None
+        revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 WAL_MAX_PAGES, WAL_MIN_PAGES = 16000, 1000  # 64 MB and SQLite's default 4 MB (4 KB pages)
@@ -230,6 +259,15 @@ class Store:
         old.dispose()
 
     def migrate(self) -> None:
+        """Upgrade the schema to the newest migration; a store already there costs one
+        query (Alembic is not imported)."""
+        if self._up_to_date():
+            return
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         head = ScriptDirectory.from_config(cfg).get_current_head()
@@ -238,6 +276,17 @@ class Store:
                 return
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def _up_to_date(self) -> bool:
+        """Whether ``alembic_version`` already holds the one head :func:`known_head` read."""
+        head = known_head()
+        if head is None:
+            return False
+        with self.engine.connect() as conn:
+            if not conn.dialect.has_table(conn, "alembic_version"):
+                return False
+            stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        return stamped == [head]
 
     def _connect(self) -> Connection:
         if self._pool is not None:

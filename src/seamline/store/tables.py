@@ -114,6 +114,12 @@ outbox = Table(
     # with the result. Set with no result after the sender stopped: the action is in doubt.
     Column("intent_at", Float, nullable=True),
     Column("intent_by", String(200), nullable=False, server_default=""),  # host:pid/thread
+    # The connector credential a ``waiting_credentials`` row waits for (seamline.connectors'
+    # OAuth): fixed by a re-authorization or a refresh, its rows run again.
+    Column("waiting_for", String(100), nullable=False, server_default=""),
+    # What a person approved: the digest of the action, its parameters and its key. An
+    # approved row runs only while it still hashes to this (an edit after it voids it).
+    Column("approved_digest", String(80), nullable=False, server_default=""),
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
     Index("ix_outbox_status", "status"),
     Index("ix_outbox_event", "event_id"),
@@ -390,6 +396,29 @@ connector_sends = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# OAuth 2.0 credentials of connectors (seamline.connectors), one row per credential name.
+# Tokens are sealed with the vault key; ``version`` is bumped by every change, so a refresh
+# (which may rotate the refresh token) is saved only over the row it started from.
+oauth_credentials = Table(
+    "oauth_credentials",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("connector", String(100), nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=0),
+    Column("state", String(20), nullable=False),  # ok | failed | pending (never authorized)
+    Column("sealed", Text, nullable=True),  # the token response (access, refresh token)
+    Column("expires_at", Float, nullable=True),  # of the access token
+    Column("issued_at", Float, nullable=True),  # of the access token
+    Column("authorized_at", Float, nullable=True),  # the last authorization-code exchange
+    Column("refreshed_at", Float, nullable=True),  # the last successful refresh
+    Column("refreshing_until", Float, nullable=True),  # a worker's lease on refreshing now
+    Column("reason", Text, nullable=False, default=""),  # why it failed, or a refresh's warning
+    Column("retry", Boolean, nullable=False, default=False),  # a failure a later try may fix
+    Column("failed_at", Float, nullable=True),
+    Column("pending", Text, nullable=True),  # sealed state and PKCE verifier of an authorization
+    Column("updated_at", Float, nullable=False),
+)
+
 # Alerts raised (seamline.alerts): drift at the edges, replies of unexpected shape, ...
 alerts = Table(
     "alerts",
@@ -543,4 +572,59 @@ workers = Table(
     Column("problem", Text, nullable=False, default=""),
     Column("problem_since", Float, nullable=True),
     Column("stopped_at", Float, nullable=True),
+)
+
+
+# A declared rollout plan being walked (rollout.plan: shadow, then gated, then canary): the
+# stage it is in and since when; its stage sets the integration's mode while it runs.
+rollout_stages = Table(
+    "rollout_stages",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("plan", Text, nullable=False),  # JSON: the declared stages when it started
+    Column("stage", Integer, nullable=False),  # index into plan
+    Column("status", String(20), nullable=False),  # running | complete | rolled_back
+    Column("stage_started_at", Float, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", Float, nullable=False),
+)
+
+# The shares of a cap that have raised their alert (budgets.alert_at), and the soft caps
+# an event went past: one row per counter scope (which names its day or month) and share,
+# so each is claimed once, in the transaction that moved the counter, however many workers
+# race; ``announced_at`` is set by the process that then raised the alert.
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("scope", String(300), primary_key=True),
+    Column("permille", Integer, primary_key=True),  # the share of the cap, in thousandths
+    Column("integration", String(100), nullable=False),
+    Column("cap", String(40), nullable=False),  # the counter's label: "daily", "per-user soft daily" …
+    Column("reason", String(20), nullable=False),  # reached | refused | over_soft
+    Column("spent_usd", Float, nullable=False),
+    Column("cap_usd", Float, nullable=False),
+    Column("claimed_at", Float, nullable=False),
+    Column("announced_at", Float, nullable=True),
+    Index("ix_budget_alerts_pending", "integration", "announced_at"),
+)
+
+# Who signed off which golden set for an integration (seamline eval signoff): its content
+# hash (an edit voids the sign-off), size, coverage of the input distribution and the
+# score a golden run must reach before the flag may go above 0% (seamline.rollout).
+eval_signoffs = Table(
+    "eval_signoffs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("golden_path", Text, nullable=False),  # resolved, absolute
+    Column("golden_hash", String(64), nullable=False),  # SHA-256 of the file's bytes
+    Column("golden_version", String(80), nullable=False, default=""),
+    Column("examples", Integer, nullable=False),  # scored (rated) examples
+    Column("hand_rated", Integer, nullable=False),  # lines marked "rated": true
+    Column("min_score", Float, nullable=False),  # the bar, a fraction 0..1
+    Column("coverage", Float, nullable=True),  # 0..1, the weakest field's; None: nothing to cover
+    Column("details", Text, nullable=False),  # JSON: coverage per field, values missing
+    Column("signed_by", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_eval_signoffs_integration", "integration", "created_at"),
 )

@@ -23,13 +23,15 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 
-from seamline.scrub import scrub_value
+from seamline.scrub import register, scrub_value
 
 log = logging.getLogger("seamline.tracing")
 _tracer = trace.get_tracer("seamline")
 _local = threading.local()
 _configured = False
+_HEADER_VARIABLES = ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS")
 
 
 class EventTrace:
@@ -84,6 +86,15 @@ def layer_done(name: str, t0: float, **attrs: Any) -> float:
     return (t1 - t0) * 1000
 
 
+def event_context() -> Context | None:
+    """The context of the event span bound to this thread (None: none is, use the current).
+
+    A span made during the event (a model call's) is parented here, so it lands in the
+    event's trace even though the event span is never made current."""
+    current = getattr(_local, "trace", None)
+    return trace.set_span_in_context(current.span) if current is not None else None
+
+
 def tracing_on() -> bool:
     """Whether any tracer provider was set (here or by the application embedding Seamline)."""
     global _configured
@@ -109,6 +120,9 @@ def scrubbed_for_sentry(event: Any, _hint: dict[str, Any]) -> Any:
 def configure_tracing(service_name: str = "seamline") -> bool:
     """Export spans over OTLP (and errors to Sentry) when the environment asks for it."""
     global _configured
+    # The exporter's headers carry the backend's credentials (Langfuse's basic auth, an
+    # API key): their values are secrets, kept out of logs and the audit like any other.
+    register(_HEADER_VARIABLES)
     if _configured:
         return True
     if os.environ.get("SENTRY_DSN"):
@@ -130,7 +144,12 @@ def configure_tracing(service_name: str = "seamline") -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win; the argument only fills in a name the
+    # environment did not give (the SDK's default would be "unknown_service").
+    resource = Resource.create()
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": service_name}))
+    provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _configured = True

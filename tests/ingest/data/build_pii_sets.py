@@ -1,6 +1,7 @@
-"""Build ``pii_dev.jsonl`` and ``pii_test.jsonl`` from their marked-up sources.
+"""Build ``pii_dev.jsonl``, ``pii_test.jsonl``, ``pii_holdout.jsonl`` and ``pii_ids_dev.jsonl``
+(identity numbers, written by ``make_id_set.py``) from their marked-up sources.
 
-    python tests/ingest/data/build_pii_sets.py
+    python tests/ingest/data/build_pii_sets.py [split ...]   # every split when none is named
 
 A source holds records that each start with ``@@ ID LANG GENRE``; in a record's text,
 ``[[value|K]]`` is a span that must be removed (K: P person, A address, D date of birth,
@@ -54,8 +55,11 @@ def parse(source: str, split: str) -> list[dict]:
     return records
 
 
+SPLITS = ("dev", "test", "holdout", "ids_dev", "products_dev")
+
+
 def main() -> int:
-    for split in ("dev", "test", "holdout"):
+    for split in sys.argv[1:] or SPLITS:
         src = HERE / f"pii_{split}.txt"
         if not src.exists():
             continue

@@ -2,8 +2,9 @@
  *
  * Lists (tables marked data-rows): j / k move to the next / previous row's link,
  * n opens the first row. A review: a goes to "Approve and run", e to the parameters,
- * r to the rejection comment, n opens the next waiting action; Ctrl+Enter (or Cmd+Enter)
- * sends the form the focus is in. Keys typed into a field are the field's, not shortcuts.
+ * r to the rejection comment, n opens the next waiting action; an action in doubt: d goes
+ * to its three choices (resend, mark done, cancel). Ctrl+Enter (or Cmd+Enter) sends the
+ * form the focus is in. Keys typed into a field are the field's, not shortcuts.
  */
 (function () {
   "use strict";
@@ -56,6 +57,7 @@
       case "a": done = focus("approve"); break;
       case "e": done = focus("edit-params"); break;
       case "r": done = focus("reject-comment"); break;
+      case "d": done = focus("resolve-resend"); break;
       case "n":
         var next = document.getElementById("next-item") || rowLinks()[0];
         if (next) { next.click(); done = true; }
