@@ -318,7 +318,6 @@ class BudgetLedger:
             if over is None:
                 over = OverSoftCap(label, scope, _spent(conn, scope), cap, primary,
                                    BASELINE if self.over_soft is None else self.over_soft.model)
-                self._claim(conn, scope, 1.0, label, "over_soft", over.spent_usd, cap, ts)
         scopes = tuple(scope for _, scope, _ in soft)
         if over is None:
             got = self.reserve(conn, primary, tenant, ts)
@@ -327,15 +326,23 @@ class BudgetLedger:
                 return got
             return CostReservation(primary, scopes + got.scopes)
         self._adjust(conn, taken, -primary, ts)  # back to the spend before this event
+        result: CostReservation | BudgetRefusal
         if self.over_soft is None:
-            return CostReservation(0.0, (), over)
-        amount = self.estimate(input_tokens, self.over_soft)
-        self._adjust(conn, scopes, amount, ts)
-        got = self.reserve(conn, amount, tenant, ts)
-        if isinstance(got, BudgetRefusal):
-            self._adjust(conn, scopes, -amount, ts)
-            return got
-        return CostReservation(amount, scopes + got.scopes, over)
+            result = CostReservation(0.0, (), over)
+        else:
+            amount = self.estimate(input_tokens, self.over_soft)
+            self._adjust(conn, scopes, amount, ts)
+            result = self.reserve(conn, amount, tenant, ts)
+            if isinstance(result, BudgetRefusal):
+                self._adjust(conn, scopes, -amount, ts)
+            else:
+                result = CostReservation(amount, scopes + result.scopes, over)
+        # The soft cap's alert is claimed after every counter is locked, never between two:
+        # a claim waits on whoever claimed the same alert first, and that one must not be
+        # waiting on a counter this transaction holds (PostgreSQL found that deadlock).
+        self._claim(conn, over.scope, 1.0, over.cap, "over_soft", over.spent_usd,
+                    over.cap_usd, ts)
+        return result
 
     def reconcile(self, conn: Connection, reservation: CostReservation, actual_usd: float,
                   now: float | None = None) -> None:
@@ -362,10 +369,12 @@ class BudgetLedger:
         if not todo:
             return 0
         claimed = 0
+        # In one order (scope, then share) in every transaction, as the counters are.
         for scope, spent_usd, cap_usd in conn.execute(
-                select(_c.scope, _c.spent_usd, _c.cap_usd).where(_c.scope.in_(todo))):
+                select(_c.scope, _c.spent_usd, _c.cap_usd).where(_c.scope.in_(todo))
+                .order_by(_c.scope)):
             label = labels[scope][0]
-            for share in self.alert_at:
+            for share in sorted(self.alert_at):
                 if cap_usd > 0 and spent_usd >= share * cap_usd - 1e-12:
                     claimed += self._claim(conn, scope, share, label, "reached",
                                            float(spent_usd), float(cap_usd), ts)
