@@ -117,7 +117,9 @@ class ChunkIndex:
         conn = sqlite3.connect(str(path), timeout=BUILD_WAIT_S)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
+        # The write lock first: two openers whose deferred transactions both read and then
+        # both ask to write get "database is locked" at once, without the busy wait.
+        conn.executescript("BEGIN IMMEDIATE;\n" + _SCHEMA + "\nCOMMIT;")
         index = cls(conn, embedder)
         index._check_embedder()
         return index
